@@ -1,0 +1,231 @@
+"""Attribute groups and the fixed-width encoding shared by every module.
+
+An instance carries one entry per attribute group. All groups of a data set
+are encoded together in one integer row so that a single array follows the
+instances through transforms, targets and predictions:
+
+* a single-label group takes **one column** holding the value index, or
+  ``-1`` when the value is unknown;
+* a multi-label group takes **one column per value** holding ``1``
+  (present) or ``0`` (absent); all its columns are ``-1`` when unknown.
+
+The row width is :attr:`AttributeSpec.num_label_columns` (``D``). Scores use
+one column per value of every group (:attr:`AttributeSpec.num_values`,
+``S``): the probability of each value.
+
+Example:
+    >>> spec = AttributeSpec([
+    ...     dict(name='color', values=['red', 'green']),
+    ...     dict(name='pattern', values=['striped', 'dotted'],
+    ...          multi_label=True)])
+    >>> spec.encode({'color': 'green', 'pattern': ['dotted']})
+    [1, 0, 1]
+    >>> spec.encode({})
+    [-1, -1, -1]
+    >>> spec.decode([1, 0, 1])
+    {'color': 'green', 'pattern': ['dotted']}
+"""
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+UNKNOWN = -1
+
+AttrValue = Union[str, int, Sequence[Union[str, int]], None]
+
+
+class AttributeSpecError(ValueError):
+    """An attribute value that does not fit the declared groups."""
+
+
+@dataclass(frozen=True)
+class AttributeGroup:
+    """One attribute group: a name, its ordered values, and its kind."""
+
+    name: str
+    values: tuple
+    multi_label: bool = False
+
+    @property
+    def num_values(self) -> int:
+        return len(self.values)
+
+    def value_index(self, value: Union[str, int]) -> int:
+        """Index of ``value`` given by name or by index.
+
+        Raises:
+            AttributeSpecError: if the value is not declared for this group.
+        """
+        if isinstance(value, bool):
+            raise AttributeSpecError(
+                f'group "{self.name}": value {value!r} is a boolean; give a '
+                f'value name or an index in 0..{self.num_values - 1}')
+        if isinstance(value, int):
+            if 0 <= value < self.num_values:
+                return value
+            raise AttributeSpecError(
+                f'group "{self.name}": index {value} is out of range '
+                f'0..{self.num_values - 1} (values: {list(self.values)})')
+        if isinstance(value, str) and value in self.values:
+            return self.values.index(value)
+        raise AttributeSpecError(
+            f'group "{self.name}": undeclared value {value!r}; declared '
+            f'values are {list(self.values)}')
+
+
+class AttributeSpec:
+    """The attribute groups of a data set and their row encoding.
+
+    Args:
+        groups (Sequence[dict | AttributeGroup]): Groups in order, each a
+            dict with ``name``, ``values`` and optional ``multi_label``
+            (default False) as in the ``attribute_groups`` of the data set.
+    """
+
+    def __init__(self, groups: Optional[Iterable] = None) -> None:
+        self.groups = [self._to_group(g) for g in (groups or [])]
+        names = [g.name for g in self.groups]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise AttributeSpecError(f'attribute groups declared twice: {dup}')
+        for g in self.groups:
+            if g.num_values == 0:
+                raise AttributeSpecError(
+                    f'attribute group "{g.name}" declares no values')
+            if len(set(g.values)) != g.num_values:
+                raise AttributeSpecError(
+                    f'attribute group "{g.name}" repeats a value: '
+                    f'{list(g.values)}')
+
+    @staticmethod
+    def _to_group(g) -> AttributeGroup:
+        if isinstance(g, AttributeGroup):
+            return g
+        if not isinstance(g, Mapping) or 'name' not in g or 'values' not in g:
+            raise AttributeSpecError(
+                'each attribute group needs "name" and "values", e.g. '
+                "dict(name='color', values=['red', 'green'], "
+                f'multi_label=False); got {g!r}')
+        return AttributeGroup(
+            name=str(g['name']),
+            values=tuple(str(v) for v in g['values']),
+            multi_label=bool(g.get('multi_label', False)))
+
+    # ------------------------------------------------------------------ layout
+    def __repr__(self) -> str:
+        return f'AttributeSpec({self.to_list()!r})'
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, AttributeSpec)
+                and self.groups == other.groups)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __iter__(self):
+        return iter(self.groups)
+
+    @property
+    def names(self) -> List[str]:
+        return [g.name for g in self.groups]
+
+    def group(self, name: str) -> AttributeGroup:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+    @property
+    def num_label_columns(self) -> int:
+        """Width ``D`` of an encoded label row."""
+        return sum(g.num_values if g.multi_label else 1 for g in self.groups)
+
+    @property
+    def num_values(self) -> int:
+        """Width ``S`` of a score row: one column per value of every group."""
+        return sum(g.num_values for g in self.groups)
+
+    @property
+    def label_slices(self) -> Dict[str, slice]:
+        """Columns of each group in a label row of width ``D``."""
+        out, start = {}, 0
+        for g in self.groups:
+            width = g.num_values if g.multi_label else 1
+            out[g.name] = slice(start, start + width)
+            start += width
+        return out
+
+    @property
+    def score_slices(self) -> Dict[str, slice]:
+        """Columns of each group in a score row of width ``S``."""
+        out, start = {}, 0
+        for g in self.groups:
+            out[g.name] = slice(start, start + g.num_values)
+            start += g.num_values
+        return out
+
+    def to_list(self) -> List[dict]:
+        """Plain ``attribute_groups`` list, as stored in metainfo/JSON."""
+        return [
+            dict(name=g.name, values=list(g.values),
+                 multi_label=g.multi_label) for g in self.groups
+        ]
+
+    # ---------------------------------------------------------------- encoding
+    def encode(self, attributes: Optional[Mapping[str, AttrValue]]
+               ) -> List[int]:
+        """Encode ``{group: value}`` into a label row of width ``D``.
+
+        Values may be names or indices; multi-label groups take a list.
+        A group that is absent, or ``None``, is unknown (``-1``).
+
+        Raises:
+            AttributeSpecError: for an undeclared group or value.
+        """
+        attributes = attributes or {}
+        if not isinstance(attributes, Mapping):
+            raise AttributeSpecError(
+                '"attributes" must map group name to value, e.g. '
+                f'{{"color": "red"}}; got {attributes!r}')
+        unknown = [k for k in attributes if k not in self.names]
+        if unknown:
+            raise AttributeSpecError(
+                f'undeclared attribute group(s) {unknown}; declared groups '
+                f'are {self.names}')
+        row: List[int] = []
+        for g in self.groups:
+            value = attributes.get(g.name)
+            if not g.multi_label:
+                if isinstance(value, (list, tuple)):
+                    raise AttributeSpecError(
+                        f'group "{g.name}" is single-label but got a list '
+                        f'{list(value)}; give one value or declare the group '
+                        'with "multi_label": true')
+                row.append(UNKNOWN if value is None else g.value_index(value))
+                continue
+            if value is None:
+                row.extend([UNKNOWN] * g.num_values)
+                continue
+            if not isinstance(value, (list, tuple)):
+                value = [value]
+            hot = [0] * g.num_values
+            for v in value:
+                hot[g.value_index(v)] = 1
+            row.extend(hot)
+        return row
+
+    def decode(self, row: Sequence[int]) -> Dict[str, AttrValue]:
+        """Inverse of :meth:`encode`; unknown groups are left out."""
+        row = [int(v) for v in row]
+        if len(row) != self.num_label_columns:
+            raise AttributeSpecError(
+                f'label row has {len(row)} columns, expected '
+                f'{self.num_label_columns} for groups {self.names}')
+        out: Dict[str, AttrValue] = {}
+        for g, sl in zip(self.groups, self.label_slices.values()):
+            cols = row[sl]
+            if not g.multi_label:
+                if cols[0] != UNKNOWN:
+                    out[g.name] = g.values[cols[0]]
+            elif all(c != UNKNOWN for c in cols):
+                out[g.name] = [v for v, c in zip(g.values, cols) if c == 1]
+        return out
