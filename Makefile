@@ -6,7 +6,7 @@ VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.mmmultilabel-installed
-REQS := $(wildcard requirements/*.txt) pyproject.toml setup.cfg
+REQS := $(wildcard requirements/*.txt) pyproject.toml setup.cfg Makefile
 
 .PHONY: install demo test lint unit bench clean-demo help
 
@@ -33,6 +33,9 @@ $(STAMP): $(REQS)
 	$(PIP) install -q -r requirements/runtime.txt -r requirements/mim-deps.txt -r requirements/tests.txt
 	$(PIP) install -q --no-deps -r requirements/mim.txt
 	$(PIP) install -q --no-build-isolation --no-deps -e . --config-settings editable_mode=compat
+	@# mim looks for <site-packages>/mmmultilabel/.mim/{configs,tools}: link
+	@# the source package there so that `mim train mmmultilabel` finds them.
+	ln -sfn $(CURDIR)/mmmultilabel "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mmmultilabel"
 	$(PY) -c "import mmcv.ops, mmdet, mmseg.models, mmmultilabel; print('mmmultilabel', mmmultilabel.__version__, 'installed in $(VENV)')"
 	@touch $(STAMP)
 

@@ -1,4 +1,8 @@
-from .attributes import (UNKNOWN, AttributeGroup, AttributeSpec,
-                         AttributeSpecError)
+from .attributes import (
+    UNKNOWN,
+    AttributeGroup,
+    AttributeSpec,
+    AttributeSpecError,
+)
 
 __all__ = ['UNKNOWN', 'AttributeGroup', 'AttributeSpec', 'AttributeSpecError']

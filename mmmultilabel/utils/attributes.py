@@ -25,6 +25,7 @@ Example:
     >>> spec.decode([1, 0, 1])
     {'color': 'green', 'pattern': ['dotted']}
 """
+
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
@@ -58,18 +59,21 @@ class AttributeGroup:
         if isinstance(value, bool):
             raise AttributeSpecError(
                 f'group "{self.name}": value {value!r} is a boolean; give a '
-                f'value name or an index in 0..{self.num_values - 1}')
+                f'value name or an index in 0..{self.num_values - 1}'
+            )
         if isinstance(value, int):
             if 0 <= value < self.num_values:
                 return value
             raise AttributeSpecError(
                 f'group "{self.name}": index {value} is out of range '
-                f'0..{self.num_values - 1} (values: {list(self.values)})')
+                f'0..{self.num_values - 1} (values: {list(self.values)})'
+            )
         if isinstance(value, str) and value in self.values:
             return self.values.index(value)
         raise AttributeSpecError(
             f'group "{self.name}": undeclared value {value!r}; declared '
-            f'values are {list(self.values)}')
+            f'values are {list(self.values)}'
+        )
 
 
 class AttributeSpec:
@@ -90,11 +94,13 @@ class AttributeSpec:
         for g in self.groups:
             if g.num_values == 0:
                 raise AttributeSpecError(
-                    f'attribute group "{g.name}" declares no values')
+                    f'attribute group "{g.name}" declares no values'
+                )
             if len(set(g.values)) != g.num_values:
                 raise AttributeSpecError(
                     f'attribute group "{g.name}" repeats a value: '
-                    f'{list(g.values)}')
+                    f'{list(g.values)}'
+                )
 
     @staticmethod
     def _to_group(g) -> AttributeGroup:
@@ -104,19 +110,20 @@ class AttributeSpec:
             raise AttributeSpecError(
                 'each attribute group needs "name" and "values", e.g. '
                 "dict(name='color', values=['red', 'green'], "
-                f'multi_label=False); got {g!r}')
+                f'multi_label=False); got {g!r}'
+            )
         return AttributeGroup(
             name=str(g['name']),
             values=tuple(str(v) for v in g['values']),
-            multi_label=bool(g.get('multi_label', False)))
+            multi_label=bool(g.get('multi_label', False)),
+        )
 
     # ------------------------------------------------------------------ layout
     def __repr__(self) -> str:
         return f'AttributeSpec({self.to_list()!r})'
 
     def __eq__(self, other) -> bool:
-        return (isinstance(other, AttributeSpec)
-                and self.groups == other.groups)
+        return isinstance(other, AttributeSpec) and self.groups == other.groups
 
     def __len__(self) -> int:
         return len(self.groups)
@@ -166,13 +173,14 @@ class AttributeSpec:
     def to_list(self) -> List[dict]:
         """Plain ``attribute_groups`` list, as stored in metainfo/JSON."""
         return [
-            dict(name=g.name, values=list(g.values),
-                 multi_label=g.multi_label) for g in self.groups
+            dict(name=g.name, values=list(g.values), multi_label=g.multi_label)
+            for g in self.groups
         ]
 
     # ---------------------------------------------------------------- encoding
-    def encode(self, attributes: Optional[Mapping[str, AttrValue]]
-               ) -> List[int]:
+    def encode(
+        self, attributes: Optional[Mapping[str, AttrValue]]
+    ) -> List[int]:
         """Encode ``{group: value}`` into a label row of width ``D``.
 
         Values may be names or indices; multi-label groups take a list.
@@ -185,12 +193,14 @@ class AttributeSpec:
         if not isinstance(attributes, Mapping):
             raise AttributeSpecError(
                 '"attributes" must map group name to value, e.g. '
-                f'{{"color": "red"}}; got {attributes!r}')
+                f'{{"color": "red"}}; got {attributes!r}'
+            )
         unknown = [k for k in attributes if k not in self.names]
         if unknown:
             raise AttributeSpecError(
                 f'undeclared attribute group(s) {unknown}; declared groups '
-                f'are {self.names}')
+                f'are {self.names}'
+            )
         row: List[int] = []
         for g in self.groups:
             value = attributes.get(g.name)
@@ -199,7 +209,8 @@ class AttributeSpec:
                     raise AttributeSpecError(
                         f'group "{g.name}" is single-label but got a list '
                         f'{list(value)}; give one value or declare the group '
-                        'with "multi_label": true')
+                        'with "multi_label": true'
+                    )
                 row.append(UNKNOWN if value is None else g.value_index(value))
                 continue
             if value is None:
@@ -219,7 +230,8 @@ class AttributeSpec:
         if len(row) != self.num_label_columns:
             raise AttributeSpecError(
                 f'label row has {len(row)} columns, expected '
-                f'{self.num_label_columns} for groups {self.names}')
+                f'{self.num_label_columns} for groups {self.names}'
+            )
         out: Dict[str, AttrValue] = {}
         for g, sl in zip(self.groups, self.label_slices.values()):
             cols = row[sl]

@@ -1,0 +1,102 @@
+"""Evaluate a checkpoint with MMEngine's Runner.
+
+Examples:
+    python tools/test.py CONFIG CHECKPOINT
+    python tools/test.py CONFIG CHECKPOINT --show-dir vis   # drawn predictions
+    python tools/test.py CONFIG CHECKPOINT --out preds.pkl
+    bash tools/dist_test.sh CONFIG CHECKPOINT 8
+"""
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a multi-attribute model'
+    )
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where metrics and logs go')
+    parser.add_argument(
+        '--out', help='dump predictions to a .pkl file for offline use'
+    )
+    parser.add_argument(
+        '--show', action='store_true', help='show predictions in a window'
+    )
+    parser.add_argument(
+        '--show-dir',
+        help='save predictions drawn with attributes next to the ground '
+        'truth, under WORK_DIR/TIMESTAMP/SHOW_DIR',
+    )
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='seconds per --show'
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=4',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    for path, what in (
+        (args.config, 'config'),
+        (args.checkpoint, 'checkpoint'),
+    ):
+        if not osp.isfile(path):
+            sys.exit(f'error: {what} file not found: {path}')
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        sys.exit(f'error: --out must end with .pkl or .pickle: {args.out}')
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join(
+            './work_dirs', osp.splitext(osp.basename(args.config))[0]
+        )
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+
+    runner = (
+        Runner.from_cfg(cfg)
+        if 'runner_type' not in cfg
+        else RUNNERS.build(cfg)
+    )
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out)
+        )
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,121 @@
+"""Train a model with MMEngine's Runner.
+
+Examples:
+    python tools/train.py configs/mask2former-attr/<config>.py
+    python tools/train.py CONFIG --work-dir work_dirs/run1 --resume
+    bash tools/dist_train.sh CONFIG 8            # 8 processes (GPUs or CPU)
+"""
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Train a multi-attribute instance segmentation model'
+    )
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (needs a GPU)',
+    )
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by total batch size / '
+        'auto_scale_lr.base_batch_size (already on in mmmultilabel configs)',
+    )
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or without a path from the '
+        'latest checkpoint in the work directory',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. '
+        'train_cfg.max_iters=100 train_dataloader.batch_size=4',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        sys.exit(f'error: config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join(
+            './work_dirs', osp.splitext(osp.basename(args.config))[0]
+        )
+
+    if args.amp:
+        if not torch.cuda.is_available():
+            sys.exit(
+                'error: --amp needs a CUDA GPU; none is available. '
+                'Train without --amp on CPU.'
+            )
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            sys.exit(
+                'error: --auto-scale-lr needs auto_scale_lr = dict('
+                'base_batch_size=...) in the config'
+            )
+        cfg.auto_scale_lr.enable = True
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            sys.exit(
+                f'error: checkpoint to resume from not found: '
+                f'{args.resume}'
+            )
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    runner = (
+        Runner.from_cfg(cfg)
+        if 'runner_type' not in cfg
+        else RUNNERS.build(cfg)
+    )
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
