@@ -1,3 +1,4 @@
 from .dense_heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .seg_heads import *  # noqa: F401,F403
 from .task_modules import *  # noqa: F401,F403

@@ -1,1 +1,3 @@
-__all__ = []
+from .attr_mask2former_head import AttrMask2FormerHead
+
+__all__ = ['AttrMask2FormerHead']

@@ -1,1 +1,17 @@
-__all__ = []
+from .attribute_losses import (
+    AttrBinaryCrossEntropyLoss,
+    AttrCrossEntropyLoss,
+    AttrFocalLoss,
+    attr_binary_cross_entropy,
+    attr_cross_entropy,
+    attr_sigmoid_focal_loss,
+)
+
+__all__ = [
+    'AttrCrossEntropyLoss',
+    'AttrBinaryCrossEntropyLoss',
+    'AttrFocalLoss',
+    'attr_cross_entropy',
+    'attr_binary_cross_entropy',
+    'attr_sigmoid_focal_loss',
+]

@@ -1,1 +1,3 @@
-__all__ = []
+from .assigners import AttrBinaryCrossEntropyCost, AttrClassificationCost
+
+__all__ = ['AttrClassificationCost', 'AttrBinaryCrossEntropyCost']

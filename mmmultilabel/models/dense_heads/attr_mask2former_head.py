@@ -1,0 +1,590 @@
+"""Mask2Former head with one classifier per attribute group."""
+
+import copy
+import logging
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.ops import point_sample
+from mmdet.models.dense_heads import Mask2FormerHead
+from mmdet.models.utils import multi_apply
+from mmdet.registry import MODELS
+from mmdet.utils import ConfigType, InstanceList, OptConfigType
+from mmengine.logging import print_log
+from mmengine.structures import InstanceData, PixelData
+from torch import Tensor
+
+from mmmultilabel.utils import UNKNOWN, AttributeSpec
+
+from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
+from ..utils import attr_logit_channels, split_attr_logits
+
+
+@MODELS.register_module()
+class AttrMask2FormerHead(Mask2FormerHead):
+    """Mask2Former head that also predicts attribute groups per query.
+
+    Every attribute group gets a linear classifier on the decoder's query
+    features, run after every decoder layer like the class head (deep
+    supervision). A single-label group with ``K`` values has ``K + 1``
+    outputs, the last being its own no-object slot; a multi-label group has
+    ``K`` sigmoid outputs.
+
+    The attribute logits travel concatenated to the class logits, so
+    ``forward``, ``loss``, ``predict`` and the ``Mask2Former`` detector are
+    mmdet's own: every ``cls_pred`` of the head has shape
+    (batch_size, num_queries, num_classes + 1 + A), ``A`` being the sum of
+    the groups' outputs in group order (see
+    :mod:`mmmultilabel.models.utils.attribute_logits`). Use
+    :class:`~mmmultilabel.models.AttrMaskFormerFusionHead` to decode them.
+
+    Ground truth: ``gt_instances.attr_labels``, a LongTensor (N, D) in the
+    encoding of :class:`~mmmultilabel.utils.AttributeSpec`; missing means
+    unknown. The Hungarian matcher sees the attributes through
+    :class:`~mmmultilabel.models.AttrClassificationCost` and
+    :class:`~mmmultilabel.models.AttrBinaryCrossEntropyCost` in
+    ``train_cfg.assigner.match_costs``. Losses: ``loss_attr_<group>`` for the
+    last decoder layer and ``d{i}.loss_attr_<group>`` for the others. With
+    no attribute group the head is mmdet's ``Mask2FormerHead``.
+
+    Args:
+        *args: Positional arguments of ``Mask2FormerHead``.
+        attribute_groups (Sequence[dict], optional): The attribute groups,
+            each ``dict(name=..., values=[...], multi_label=False)``, as in
+            the data set's ``attribute_groups``. Defaults to None (none).
+        loss_attr_single (:obj:`ConfigDict` or dict, optional): Loss of
+            every single-label group; it receives logits (n, K + 1) and
+            targets (n, ) (value, ``K`` for no object, or -1 unknown).
+            Defaults to None: ``dict(type='AttrCrossEntropyLoss',
+            loss_weight=2.0)``.
+        loss_attr_multi (:obj:`ConfigDict` or dict, optional): Loss of every
+            multi-label group; it receives logits and 0/1/-1 targets of
+            shape (n, K). Defaults to None:
+            ``dict(type='AttrBinaryCrossEntropyLoss', loss_weight=2.0)``.
+        attr_no_object_weight (float): Weight, in the attribute losses, of
+            the queries matched to no ground truth. Their target is the
+            no-object slot (single-label) or "no value" (multi-label). 0 (the
+            default) trains the attribute classifiers on matched queries
+            only, so an image without objects has zero attribute loss.
+        attr_value_weights (dict[str, Sequence[float]], optional): Per-value
+            class weights of some groups, ``{group: [w_0, ..., w_K-1]}``,
+            passed to the group's loss as ``class_weight`` (a single-label
+            group's no-object slot gets weight 1; its queries are weighted
+            by ``attr_no_object_weight``). Defaults to None (all 1).
+        attr_loss_weights (dict[str, float], optional): Multiplier of the
+            ``loss_weight`` of some groups, ``{group: w}``. Defaults to None
+            (all 1).
+        **kwargs: Keyword arguments of ``Mask2FormerHead``.
+    """
+
+    def __init__(
+        self,
+        *args,
+        attribute_groups: Optional[Sequence[dict]] = None,
+        loss_attr_single: OptConfigType = None,
+        loss_attr_multi: OptConfigType = None,
+        attr_no_object_weight: float = 0.0,
+        attr_value_weights: Optional[Dict[str, Sequence[float]]] = None,
+        attr_loss_weights: Optional[Dict[str, float]] = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.attr_spec = AttributeSpec(attribute_groups)
+        if loss_attr_single is None:
+            loss_attr_single = dict(
+                type='AttrCrossEntropyLoss', loss_weight=2.0
+            )
+        if loss_attr_multi is None:
+            loss_attr_multi = dict(
+                type='AttrBinaryCrossEntropyLoss', loss_weight=2.0
+            )
+        self.attr_no_object_weight = float(attr_no_object_weight)
+        attr_value_weights = dict(attr_value_weights or {})
+        attr_loss_weights = dict(attr_loss_weights or {})
+        for arg, given in (
+            ('attr_value_weights', attr_value_weights),
+            ('attr_loss_weights', attr_loss_weights),
+        ):
+            undeclared = sorted(set(given) - set(self.attr_spec.names))
+            if undeclared:
+                raise ValueError(
+                    f'{arg} names undeclared attribute group(s) '
+                    f'{undeclared}; declared groups are {self.attr_spec.names}'
+                )
+
+        channels = attr_logit_channels(self.attr_spec)
+        self.attr_channels = sum(channels)
+        feat_channels = self.cls_embed.in_features
+        self.attr_embeds = nn.ModuleList(
+            [nn.Linear(feat_channels, c) for c in channels]
+        )
+        self.loss_attrs = nn.ModuleList(
+            [
+                self._build_attr_loss(
+                    group,
+                    loss_attr_multi if group.multi_label else loss_attr_single,
+                    attr_value_weights.get(group.name),
+                    attr_loss_weights.get(group.name, 1.0),
+                )
+                for group in self.attr_spec
+            ]
+        )
+        # Targets of the decoder layer being scored; see `get_targets`.
+        self._layer_targets: Optional[tuple] = None
+        if self.train_cfg:
+            self._check_attribute_costs()
+
+    @staticmethod
+    def _build_attr_loss(
+        group,
+        loss_cfg: ConfigType,
+        value_weights: Optional[Sequence[float]],
+        group_weight: float,
+    ) -> nn.Module:
+        """Build the loss of one group with its class and loss weights."""
+        cfg = copy.deepcopy(dict(loss_cfg))
+        if 'class_weight' in cfg:
+            raise ValueError(
+                'set per-value weights with attr_value_weights='
+                f'dict({group.name}=[...]), not class_weight in '
+                'loss_attr_single / loss_attr_multi'
+            )
+        if value_weights is not None:
+            if len(value_weights) != group.num_values:
+                raise ValueError(
+                    f'attr_value_weights["{group.name}"] has '
+                    f'{len(value_weights)} weights for the '
+                    f'{group.num_values} values {list(group.values)}'
+                )
+            cfg['class_weight'] = list(value_weights) + (
+                [] if group.multi_label else [1.0]
+            )
+        cfg['loss_weight'] = cfg.get('loss_weight', 1.0) * group_weight
+        return MODELS.build(cfg)
+
+    def _check_attribute_costs(self) -> None:
+        """Warn when the matcher cannot see some kind of attribute group."""
+        costs = getattr(self.assigner, 'match_costs', [])
+        needed = {
+            AttrClassificationCost: [
+                g.name for g in self.attr_spec if not g.multi_label
+            ],
+            AttrBinaryCrossEntropyCost: [
+                g.name for g in self.attr_spec if g.multi_label
+            ],
+        }
+        for cost_type, groups in needed.items():
+            if groups and not any(isinstance(c, cost_type) for c in costs):
+                print_log(
+                    f'train_cfg.assigner.match_costs has no '
+                    f'{cost_type.__name__}: the matching ignores the '
+                    f'attribute group(s) {groups}; add '
+                    f"dict(type='{cost_type.__name__}', weight=1.0)",
+                    logger='current',
+                    level=logging.WARNING,
+                )
+
+    def _split_logits(self, logits: Tensor) -> Tuple[Tensor, Tensor]:
+        """Split class logits from attribute logits.
+
+        Args:
+            logits (Tensor): Shape (..., num_classes + 1 + A).
+
+        Returns:
+            tuple[Tensor, Tensor]: Class logits (..., num_classes + 1) and
+            attribute logits (..., A).
+        """
+        num_cls = self.num_classes + 1
+        if logits.shape[-1] != num_cls + self.attr_channels:
+            raise ValueError(
+                f'expected {num_cls} class and {self.attr_channels} '
+                f'attribute logits, got {logits.shape[-1]} channels'
+            )
+        return logits.split([num_cls, self.attr_channels], dim=-1)
+
+    def _forward_head(
+        self,
+        decoder_out: Tensor,
+        mask_feature: Tensor,
+        attn_mask_target_size: Tuple[int, int],
+    ) -> Tuple[Tensor]:
+        """Add the attribute logits to the class logits of one layer.
+
+        Args:
+            decoder_out (Tensor): Query features of shape
+                (batch_size, num_queries, c).
+            mask_feature (Tensor): Shape (batch_size, c, h, w).
+            attn_mask_target_size (tuple[int, int]): Target attention mask
+                size.
+
+        Returns:
+            tuple[Tensor]: ``cls_pred`` of shape (batch_size, num_queries,
+            num_classes + 1 + A), then the parent's ``mask_pred`` and
+            ``attn_mask``.
+        """
+        cls_pred, mask_pred, attn_mask = super()._forward_head(
+            decoder_out, mask_feature, attn_mask_target_size
+        )
+        if not self.attr_embeds:
+            return cls_pred, mask_pred, attn_mask
+        # The parent normalises decoder_out for cls_embed without returning
+        # it; the attribute classifiers read the same normalised features.
+        query_feat = self.transformer_decoder.post_norm(decoder_out)
+        # (B, Q, c) -> (B, Q, A)
+        attr_pred = torch.cat(
+            [embed(query_feat) for embed in self.attr_embeds], dim=-1
+        )
+        # (B, Q, C + 1), (B, Q, A) -> (B, Q, C + 1 + A)
+        return torch.cat([cls_pred, attr_pred], dim=-1), mask_pred, attn_mask
+
+    def preprocess_gt(
+        self,
+        batch_gt_instances: InstanceList,
+        batch_gt_semantic_segs: List[Optional[PixelData]],
+    ) -> InstanceList:
+        """Keep ``attr_labels`` through the parent's preprocessing.
+
+        The parent rebuilds every ``InstanceData`` with ``labels`` and
+        ``masks`` only, appending stuff segments after the things for
+        panoptic training. ``attr_labels`` is put back on the things; stuff
+        segments and images without ``attr_labels`` get unknown (-1) rows.
+
+        Args:
+            batch_gt_instances (list[:obj:`InstanceData`]): ``labels`` (N, ),
+                ``masks`` and optional ``attr_labels`` (N, D) per image.
+            batch_gt_semantic_segs (list[:obj:`PixelData`, optional]):
+                Semantic segmentation per image, or None.
+
+        Returns:
+            list[:obj:`InstanceData`]: ``labels`` (n, ), ``masks``
+            (n, h, w) and ``attr_labels`` (n, D) per image.
+        """
+        targets_list = super().preprocess_gt(
+            batch_gt_instances, batch_gt_semantic_segs
+        )
+        for gt_instances, targets in zip(batch_gt_instances, targets_list):
+            attr_labels = targets.labels.new_full(
+                (len(targets), self.attr_spec.num_label_columns), UNKNOWN
+            )
+            if 'attr_labels' in gt_instances:
+                things = self._checked_attr_labels(gt_instances)
+                attr_labels[: len(things)] = things.to(attr_labels.device)
+            targets.attr_labels = attr_labels
+        return targets_list
+
+    def _checked_attr_labels(self, gt_instances: InstanceData) -> Tensor:
+        """``gt_instances.attr_labels`` as a LongTensor, validated.
+
+        Raises:
+            ValueError: if the shape or a value does not fit the groups.
+        """
+        attr_labels = torch.as_tensor(gt_instances.attr_labels)
+        num_gts = len(gt_instances['labels'])
+        shape = (num_gts, self.attr_spec.num_label_columns)
+        if tuple(attr_labels.shape) != shape:
+            raise ValueError(
+                f'gt_instances.attr_labels has shape '
+                f'{tuple(attr_labels.shape)}; expected {shape} (one row per '
+                f'instance, columns of groups {self.attr_spec.names})'
+            )
+        if attr_labels.is_floating_point():
+            raise ValueError(
+                'gt_instances.attr_labels must hold integers, '
+                f'got {attr_labels.dtype}'
+            )
+        attr_labels = attr_labels.long()
+        for group, cols in zip(
+            self.attr_spec, self.attr_spec.label_slices.values()
+        ):
+            labels = attr_labels[:, cols]
+            high = 1 if group.multi_label else group.num_values - 1
+            bad = (labels != UNKNOWN) & ((labels < 0) | (labels > high))
+            if bad.any():
+                raise ValueError(
+                    f'gt_instances.attr_labels of group "{group.name}" holds '
+                    f'{labels[bad].unique().tolist()}; expected -1 (unknown) '
+                    f'or 0..{high}'
+                )
+        return attr_labels
+
+    def _get_targets_single(
+        self,
+        cls_score: Tensor,
+        mask_pred: Tensor,
+        gt_instances: InstanceData,
+        img_meta: dict,
+    ) -> Tuple[Tensor]:
+        """Match with attribute costs and add attribute targets.
+
+        As the parent, with the attribute logits and labels given to the
+        assigner, so the attribute costs take part in the matching.
+
+        Args:
+            cls_score (Tensor): Class and attribute logits of one image for
+                one decoder layer, shape (num_queries, num_classes + 1 + A).
+            mask_pred (Tensor): Mask logits of shape (num_queries, h, w).
+            gt_instances (:obj:`InstanceData`): ``labels`` (N, ), ``masks``
+                (N, H, W) and ``attr_labels`` (N, D); without
+                ``attr_labels`` every attribute is unknown.
+            img_meta (dict): Image information.
+
+        Returns:
+            tuple[Tensor]: The parent's ``labels``, ``label_weights``,
+            ``mask_targets``, ``mask_weights``, ``pos_inds``, ``neg_inds``
+            and ``sampling_result``, then
+
+            - attr_targets (Tensor): Shape (num_queries, D): the ground truth
+              row of the matched instance (unknown stays -1); for other
+              queries ``K`` (no-object slot) in single-label columns and 0 in
+              multi-label columns.
+            - attr_weights (Tensor): Shape (num_queries, ): 1 for matched
+              queries, ``attr_no_object_weight`` for the others.
+        """
+        cls_score, attr_pred = self._split_logits(cls_score)
+        gt_labels = gt_instances.labels
+        gt_masks = gt_instances.masks
+        if 'attr_labels' in gt_instances:
+            gt_attr_labels = gt_instances.attr_labels
+        else:
+            gt_attr_labels = gt_labels.new_full(
+                (len(gt_labels), self.attr_spec.num_label_columns), UNKNOWN
+            )
+        num_queries = cls_score.shape[0]
+        num_gts = gt_labels.shape[0]
+
+        point_coords = torch.rand(
+            (1, self.num_points, 2), device=cls_score.device
+        )
+        # (num_queries, h, w) -> (num_queries, num_points)
+        mask_points_pred = point_sample(
+            mask_pred.unsqueeze(1), point_coords.repeat(num_queries, 1, 1)
+        ).squeeze(1)
+        # (num_gts, H, W) -> (num_gts, num_points)
+        gt_points_masks = point_sample(
+            gt_masks.unsqueeze(1).float(), point_coords.repeat(num_gts, 1, 1)
+        ).squeeze(1)
+
+        sampled_gt_instances = InstanceData(
+            labels=gt_labels, masks=gt_points_masks, attr_labels=gt_attr_labels
+        )
+        sampled_pred_instances = InstanceData(
+            metainfo=dict(attribute_spec=self.attr_spec),
+            scores=cls_score,
+            masks=mask_points_pred,
+            attr_logits=attr_pred,
+        )
+        assign_result = self.assigner.assign(
+            pred_instances=sampled_pred_instances,
+            gt_instances=sampled_gt_instances,
+            img_meta=img_meta,
+        )
+        sampling_result = self.sampler.sample(
+            assign_result=assign_result,
+            pred_instances=InstanceData(scores=cls_score, masks=mask_pred),
+            gt_instances=gt_instances,
+        )
+        pos_inds = sampling_result.pos_inds
+        pos_gt_inds = sampling_result.pos_assigned_gt_inds
+
+        labels = gt_labels.new_full(
+            (self.num_queries,), self.num_classes, dtype=torch.long
+        )
+        labels[pos_inds] = gt_labels[pos_gt_inds]
+        label_weights = gt_labels.new_ones((self.num_queries,))
+        mask_targets = gt_masks[pos_gt_inds]
+        mask_weights = mask_pred.new_zeros((self.num_queries,))
+        mask_weights[pos_inds] = 1.0
+
+        # (D, ) -> (num_queries, D)
+        attr_targets = gt_labels.new_tensor(
+            self._no_object_attr_row(), dtype=torch.long
+        ).repeat(self.num_queries, 1)
+        attr_targets[pos_inds] = gt_attr_labels[pos_gt_inds].long()
+        attr_weights = mask_pred.new_full(
+            (self.num_queries,), self.attr_no_object_weight
+        )
+        attr_weights[pos_inds] = 1.0
+
+        return (
+            labels,
+            label_weights,
+            mask_targets,
+            mask_weights,
+            pos_inds,
+            sampling_result.neg_inds,
+            sampling_result,
+            attr_targets,
+            attr_weights,
+        )
+
+    def _no_object_attr_row(self) -> List[int]:
+        """Attribute target row of an unmatched query, width ``D``."""
+        row: List[int] = []
+        for group in self.attr_spec:
+            row += (
+                [0] * group.num_values
+                if group.multi_label
+                else [group.num_values]
+            )
+        return row
+
+    @contextmanager
+    def _reuse_targets(self, targets: tuple) -> Iterator[None]:
+        """Make :meth:`get_targets` return ``targets`` inside the block."""
+        self._layer_targets = targets
+        try:
+            yield
+        finally:
+            self._layer_targets = None
+
+    def get_targets(
+        self,
+        cls_scores_list: List[Tensor],
+        mask_preds_list: List[Tensor],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+        return_sampling_results: bool = False,
+    ) -> tuple:
+        """The parent's targets, or those of the layer being scored.
+
+        :meth:`_loss_by_feat_single` matches each decoder layer once, on
+        class, mask and attribute predictions, then lets the parent compute
+        class, mask and dice losses; the parent asks for targets again, and
+        gets the same ones here instead of an attribute-blind re-matching.
+
+        Returns:
+            tuple: As the parent; outside of that reuse, followed by
+            ``attr_targets_list`` and ``attr_weights_list`` (see
+            :meth:`_get_targets_single`).
+        """
+        if self._layer_targets is not None and not return_sampling_results:
+            return self._layer_targets
+        return super().get_targets(
+            cls_scores_list,
+            mask_preds_list,
+            batch_gt_instances,
+            batch_img_metas,
+            return_sampling_results,
+        )
+
+    def _loss_by_feat_single(
+        self,
+        cls_scores: Tensor,
+        mask_preds: Tensor,
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+    ) -> Tuple[Tensor]:
+        """Losses of one decoder layer, attribute losses included.
+
+        Args:
+            cls_scores (Tensor): Class and attribute logits of shape
+                (batch_size, num_queries, num_classes + 1 + A).
+            mask_preds (Tensor): Mask logits of shape
+                (batch_size, num_queries, h, w).
+            batch_gt_instances (list[:obj:`InstanceData`]): ``labels``,
+                ``masks`` and ``attr_labels`` per image.
+            batch_img_metas (list[dict]): Image information.
+
+        Returns:
+            tuple[Tensor]: ``loss_cls``, ``loss_mask`` and ``loss_dice`` as
+            the parent, then one attribute loss per group in group order.
+        """
+        num_imgs = cls_scores.size(0)
+        # (B, Q, C + 1 + A) -> B x (Q, C + 1 + A)
+        targets = self.get_targets(
+            [cls_scores[i] for i in range(num_imgs)],
+            [mask_preds[i] for i in range(num_imgs)],
+            batch_gt_instances,
+            batch_img_metas,
+        )
+        cls_scores, attr_preds = self._split_logits(cls_scores)
+        with self._reuse_targets(targets[:5]):
+            loss_cls, loss_mask, loss_dice = super()._loss_by_feat_single(
+                cls_scores, mask_preds, batch_gt_instances, batch_img_metas
+            )
+        attr_targets_list, attr_weights_list = targets[5:7]
+        losses_attr = self._loss_attr(
+            attr_preds,
+            torch.stack(attr_targets_list),
+            torch.stack(attr_weights_list),
+        )
+        return (loss_cls, loss_mask, loss_dice) + losses_attr
+
+    def _loss_attr(
+        self, attr_preds: Tensor, attr_targets: Tensor, attr_weights: Tensor
+    ) -> Tuple[Tensor]:
+        """One loss per attribute group for one decoder layer.
+
+        Args:
+            attr_preds (Tensor): Shape (batch_size, num_queries, A).
+            attr_targets (Tensor): Shape (batch_size, num_queries, D).
+            attr_weights (Tensor): Shape (batch_size, num_queries).
+
+        Returns:
+            tuple[Tensor]: One scalar loss per group, in group order.
+        """
+        # (B, Q, A) -> (B * Q, A)
+        attr_preds = attr_preds.flatten(0, 1)
+        # (B, Q, D) -> (B * Q, D)
+        attr_targets = attr_targets.flatten(0, 1)
+        # (B, Q) -> (B * Q, )
+        attr_weights = attr_weights.flatten(0, 1)
+        losses = []
+        for group, logits, cols, loss_attr in zip(
+            self.attr_spec,
+            split_attr_logits(attr_preds, self.attr_spec),
+            self.attr_spec.label_slices.values(),
+            self.loss_attrs,
+        ):
+            target = attr_targets[:, cols]
+            if not group.multi_label:
+                # (B * Q, 1) -> (B * Q, )
+                target = target[:, 0]
+            losses.append(loss_attr(logits, target, attr_weights))
+        return tuple(losses)
+
+    def loss_by_feat(
+        self,
+        all_cls_scores: List[Tensor],
+        all_mask_preds: List[Tensor],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+    ) -> Dict[str, Tensor]:
+        """Name the losses of every decoder layer, attributes included.
+
+        The parent unpacks exactly three losses per layer; this names all of
+        them: ``loss_cls``, ``loss_mask``, ``loss_dice`` and
+        ``loss_attr_<group>`` for the last layer, with ``d{i}.`` prefixes for
+        the others, in the parent's order.
+
+        Args:
+            all_cls_scores (list[Tensor]): Per decoder layer, shape
+                (batch_size, num_queries, num_classes + 1 + A).
+            all_mask_preds (list[Tensor]): Per decoder layer, shape
+                (batch_size, num_queries, h, w).
+            batch_gt_instances (list[:obj:`InstanceData`]): Ground truth.
+            batch_img_metas (list[dict]): Image information.
+
+        Returns:
+            dict[str, Tensor]: The losses.
+        """
+        num_dec_layers = len(all_cls_scores)
+        losses = multi_apply(
+            self._loss_by_feat_single,
+            all_cls_scores,
+            all_mask_preds,
+            [batch_gt_instances] * num_dec_layers,
+            [batch_img_metas] * num_dec_layers,
+        )
+        names = ['loss_cls', 'loss_mask', 'loss_dice'] + [
+            f'loss_attr_{name}' for name in self.attr_spec.names
+        ]
+        loss_dict = {
+            name: per_layer[-1] for name, per_layer in zip(names, losses)
+        }
+        for i in range(num_dec_layers - 1):
+            for name, per_layer in zip(names, losses):
+                loss_dict[f'd{i}.{name}'] = per_layer[i]
+        return loss_dict

@@ -1,0 +1,6 @@
+from .attribute_match_cost import (
+    AttrBinaryCrossEntropyCost,
+    AttrClassificationCost,
+)
+
+__all__ = ['AttrClassificationCost', 'AttrBinaryCrossEntropyCost']

@@ -1,0 +1,80 @@
+"""Layout of the attribute logits that the head predicts for every query.
+
+The attribute logits of one query are the logits of every group, in the
+order of :class:`~mmmultilabel.utils.AttributeSpec`, concatenated along the
+last dimension (``A`` channels in all):
+
+* a single-label group with ``K`` values has ``K + 1`` logits, the last one
+  being its own "no object" slot (like the class head);
+* a multi-label group with ``K`` values has ``K`` logits, one sigmoid each.
+"""
+
+from typing import List
+
+import torch
+from torch import Tensor
+
+from mmmultilabel.utils import AttributeSpec
+
+
+def attr_logit_channels(spec: AttributeSpec) -> List[int]:
+    """Number of logits of each group, in group order.
+
+    Args:
+        spec (AttributeSpec): The attribute groups.
+
+    Returns:
+        list[int]: ``num_values + 1`` for a single-label group,
+        ``num_values`` for a multi-label group.
+    """
+    return [g.num_values if g.multi_label else g.num_values + 1 for g in spec]
+
+
+def split_attr_logits(
+    attr_logits: Tensor, spec: AttributeSpec
+) -> List[Tensor]:
+    """Split concatenated attribute logits into one tensor per group.
+
+    Args:
+        attr_logits (Tensor): Attribute logits of shape (..., A).
+        spec (AttributeSpec): The attribute groups.
+
+    Returns:
+        list[Tensor]: One tensor per group, of shape (..., num_values + 1)
+        for a single-label group and (..., num_values) for a multi-label
+        group. Empty when ``spec`` has no group.
+    """
+    channels = attr_logit_channels(spec)
+    if attr_logits.shape[-1] != sum(channels):
+        raise ValueError(
+            f'attribute logits have {attr_logits.shape[-1]} channels but the '
+            f'groups {spec.names} need {sum(channels)} '
+            f'(per group: {channels})'
+        )
+    if not channels:
+        return []
+    return list(attr_logits.split(channels, dim=-1))
+
+
+def attr_logits_to_scores(attr_logits: Tensor, spec: AttributeSpec) -> Tensor:
+    """Probability of every value of every group.
+
+    A single-label group is a softmax over its values and its no-object
+    slot, with the no-object column then dropped; a multi-label group is a
+    sigmoid per value. Columns follow
+    :attr:`~mmmultilabel.utils.AttributeSpec.score_slices`.
+
+    Args:
+        attr_logits (Tensor): Attribute logits of shape (..., A).
+        spec (AttributeSpec): The attribute groups.
+
+    Returns:
+        Tensor: Scores of shape (..., S), ``S = spec.num_values``.
+    """
+    scores = [
+        logits.sigmoid() if group.multi_label else logits.softmax(-1)[..., :-1]
+        for group, logits in zip(spec, split_attr_logits(attr_logits, spec))
+    ]
+    if not scores:
+        return attr_logits.new_zeros(attr_logits.shape[:-1] + (0,))
+    return torch.cat(scores, dim=-1)
