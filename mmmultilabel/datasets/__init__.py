@@ -1,1 +1,24 @@
+from .attr_coco import AttrCocoDataset
+from .formats import (
+    AnnotationDefectError,
+    AnnotationSyntaxError,
+    detect_format,
+    load_attr_coco,
+    read_annotation_file,
+    to_canonical,
+)
 from .transforms import *  # noqa: F401,F403
+from .transforms import __all__ as _transforms_all
+from .validation import check_attr_coco, validate_attr_coco
+
+__all__ = [
+    'AttrCocoDataset',
+    'AnnotationDefectError',
+    'AnnotationSyntaxError',
+    'detect_format',
+    'load_attr_coco',
+    'read_annotation_file',
+    'to_canonical',
+    'check_attr_coco',
+    'validate_attr_coco',
+] + _transforms_all

@@ -1,0 +1,212 @@
+"""COCO instances with per-instance attribute groups."""
+
+from collections import defaultdict
+from typing import Any, Dict, List, Mapping, Union
+
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+
+from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+
+from .formats import AnnotationDefectError, load_attr_coco
+from .transforms.formatting import AttrAlignmentError
+
+
+@DATASETS.register_module()
+class AttrCocoDataset(CocoDataset):
+    """COCO instance data set whose instances carry attribute labels.
+
+    Reads attribute COCO or any foreign form that
+    :func:`~mmmultilabel.datasets.formats.load_attr_coco` converts, and
+    validates it on load: all defects of the file are raised at once in an
+    :class:`AnnotationDefectError` naming the file.
+
+    ``metainfo`` holds ``classes`` (tuple of names) and ``attribute_groups``
+    (list of plain dicts as :meth:`AttributeSpec.to_list`). Both are read
+    from the file unless the config gives them: config classes select and
+    order categories by name (others are dropped, as in
+    :class:`CocoDataset`); config groups select and order groups and values
+    by name (groups missing from the config are dropped; a value the config
+    does not declare is a defect). With ``lazy_init=True`` and no config
+    ``classes``/``attribute_groups`` the file is read once at construction
+    to fill them.
+
+    Each instance of a data info gets ``attr_labels`` (list[int] of width
+    D = :attr:`AttributeSpec.num_label_columns`): one column per
+    single-label group holding the value index (-1 unknown), one 0/1 column
+    per value of a multi-label group (all -1 when unknown). Each data info
+    also gets ``num_attr_columns`` (D).
+
+    Args:
+        *args: Arguments of :class:`CocoDataset`.
+        **kwargs: Arguments of :class:`CocoDataset` (``ann_file``,
+            ``metainfo``, ``data_prefix``, ``filter_cfg``,
+            ``serialize_data``, ``lazy_init``, ``backend_args``, ...).
+    """
+
+    METAINFO: dict = dict()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self._fully_initialized and not (
+            'classes' in self._metainfo
+            and 'attribute_groups' in self._metainfo
+        ):
+            data = load_attr_coco(
+                self.ann_file, backend_args=self.backend_args, validate=False
+            )
+            self._update_metainfo(data)
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: Union[Mapping, None] = None) -> dict:
+        """Merge metainfo and normalise ``classes``/``attribute_groups``."""
+        meta = super()._load_metainfo(metainfo)
+        if meta.get('classes') is not None:
+            meta['classes'] = tuple(meta['classes'])
+        if meta.get('attribute_groups') is not None:
+            meta['attribute_groups'] = AttributeSpec(
+                meta['attribute_groups']
+            ).to_list()
+        return meta
+
+    @property
+    def attr_spec(self) -> AttributeSpec:
+        """Attribute groups of ``metainfo`` as an :class:`AttributeSpec`."""
+        return AttributeSpec(self._metainfo.get('attribute_groups'))
+
+    def _update_metainfo(self, data: dict) -> None:
+        """Fill classes and groups from the file unless the config set them.
+
+        Args:
+            data (dict): Canonical annotation dict.
+
+        Raises:
+            AnnotationDefectError: if config groups do not match the file.
+        """
+        self._metainfo.setdefault(
+            'classes', tuple(c['name'] for c in data['categories'])
+        )
+        file_spec = AttributeSpec(data['attribute_groups'])
+        if self._metainfo.get('attribute_groups') is None:
+            self._metainfo['attribute_groups'] = file_spec.to_list()
+            return
+        problems = []
+        for group in self.attr_spec:
+            if group.name not in file_spec.names:
+                problems.append(
+                    f'metainfo: attribute group "{group.name}" is not in '
+                    f'the file (groups there: {file_spec.names})'
+                )
+            elif file_spec.group(group.name).multi_label != group.multi_label:
+                problems.append(
+                    f'metainfo: attribute group "{group.name}" has '
+                    f'multi_label={group.multi_label} in the config but '
+                    f'{not group.multi_label} in the file'
+                )
+        if problems:
+            raise AnnotationDefectError(str(self.ann_file), problems)
+
+    def load_data_list(self) -> List[dict]:
+        """Load, validate and parse the annotation file.
+
+        Returns:
+            list[dict]: One data info per image, instances with
+            ``attr_labels``.
+
+        Raises:
+            AnnotationDefectError: listing every defect of the file.
+        """
+        data = load_attr_coco(self.ann_file, backend_args=self.backend_args)
+        self._update_metainfo(data)
+        self._spec = self.attr_spec
+
+        name_to_id = {c['name']: c['id'] for c in data['categories']}
+        missing = [c for c in self._metainfo['classes'] if c not in name_to_id]
+        if missing:
+            raise AnnotationDefectError(
+                str(self.ann_file),
+                [
+                    f'metainfo: classes {missing} are not categories of the '
+                    f'file (categories there: {list(name_to_id)})'
+                ],
+            )
+        self.cat_ids = [name_to_id[c] for c in self._metainfo['classes']]
+        self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
+
+        anns_of_img: Dict[Any, List[dict]] = defaultdict(list)
+        self.cat_img_map: Dict[Any, List[Any]] = defaultdict(list)
+        for ann in data['annotations']:
+            anns_of_img[ann['image_id']].append(ann)
+            self.cat_img_map[ann['category_id']].append(ann['image_id'])
+
+        self._defects: List[str] = []
+        data_list = []
+        for img in data['images']:
+            data_list.append(
+                self.parse_data_info(
+                    dict(
+                        raw_img_info=dict(img, img_id=img['id']),
+                        raw_ann_info=anns_of_img[img['id']],
+                    )
+                )
+            )
+        if self._defects:
+            raise AnnotationDefectError(str(self.ann_file), self._defects)
+        return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        """Parse one image as :class:`CocoDataset`, adding attribute rows.
+
+        Each annotation goes through :meth:`CocoDataset.parse_data_info`
+        alone, so that exactly the instances it keeps get their rows.
+
+        Args:
+            raw_data_info (dict): ``raw_img_info`` and ``raw_ann_info``.
+
+        Returns:
+            dict: Data info whose instances have ``attr_labels``.
+        """
+        img_info = raw_data_info['raw_img_info']
+        data_info = super().parse_data_info(
+            dict(raw_img_info=img_info, raw_ann_info=[])
+        )
+        instances = []
+        for ann in raw_data_info['raw_ann_info']:
+            kept = super().parse_data_info(
+                dict(raw_img_info=img_info, raw_ann_info=[ann])
+            )['instances']
+            for instance in kept:
+                instance['attr_labels'] = self._encode(ann)
+            instances.extend(kept)
+        data_info['instances'] = instances
+        data_info['num_attr_columns'] = self._spec.num_label_columns
+        return data_info
+
+    def _encode(self, ann: dict) -> List[int]:
+        """Attribute row of one annotation; groups outside the spec drop."""
+        attributes = {
+            k: v
+            for k, v in (ann.get('attributes') or {}).items()
+            if k in self._spec.names
+        }
+        try:
+            return self._spec.encode(attributes)
+        except AttributeSpecError as err:
+            self._defects.append(
+                f'annotation id={ann.get("id")!r} (image id='
+                f'{ann.get("image_id")!r}): field "attributes" does not fit '
+                f'metainfo["attribute_groups"] of the config: {err}'
+            )
+            return [-1] * self._spec.num_label_columns
+
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline; name the transforms if attributes misalign."""
+        try:
+            return super().prepare_data(idx)
+        except AttrAlignmentError as err:
+            chain = ' -> '.join(
+                type(t).__name__ for t in self.pipeline.transforms
+            )
+            raise AttrAlignmentError(
+                f'{err}\nPipeline of {type(self).__name__}: {chain}'
+            ) from err

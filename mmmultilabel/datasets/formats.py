@@ -1,0 +1,536 @@
+"""Read attribute annotations in any supported form as attribute COCO.
+
+The canonical form (see ``docs/dataset_format.md``) is a COCO instances
+dict plus a top-level ``attribute_groups`` list and, per annotation, an
+``attributes`` mapping ``{group: value}``. Three other forms are converted
+to it on load:
+
+* ``subcat``: one extra label per annotation (``subcat_id``) declared by a
+  top-level ``subcats`` list; it becomes one single-label group ``subcat``.
+* ``fashionpedia``: ``attribute_ids`` per annotation and a top-level
+  ``attributes`` list whose ``supercategory`` names the group; every group
+  is multi-label.
+* ``paco``: ``attribute_ids`` per annotation, a top-level ``attributes``
+  list, ``attr_type_to_attr_idxs`` mapping each group to its attribute ids,
+  and ``unknown_<group>`` flags per annotation; every group is multi-label.
+
+The conversion never raises on malformed data: it converts what it can and
+reports the rest as defect strings, so that the validator can list every
+defect at once.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from mmengine.fileio import get_text
+
+from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+
+ATTR_COCO = 'attr_coco'
+SUBCAT = 'subcat'
+FASHIONPEDIA = 'fashionpedia'
+PACO = 'paco'
+PLAIN_COCO = 'coco'
+
+#: Name of the single-label group made from ``subcat_id``.
+SUBCAT_GROUP = 'subcat'
+
+# Keys of the foreign forms that the canonical form does not keep.
+_FOREIGN_TOP_KEYS = ('subcats', 'attributes', 'attr_type_to_attr_idxs')
+_FOREIGN_ANN_KEYS = ('subcat_id', 'attribute_ids')
+
+
+class AnnotationSyntaxError(ValueError):
+    """An annotation file that is not valid JSON.
+
+    ``str(err)`` is ``FILE:LINE:COL: message`` as compilers print it, so
+    editors can jump to the place.
+
+    Args:
+        filename (str): Path of the file.
+        lineno (int): 1-based line of the error.
+        colno (int): 1-based column of the error.
+        msg (str): What the parser expected.
+    """
+
+    def __init__(
+        self, filename: str, lineno: int, colno: int, msg: str
+    ) -> None:
+        self.filename = filename
+        self.lineno = lineno
+        self.colno = colno
+        self.msg = msg
+        super().__init__(f'{filename}:{lineno}:{colno}: {msg}')
+
+
+class AnnotationDefectError(ValueError):
+    """An annotation file with semantic defects, all of them listed.
+
+    Args:
+        filename (str): Path of the file (``<dict>`` for in-memory data).
+        defects (list[str]): One message per defect; each names the image
+            or annotation id and the field.
+    """
+
+    def __init__(self, filename: str, defects: Sequence[str]) -> None:
+        self.filename = filename
+        self.defects = list(defects)
+        lines = '\n'.join(f'  - {d}' for d in self.defects)
+        super().__init__(
+            f'{filename}: {len(self.defects)} annotation defect(s):\n{lines}\n'
+            'Fix them in the file; `python tools/misc/validate_dataset.py '
+            f'{filename}` prints the same list.'
+        )
+
+
+def read_annotation_file(
+    path: Union[str, Path], backend_args: Optional[dict] = None
+) -> Any:
+    """Read and parse one JSON annotation file.
+
+    Args:
+        path (str | Path): Local path or any URI that mmengine's file
+            backends understand.
+        backend_args (dict, optional): Arguments for the file backend.
+
+    Returns:
+        Any: The parsed JSON value.
+
+    Raises:
+        AnnotationSyntaxError: if the file is not valid JSON; the message
+            is ``FILE:LINE:COL: message``.
+    """
+    text = get_text(str(path), backend_args=backend_args)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise AnnotationSyntaxError(
+            str(path), err.lineno, err.colno, f'invalid JSON: {err.msg}'
+        ) from None
+
+
+def detect_format(data: Mapping) -> str:
+    """Name the attribute form of an annotation dict.
+
+    Args:
+        data (Mapping): Parsed annotation file.
+
+    Returns:
+        str: One of ``'attr_coco'``, ``'subcat'``, ``'fashionpedia'``,
+        ``'paco'`` and ``'coco'`` (no attributes at all).
+    """
+    if 'attribute_groups' in data:
+        return ATTR_COCO
+    if 'attr_type_to_attr_idxs' in data:
+        return PACO
+    if 'subcats' in data:
+        return SUBCAT
+    if 'attributes' in data:
+        return FASHIONPEDIA
+    return PLAIN_COCO
+
+
+def _is_key(value: Any) -> bool:
+    """Whether ``value`` can be an id (an int or a string, not a bool)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _ann_where(ann: Mapping) -> str:
+    """``annotation id=N (image id=M)`` for messages."""
+    where = f'annotation id={ann.get("id")!r}'
+    if 'image_id' in ann:
+        where += f' (image id={ann.get("image_id")!r})'
+    return where
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _declared_forms(data: Mapping) -> List[str]:
+    forms = []
+    if 'attribute_groups' in data:
+        forms.append('"attribute_groups" (attribute COCO)')
+    if 'subcats' in data:
+        forms.append('"subcats" (one extra label)')
+    if 'attr_type_to_attr_idxs' in data:
+        forms.append('"attr_type_to_attr_idxs" (PACO)')
+    elif 'attributes' in data:
+        forms.append('"attributes" (Fashionpedia)')
+    return forms
+
+
+def _copy_anns(data: Mapping, drop_prefix: Optional[str] = None) -> list:
+    """Shallow copies of the annotations without the foreign keys."""
+    anns = []
+    for ann in _as_list(data.get('annotations')):
+        if not isinstance(ann, dict):
+            anns.append(ann)
+            continue
+        anns.append(
+            {
+                k: v
+                for k, v in ann.items()
+                if k not in _FOREIGN_ANN_KEYS
+                and not (drop_prefix and k.startswith(drop_prefix))
+            }
+        )
+    return anns
+
+
+def _attribute_table(data: Mapping, defects: List[str]) -> Dict[Any, dict]:
+    """Top-level ``attributes`` of Fashionpedia/PACO as ``{id: entry}``."""
+    table: Dict[Any, dict] = {}
+    entries = data.get('attributes')
+    if not isinstance(entries, list):
+        defects.append(
+            'top level: field "attributes": expected a list of '
+            '{"id", "name", ...} objects, got '
+            f'{type(entries).__name__}'
+        )
+        return table
+    for i, entry in enumerate(entries):
+        if (
+            not isinstance(entry, dict)
+            or not _is_key(entry.get('id'))
+            or not isinstance(entry.get('name'), str)
+        ):
+            defects.append(
+                f'top level: field "attributes[{i}]": expected '
+                '{"id": int, "name": str, ...}, got '
+                f'{entry!r}'
+            )
+            continue
+        if entry['id'] in table:
+            defects.append(
+                f'attribute id={entry["id"]!r}: field "id": '
+                'declared twice in the top-level "attributes"'
+            )
+            continue
+        table[entry['id']] = entry
+    return table
+
+
+def _from_subcat(data: Mapping, defects: List[str]) -> dict:
+    subcats = data.get('subcats')
+    names: Dict[Any, str] = {}
+    if not isinstance(subcats, list):
+        defects.append(
+            'top level: field "subcats": expected a list of '
+            '{"id", "name"} objects, got '
+            f'{type(subcats).__name__}'
+        )
+        subcats = []
+    for i, entry in enumerate(subcats):
+        if (
+            not isinstance(entry, dict)
+            or not _is_key(entry.get('id'))
+            or not isinstance(entry.get('name'), str)
+        ):
+            defects.append(
+                f'top level: field "subcats[{i}]": expected '
+                f'{{"id": int, "name": str}}, got {entry!r}'
+            )
+            continue
+        if entry['id'] in names:
+            defects.append(
+                f'subcat id={entry["id"]!r}: field "id": '
+                'declared twice in the top-level "subcats"'
+            )
+            continue
+        names[entry['id']] = entry['name']
+    out = {k: v for k, v in data.items() if k not in _FOREIGN_TOP_KEYS}
+    out['attribute_groups'] = (
+        [
+            dict(
+                name=SUBCAT_GROUP,
+                values=list(names.values()),
+                multi_label=False,
+            )
+        ]
+        if names
+        else []
+    )
+    out['annotations'] = _copy_anns(data)
+    for src, ann in zip(_as_list(data.get('annotations')), out['annotations']):
+        if not isinstance(src, dict) or src.get('subcat_id') is None:
+            continue
+        sid = src['subcat_id']
+        if not _is_key(sid) or sid not in names:
+            defects.append(
+                f'{_ann_where(src)}: field "subcat_id": subcat id {sid!r} '
+                'is not declared in the top-level "subcats" (declared ids: '
+                f'{list(names)})'
+            )
+            continue
+        ann['attributes'] = {SUBCAT_GROUP: names[sid]}
+    return out
+
+
+def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
+    table = _attribute_table(data, defects)
+    groups: Dict[str, List[str]] = {}
+    group_of: Dict[Any, str] = {}
+    for attr_id, entry in table.items():
+        group = entry.get('supercategory')
+        if not isinstance(group, str) or not group:
+            defects.append(
+                f'attribute id={attr_id!r}: field "supercategory": missing; '
+                'Fashionpedia-style attributes are grouped by their '
+                '"supercategory"'
+            )
+            continue
+        groups.setdefault(group, []).append(entry['name'])
+        group_of[attr_id] = group
+    out = {k: v for k, v in data.items() if k not in _FOREIGN_TOP_KEYS}
+    out['attribute_groups'] = [
+        dict(name=g, values=v, multi_label=True) for g, v in groups.items()
+    ]
+    out['annotations'] = _copy_anns(data)
+    for src, ann in zip(_as_list(data.get('annotations')), out['annotations']):
+        if not isinstance(src, dict) or src.get('attribute_ids') is None:
+            continue  # no attribute_ids: every group unknown
+        ids = src['attribute_ids']
+        if not isinstance(ids, list):
+            defects.append(
+                f'{_ann_where(src)}: field "attribute_ids": '
+                f'expected a list of attribute ids, got {ids!r}'
+            )
+            continue
+        attributes: Dict[str, List[str]] = {g: [] for g in groups}
+        for attr_id in ids:
+            if not _is_key(attr_id) or attr_id not in group_of:
+                defects.append(
+                    f'{_ann_where(src)}: field "attribute_ids": attribute '
+                    f'id {attr_id!r} is not declared in the top-level '
+                    '"attributes"'
+                )
+                continue
+            attributes[group_of[attr_id]].append(table[attr_id]['name'])
+        ann['attributes'] = attributes
+    return out
+
+
+def _from_paco(data: Mapping, defects: List[str]) -> dict:
+    table = _attribute_table(data, defects)
+    type_map = data.get('attr_type_to_attr_idxs')
+    groups: Dict[str, List[str]] = {}
+    group_of: Dict[Any, str] = {}
+    if not isinstance(type_map, dict):
+        defects.append(
+            'top level: field "attr_type_to_attr_idxs": expected '
+            '{group: [attribute ids]}, got '
+            f'{type(type_map).__name__}'
+        )
+        type_map = {}
+    for group, ids in type_map.items():
+        if not isinstance(ids, list):
+            defects.append(
+                f'top level: field "attr_type_to_attr_idxs.'
+                f'{group}": expected a list of attribute ids, '
+                f'got {ids!r}'
+            )
+            continue
+        groups[group] = []
+        for attr_id in ids:
+            if not _is_key(attr_id) or attr_id not in table:
+                defects.append(
+                    f'top level: field "attr_type_to_attr_idxs.{group}": '
+                    f'attribute id {attr_id!r} is not declared in the '
+                    'top-level "attributes"'
+                )
+                continue
+            if attr_id in group_of:
+                defects.append(
+                    f'top level: field "attr_type_to_attr_idxs.{group}": '
+                    f'attribute id {attr_id!r} is already in group '
+                    f'"{group_of[attr_id]}"'
+                )
+                continue
+            groups[group].append(table[attr_id]['name'])
+            group_of[attr_id] = group
+    out = {k: v for k, v in data.items() if k not in _FOREIGN_TOP_KEYS}
+    out['attribute_groups'] = [
+        dict(name=g, values=v, multi_label=True)
+        for g, v in groups.items()
+        if v
+    ]
+    out['annotations'] = _copy_anns(data, drop_prefix='unknown_')
+    for src, ann in zip(_as_list(data.get('annotations')), out['annotations']):
+        if not isinstance(src, dict) or src.get('attribute_ids') is None:
+            continue  # no attribute_ids: every group unknown
+        ids = src['attribute_ids']
+        if not isinstance(ids, list):
+            defects.append(
+                f'{_ann_where(src)}: field "attribute_ids": '
+                f'expected a list of attribute ids, got {ids!r}'
+            )
+            continue
+        known = [
+            g for g in groups if groups[g] and not src.get(f'unknown_{g}')
+        ]
+        attributes: Dict[str, List[str]] = {g: [] for g in known}
+        for attr_id in ids:
+            if not _is_key(attr_id) or attr_id not in group_of:
+                defects.append(
+                    f'{_ann_where(src)}: field "attribute_ids": attribute '
+                    f'id {attr_id!r} is in no group of '
+                    '"attr_type_to_attr_idxs"'
+                )
+                continue
+            group = group_of[attr_id]
+            if group in attributes:
+                attributes[group].append(table[attr_id]['name'])
+        ann['attributes'] = attributes
+    return out
+
+
+def to_canonical(data: Mapping, defects: Optional[List[str]] = None) -> dict:
+    """Convert any supported form to attribute COCO.
+
+    The input is not modified: the result is a new top-level dict with
+    shallow copies of the annotations. Attribute values are left as given
+    (names or indices); see :func:`normalise_attribute_values`.
+
+    Args:
+        data (Mapping): Parsed annotation file in any supported form.
+        defects (list[str], optional): Conversion defects are appended here
+            (e.g. an ``attribute_ids`` entry that is not declared).
+
+    Returns:
+        dict: The canonical dict; ``attribute_groups`` is always present.
+    """
+    defects = [] if defects is None else defects
+    forms = _declared_forms(data)
+    if len(forms) > 1:
+        defects.append(
+            f'top level: the file mixes attribute forms {forms}; keep one '
+            '(the attribute COCO form is "attribute_groups" plus '
+            '"attributes" per annotation)'
+        )
+    fmt = detect_format(data)
+    if fmt == SUBCAT:
+        return _from_subcat(data, defects)
+    if fmt == FASHIONPEDIA:
+        return _from_fashionpedia(data, defects)
+    if fmt == PACO:
+        return _from_paco(data, defects)
+    out = dict(data)
+    out['annotations'] = (
+        [
+            dict(a) if isinstance(a, dict) else a
+            for a in _as_list(data.get('annotations'))
+        ]
+        if isinstance(data.get('annotations'), list)
+        else data.get('annotations')
+    )
+    out.setdefault('attribute_groups', [])
+    return out
+
+
+def _value_name(group, value: Any) -> Any:
+    try:
+        return group.values[group.value_index(value)]
+    except AttributeSpecError:
+        return value  # left as is: the validator reports it
+
+
+def normalise_attribute_values(data: dict) -> dict:
+    """Replace attribute value indices by names, in place.
+
+    ``attribute_groups`` becomes the plain list of
+    :meth:`AttributeSpec.to_list`; a single value given for a multi-label
+    group becomes a one-element list. Values that do not resolve are left
+    unchanged (the validator reports them).
+
+    Args:
+        data (dict): Canonical dict from :func:`to_canonical`.
+
+    Returns:
+        dict: ``data`` itself.
+    """
+    try:
+        spec = AttributeSpec(data.get('attribute_groups'))
+    except (AttributeSpecError, TypeError):
+        return data
+    data['attribute_groups'] = spec.to_list()
+    groups = {g.name: g for g in spec}
+    for ann in _as_list(data.get('annotations')):
+        if not isinstance(ann, dict):
+            continue
+        attributes = ann.get('attributes')
+        if not isinstance(attributes, dict):
+            continue
+        out = {}
+        for name, value in attributes.items():
+            group = groups.get(name)
+            if group is None or value is None:
+                out[name] = value
+            elif group.multi_label:
+                values = value if isinstance(value, (list, tuple)) else [value]
+                out[name] = [_value_name(group, v) for v in values]
+            else:
+                out[name] = _value_name(group, value)
+        ann['attributes'] = out
+    return data
+
+
+def load_attr_coco(
+    ann_file_or_dict: Union[str, Path, Mapping],
+    backend_args: Optional[dict] = None,
+    validate: bool = True,
+    img_dir: Optional[str] = None,
+) -> dict:
+    """Load attribute annotations in any supported form as attribute COCO.
+
+    Args:
+        ann_file_or_dict (str | Path | Mapping): A JSON file (local path or
+            URI) or an already parsed dict.
+        backend_args (dict, optional): Arguments for mmengine's file
+            backend. Defaults to None.
+        validate (bool): Check the data and raise on any defect. Defaults
+            to True.
+        img_dir (str, optional): With ``validate``, also check that every
+            image file exists under this directory. Defaults to None.
+
+    Returns:
+        dict: COCO instances dict with ``attribute_groups`` (plain dicts as
+        :meth:`AttributeSpec.to_list`) and, per annotation with known
+        attributes, ``attributes`` whose values are names (lists of names
+        for multi-label groups).
+
+    Raises:
+        AnnotationSyntaxError: if the file is not valid JSON.
+        AnnotationDefectError: if ``validate`` and the data has defects;
+            it lists all of them.
+    """
+    if isinstance(ann_file_or_dict, (str, Path)):
+        name = str(ann_file_or_dict)
+        raw = read_annotation_file(ann_file_or_dict, backend_args)
+    elif isinstance(ann_file_or_dict, Mapping):
+        name, raw = '<dict>', ann_file_or_dict
+    else:
+        raise TypeError(
+            'load_attr_coco expects a file path or a dict, got '
+            f'{type(ann_file_or_dict).__name__}'
+        )
+    if validate:
+        # Imported here: the validator builds on this module.
+        from .validation import check_attr_coco
+
+        data, defects = check_attr_coco(raw, img_dir=img_dir)
+        if defects:
+            raise AnnotationDefectError(name, defects)
+    else:
+        if not isinstance(raw, Mapping):
+            raise AnnotationDefectError(
+                name,
+                [
+                    'top level: expected a JSON object with "images", '
+                    f'"annotations" and "categories", got '
+                    f'{type(raw).__name__}'
+                ],
+            )
+        data = to_canonical(raw)
+    return normalise_attribute_values(data)

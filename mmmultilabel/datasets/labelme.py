@@ -1,0 +1,527 @@
+"""Convert labelme annotations to attribute COCO.
+
+One labelme JSON per image; every shape with ``shape_type`` polygon,
+rectangle or circle is an instance, and shapes sharing a non-null
+``group_id`` form one instance together (one COCO polygon per shape).
+
+The category and attributes of a shape come from its label string and/or
+its labelme ``flags``:
+
+* label ``car|color=red|size=small|pattern=striped,dotted``: the category
+  first, then ``group=value`` tokens separated by ``|``; a multi-label group
+  takes comma-separated values, and ``pattern=`` (no value) says "known,
+  none of them".
+* flags ``{"color=red": true, "pattern=dotted": false}`` (a bare value name
+  such as ``"red"`` works when only one group declares it). A single-label
+  group takes its one true flag; a multi-label group whose flags appear is
+  known, with the values of its true flags (possibly none).
+
+A group given neither way is unknown. Categories and attribute groups are
+declared by a :class:`LabelmeSpec` (a small JSON/YAML file or CLI
+options); undeclared categories may be inferred (sorted by name).
+"""
+
+import json
+import math
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import pycocotools.mask as mask_utils
+from mmengine.fileio import load
+from tqdm import tqdm
+
+from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+
+#: Shape types converted to instances.
+SHAPE_TYPES = ('polygon', 'rectangle', 'circle')
+
+
+class LabelmeError(ValueError):
+    """A defect of one labelme file; the message names the file."""
+
+
+@dataclass
+class LabelmeSpec:
+    """Declared categories and attribute groups of a labelme folder.
+
+    Args:
+        categories (list[dict], optional): COCO categories ``{id, name}``
+            in order; None to infer them from the labels (sorted by name,
+            ids from 1).
+        groups (AttributeSpec): Attribute groups.
+    """
+
+    categories: Optional[List[dict]] = None
+    groups: AttributeSpec = field(default_factory=AttributeSpec)
+
+    @classmethod
+    def from_dict(cls, spec: Mapping) -> 'LabelmeSpec':
+        """Build from ``{"categories": [...], "attribute_groups": [...]}``.
+
+        ``categories`` lists names (ids 1..K in order) or COCO category
+        dicts ``{id, name[, supercategory]}``.
+        """
+        unknown = set(spec) - {'categories', 'attribute_groups'}
+        if unknown:
+            raise LabelmeError(
+                f'spec: unknown keys {sorted(unknown)}; expected '
+                '"categories" and "attribute_groups"'
+            )
+        categories = spec.get('categories')
+        if categories is not None:
+            categories = [
+                dict(id=i + 1, name=c) if isinstance(c, str) else dict(c)
+                for i, c in enumerate(categories)
+            ]
+            for c in categories:
+                if not isinstance(c.get('name'), str) or 'id' not in c:
+                    raise LabelmeError(
+                        'spec: each category is a name or {"id", "name"}, '
+                        f'got {c!r}'
+                    )
+        try:
+            groups = AttributeSpec(spec.get('attribute_groups') or [])
+        except AttributeSpecError as err:
+            raise LabelmeError(f'spec: {err}') from None
+        return cls(categories=categories, groups=groups)
+
+    @classmethod
+    def from_file(cls, path: str) -> 'LabelmeSpec':
+        """Read a JSON or YAML spec file (see :meth:`from_dict`)."""
+        try:
+            return cls.from_dict(load(path))
+        except LabelmeError as err:
+            raise LabelmeError(f'{path}: {err}') from None
+
+    def to_dict(self) -> dict:
+        return dict(
+            categories=self.categories, attribute_groups=self.groups.to_list()
+        )
+
+
+@dataclass
+class LabelmeResult:
+    """Outcome of :func:`convert_labelme_dir`.
+
+    Attributes:
+        coco (dict): Attribute COCO dict of the converted files.
+        defects (list[str]): Every defect found, each naming its file.
+        skipped (list[str]): Files left out because of defects.
+    """
+
+    coco: dict
+    defects: List[str]
+    skipped: List[str]
+
+
+def parse_label(label: str) -> Tuple[str, Dict[str, List[str]]]:
+    """Split ``category|group=value|group=v1,v2`` into its parts.
+
+    Args:
+        label (str): Label string of a labelme shape.
+
+    Returns:
+        tuple[str, dict[str, list[str]]]: The category and, per group
+        named in the label, its values (an empty list for ``group=``).
+
+    Raises:
+        LabelmeError: for an empty category or a token without ``=``.
+    """
+    parts = [p.strip() for p in str(label).split('|')]
+    category = parts[0]
+    if not category:
+        raise LabelmeError(
+            f'label {label!r} has no category before the first "|"'
+        )
+    attributes: Dict[str, List[str]] = {}
+    for token in parts[1:]:
+        if '=' not in token:
+            raise LabelmeError(
+                f'label {label!r}: token {token!r} is not group=value'
+            )
+        group, values = (s.strip() for s in token.split('=', 1))
+        if not group:
+            raise LabelmeError(
+                f'label {label!r}: token {token!r} has no group name'
+            )
+        attributes.setdefault(group, []).extend(
+            v.strip() for v in values.split(',') if v.strip()
+        )
+    return category, attributes
+
+
+def circle_polygon(cx: float, cy: float, radius: float) -> List[float]:
+    """Polygon approximating a circle, one vertex every ~3 px.
+
+    Returns:
+        list[float]: ``[x1, y1, x2, y2, ...]`` with 12 to 96 vertices.
+    """
+    n = int(min(96, max(12, math.ceil(2 * math.pi * radius / 3))))
+    coords = []
+    for k in range(n):
+        a = 2 * math.pi * k / n
+        coords += [cx + radius * math.cos(a), cy + radius * math.sin(a)]
+    return coords
+
+
+def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
+    """COCO polygon of a labelme shape, clamped to the image.
+
+    Args:
+        shape (Mapping): Labelme shape with ``shape_type`` and ``points``.
+        width (int): Image width.
+        height (int): Image height.
+
+    Returns:
+        list[float]: ``[x1, y1, x2, y2, ...]`` with at least 3 points.
+
+    Raises:
+        LabelmeError: for an unsupported type or degenerate points.
+    """
+    kind = shape.get('shape_type') or 'polygon'
+    points = shape.get('points')
+    if kind not in SHAPE_TYPES:
+        raise LabelmeError(
+            f'shape_type "{kind}" is not supported; use one '
+            f'of {list(SHAPE_TYPES)}'
+        )
+    try:
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise LabelmeError(
+            f'points must be [[x, y], ...], got ' f'{str(points)[:60]}'
+        ) from None
+    if not np.isfinite(pts).all():
+        raise LabelmeError('points contain non-finite numbers')
+    if kind == 'polygon':
+        if len(pts) < 3:
+            raise LabelmeError(
+                f'polygon with {len(pts)} points; it needs ' 'at least 3'
+            )
+        coords = pts.reshape(-1).tolist()
+    elif kind == 'rectangle':
+        if len(pts) < 2:
+            raise LabelmeError('rectangle needs 2 corner points')
+        (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+        coords = [x0, y0, x1, y0, x1, y1, x0, y1]
+    else:
+        if len(pts) != 2:
+            raise LabelmeError(
+                'circle needs 2 points: center and a point ' 'on the circle'
+            )
+        (cx, cy), (px, py) = pts
+        coords = circle_polygon(cx, cy, math.hypot(px - cx, py - cy))
+    coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+    coords[:, 0] = coords[:, 0].clip(0, width)
+    coords[:, 1] = coords[:, 1].clip(0, height)
+    xs, ys = coords[:, 0], coords[:, 1]
+    area = 0.5 * abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1)))
+    if area <= 1e-6:
+        raise LabelmeError(f'degenerate {kind}: zero area inside the image')
+    return [round(float(v), 2) for v in coords.reshape(-1)]
+
+
+class _Instance:
+    """Category, polygons and attribute values of one instance."""
+
+    def __init__(self, category: str) -> None:
+        self.category = category
+        self.polygons: List[List[float]] = []
+        self.values: Dict[str, List[str]] = {}  # group -> values seen
+        self.known: set = set()  # multi-label groups given explicitly
+
+
+class _FileConverter:
+    """Converts one labelme file; collects its defects."""
+
+    def __init__(self, path: str, spec: LabelmeSpec) -> None:
+        self.path = path
+        self.spec = spec
+        self.defects: List[str] = []
+        self.cat_names = (
+            None
+            if spec.categories is None
+            else {c['name'] for c in spec.categories}
+        )
+
+    def defect(
+        self, message: str, shape_idx: Optional[int] = None, label: Any = None
+    ) -> None:
+        where = self.path
+        if shape_idx is not None:
+            where += f': shape {shape_idx} (label {label!r})'
+        self.defects.append(f'{where}: {message}')
+
+    def resolve_flag(self, name: str) -> Tuple[str, str]:
+        """(group, value) of a flag ``group=value`` or a bare value."""
+        if '=' in name:
+            group, value = (s.strip() for s in name.split('=', 1))
+            return group, value
+        owners = [g.name for g in self.spec.groups if name in g.values]
+        if len(owners) != 1:
+            raise LabelmeError(
+                f'flag "{name}" is the value of '
+                f'{"no" if not owners else "several"} declared group(s) '
+                f'{owners}; name it as "group={name}"'
+            )
+        return owners[0], name
+
+    def add_value(self, inst: _Instance, group: str, value: str) -> None:
+        try:
+            g = self.spec.groups.group(group)
+        except KeyError:
+            raise LabelmeError(
+                f'undeclared attribute group "{group}"; declared groups: '
+                f'{self.spec.groups.names}'
+            ) from None
+        try:
+            g.value_index(value)
+        except AttributeSpecError as err:
+            raise LabelmeError(str(err)) from None
+        if value not in inst.values.setdefault(group, []):
+            inst.values[group].append(value)
+
+    def mark_known(self, inst: _Instance, group: str) -> None:
+        try:
+            if self.spec.groups.group(group).multi_label:
+                inst.known.add(group)
+        except KeyError:
+            raise LabelmeError(
+                f'undeclared attribute group "{group}"; declared groups: '
+                f'{self.spec.groups.names}'
+            ) from None
+
+    def shape_instance(
+        self, shape: Mapping, width: int, height: int
+    ) -> _Instance:
+        category, label_attrs = parse_label(shape.get('label', ''))
+        if self.cat_names is not None and category not in self.cat_names:
+            raise LabelmeError(
+                f'undeclared category "{category}"; declared: '
+                f'{sorted(self.cat_names)}'
+            )
+        inst = _Instance(category)
+        inst.polygons.append(shape_to_polygon(shape, width, height))
+        for group, values in label_attrs.items():
+            self.mark_known(inst, group)
+            for value in values:
+                self.add_value(inst, group, value)
+        flags = shape.get('flags') or {}
+        if not isinstance(flags, dict):
+            raise LabelmeError(f'flags must be a mapping, got {flags!r}')
+        for name, on in flags.items():
+            if not isinstance(on, bool):
+                raise LabelmeError(
+                    f'flag "{name}" must be true or false, ' f'got {on!r}'
+                )
+            group, value = self.resolve_flag(name)
+            self.mark_known(inst, group)
+            if on:
+                self.add_value(inst, group, value)
+        return inst
+
+    def merge(self, into: _Instance, other: _Instance) -> None:
+        if other.category != into.category:
+            raise LabelmeError(
+                f'shapes of one group_id have different categories '
+                f'"{into.category}" and "{other.category}"'
+            )
+        into.polygons += other.polygons
+        into.known |= other.known
+        for group, values in other.values.items():
+            for value in values:
+                if value not in into.values.setdefault(group, []):
+                    into.values[group].append(value)
+
+    def attributes(self, inst: _Instance) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for g in self.spec.groups:
+            values = inst.values.get(g.name, [])
+            if g.multi_label:
+                if g.name in inst.known or values:
+                    out[g.name] = [v for v in g.values if v in values]
+            elif len(values) > 1:
+                raise LabelmeError(
+                    f'single-label group "{g.name}" got several values '
+                    f'{values}'
+                )
+            elif values:
+                out[g.name] = values[0]
+        return out
+
+    def convert(self, src_dir: str) -> Optional[Tuple[dict, List[dict]]]:
+        """Image entry and instances, or None if the file is unusable."""
+        try:
+            with open(self.path, encoding='utf-8') as f:
+                data = json.load(f)
+        except json.JSONDecodeError as err:
+            self.defects.append(
+                f'{self.path}:{err.lineno}:{err.colno}: invalid JSON: '
+                f'{err.msg}'
+            )
+            return None
+        if not isinstance(data, dict) or not isinstance(
+            data.get('shapes'), list
+        ):
+            self.defect('not a labelme file: no "shapes" list')
+            return None
+        width, height = data.get('imageWidth'), data.get('imageHeight')
+        if not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for v in (width, height)
+        ):
+            self.defect(
+                '"imageWidth" and "imageHeight" must be positive '
+                f'integers, got {width!r} and {height!r}'
+            )
+            return None
+        image_path = data.get('imagePath')
+        if not isinstance(image_path, str) or not image_path:
+            self.defect('"imagePath" is missing')
+            return None
+        full = osp.normpath(
+            osp.join(osp.dirname(self.path), image_path.replace('\\', '/'))
+        )
+        if not osp.isfile(full):
+            self.defect(f'image file not found: {full} (from "imagePath")')
+        image = dict(
+            file_name=osp.relpath(full, src_dir).replace(os.sep, '/'),
+            height=height,
+            width=width,
+        )
+
+        instances: List[_Instance] = []
+        grouped: Dict[Any, Tuple[int, _Instance]] = {}
+        for i, shape in enumerate(data['shapes']):
+            label = shape.get('label') if isinstance(shape, dict) else None
+            try:
+                if not isinstance(shape, dict):
+                    raise LabelmeError(f'expected an object, got {shape!r}')
+                inst = self.shape_instance(shape, width, height)
+                gid = shape.get('group_id')
+                if gid is None:
+                    instances.append(inst)
+                elif gid in grouped:
+                    self.merge(grouped[gid][1], inst)
+                else:
+                    grouped[gid] = (i, inst)
+                    instances.append(inst)
+            except LabelmeError as err:
+                self.defect(str(err), i, label)
+        anns = []
+        for inst in instances:
+            try:
+                anns.append(self.annotation(inst, width, height))
+            except LabelmeError as err:
+                self.defect(f'instance "{inst.category}": {err}')
+        return image, anns
+
+    def annotation(self, inst: _Instance, width: int, height: int) -> dict:
+        rle = mask_utils.merge(
+            mask_utils.frPyObjects(inst.polygons, height, width)
+        )
+        area = int(mask_utils.area(rle))
+        if area == 0:
+            raise LabelmeError('covers no pixel')
+        coords = np.concatenate(
+            [np.asarray(p).reshape(-1, 2) for p in inst.polygons]
+        )
+        (x0, y0), (x1, y1) = coords.min(0), coords.max(0)
+        ann = dict(
+            category=inst.category,
+            segmentation=inst.polygons,
+            area=area,
+            bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)],
+            iscrowd=0,
+        )
+        attributes = self.attributes(inst)
+        if attributes:
+            ann['attributes'] = attributes
+        return ann
+
+
+def find_labelme_files(src_dir: str, exclude: Sequence[str] = ()) -> List[str]:
+    """Sorted paths of the ``.json`` files below ``src_dir``."""
+    excluded = {osp.abspath(p) for p in exclude}
+    found = []
+    for root, dirs, files in os.walk(src_dir):
+        dirs.sort()
+        for name in sorted(files):
+            path = osp.join(root, name)
+            if name.endswith('.json') and osp.abspath(path) not in excluded:
+                found.append(path)
+    return found
+
+
+def convert_labelme_dir(
+    src_dir: str,
+    spec: Optional[LabelmeSpec] = None,
+    skip_invalid: bool = False,
+    progress: bool = True,
+    exclude: Sequence[str] = (),
+) -> LabelmeResult:
+    """Convert every labelme JSON below ``src_dir`` to attribute COCO.
+
+    Args:
+        src_dir (str): Folder searched recursively for ``*.json``; image
+            ``file_name``\\ s are relative to it.
+        spec (LabelmeSpec, optional): Declared categories and groups.
+            Defaults to inferred categories and no attribute groups.
+        skip_invalid (bool): Leave files with defects out instead of
+            failing. Defaults to False.
+        progress (bool): Show a progress bar. Defaults to True.
+        exclude (Sequence[str]): Paths not to read (e.g. the output).
+
+    Returns:
+        LabelmeResult: The COCO dict (empty of images when there are
+        defects and ``skip_invalid`` is False), the defects and the
+        skipped files.
+    """
+    spec = spec or LabelmeSpec()
+    files = find_labelme_files(src_dir, exclude)
+    converted, defects, skipped = [], [], []
+    for path in tqdm(
+        files, desc='labelme2coco', unit='file', disable=not progress
+    ):
+        converter = _FileConverter(path, spec)
+        result = converter.convert(src_dir)
+        if converter.defects:
+            defects += converter.defects
+            skipped.append(path)
+        elif result is not None:
+            converted.append(result)
+    if not files:
+        defects.append(f'{src_dir}: no labelme .json file found')
+    if defects and not skip_invalid:
+        converted = []
+
+    categories = spec.categories
+    if categories is None:
+        names = sorted({a['category'] for _, anns in converted for a in anns})
+        categories = [dict(id=i + 1, name=n) for i, n in enumerate(names)]
+    cat_ids = {c['name']: c['id'] for c in categories}
+    coco = dict(
+        images=[],
+        annotations=[],
+        categories=categories,
+        attribute_groups=spec.groups.to_list(),
+    )
+    ann_id = 0
+    for img_id, (image, anns) in enumerate(converted, start=1):
+        coco['images'].append(dict(id=img_id, **image))
+        for ann in anns:
+            ann_id += 1
+            ann = dict(ann)
+            category = ann.pop('category')
+            coco['annotations'].append(
+                dict(
+                    id=ann_id,
+                    image_id=img_id,
+                    category_id=cat_ids[category],
+                    **ann,
+                )
+            )
+    return LabelmeResult(coco=coco, defects=defects, skipped=skipped)

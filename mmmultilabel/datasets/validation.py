@@ -1,0 +1,549 @@
+"""Semantic checks of attribute COCO annotations.
+
+:func:`validate_attr_coco` lists every defect of a parsed annotation dict
+(in any form :mod:`.formats` reads) as one message per defect. Each message
+names where the defect is (``image id=..``, ``annotation id=.. (image
+id=..)``, ``category id=..`` or ``top level``) and the field, and says what
+would be right. It never raises on malformed data.
+"""
+
+import math
+import os.path as osp
+from collections import Counter
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from mmmultilabel.utils import AttributeGroup, AttributeSpecError
+
+from .formats import to_canonical
+
+#: How far (in pixels) a polygon point or a box may lie outside the image.
+OUTSIDE_TOLERANCE = 1.0
+
+_TOP_KEYS = ('images', 'annotations', 'categories')
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_key(value: Any) -> bool:
+    """Whether ``value`` can be an id (an int or a string, not a bool)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + '...'
+
+
+def _polygon_area(coords: List[float]) -> float:
+    xs, ys = coords[0::2], coords[1::2]
+    n = len(xs)
+    return 0.5 * abs(
+        sum(
+            xs[i] * ys[(i + 1) % n] - xs[(i + 1) % n] * ys[i] for i in range(n)
+        )
+    )
+
+
+def _outside(x: float, y: float, size: Optional[Tuple[int, int]]) -> bool:
+    if size is None:
+        return False
+    h, w = size
+    tol = OUTSIDE_TOLERANCE
+    return x < -tol or y < -tol or x > w + tol or y > h + tol
+
+
+class _Checker:
+    """Collects the defects of one canonical dict."""
+
+    def __init__(
+        self, data: dict, img_dir: Optional[str], defects: List[str]
+    ) -> None:
+        self.data = data
+        self.img_dir = img_dir
+        self.defects = defects
+        self.cat_ids: set = set()
+        self.groups: Dict[str, AttributeGroup] = {}
+        self.broken_groups: set = set()
+        self.images: Dict[Any, Mapping] = {}
+
+    def add(self, where: str, field: str, message: str) -> None:
+        self.defects.append(f'{where}: field "{field}": {message}')
+
+    # --------------------------------------------------------------- top
+    def run(self) -> None:
+        for key in _TOP_KEYS:
+            if not isinstance(self.data.get(key), list):
+                got = (
+                    'missing'
+                    if key not in self.data
+                    else f'got {type(self.data[key]).__name__}'
+                )
+                self.add('top level', key, f'expected a list ({got})')
+        self.check_categories()
+        self.check_groups()
+        self.check_images()
+        self.check_annotations()
+
+    def _list(self, key: str) -> list:
+        value = self.data.get(key)
+        return value if isinstance(value, list) else []
+
+    # -------------------------------------------------------- categories
+    def check_categories(self) -> None:
+        ids = Counter()
+        names = Counter()
+        for i, cat in enumerate(self._list('categories')):
+            if not isinstance(cat, dict):
+                self.add(
+                    'top level',
+                    f'categories[{i}]',
+                    f'expected {{"id": int, "name": str}}, got '
+                    f'{_short(cat)}',
+                )
+                continue
+            where = f'category id={cat.get("id")!r}'
+            if not _is_int(cat.get('id')):
+                self.add(where, 'id', 'expected an integer id')
+            else:
+                ids[cat['id']] += 1
+            if not isinstance(cat.get('name'), str) or not cat['name']:
+                self.add(where, 'name', 'expected a non-empty name')
+            else:
+                names[cat['name']] += 1
+        for cat_id, n in ids.items():
+            if n > 1:
+                self.add(
+                    f'category id={cat_id}',
+                    'id',
+                    f'duplicate id: {n} categories use it',
+                )
+        for name, n in names.items():
+            if n > 1:
+                self.add(
+                    'top level',
+                    'categories',
+                    f'duplicate category name {name!r} ({n} times); '
+                    'names identify classes and must be unique',
+                )
+        self.cat_ids = set(ids)
+
+    # ----------------------------------------------------------- groups
+    def check_groups(self) -> None:
+        groups = self.data.get('attribute_groups', [])
+        if not isinstance(groups, list):
+            self.add(
+                'top level',
+                'attribute_groups',
+                'expected a list of {"name", "values", "multi_label"}, '
+                f'got {type(groups).__name__}',
+            )
+            return
+        for i, g in enumerate(groups):
+            field = f'attribute_groups[{i}]'
+            if (
+                not isinstance(g, dict)
+                or not isinstance(g.get('name'), str)
+                or not g.get('name')
+            ):
+                self.add(
+                    'top level',
+                    field,
+                    'expected {"name": str, "values": [str, ...], '
+                    f'"multi_label": bool}}, got {_short(g)}',
+                )
+                continue
+            name = g['name']
+            values = g.get('values')
+            ok = True
+            if name in self.groups or name in self.broken_groups:
+                self.add(
+                    'top level', field, f'group "{name}" is declared twice'
+                )
+                continue
+            if (
+                not isinstance(values, list)
+                or not values
+                or not all(isinstance(v, str) and v for v in values)
+            ):
+                self.add(
+                    'top level',
+                    f'{field}.values',
+                    f'group "{name}" needs a non-empty list of value '
+                    f'names, got {_short(values)}',
+                )
+                ok = False
+            elif len(set(values)) != len(values):
+                dup = sorted({v for v in values if values.count(v) > 1})
+                self.add(
+                    'top level',
+                    f'{field}.values',
+                    f'group "{name}" repeats values {dup}',
+                )
+                ok = False
+            multi = g.get('multi_label', False)
+            if not isinstance(multi, bool):
+                self.add(
+                    'top level',
+                    f'{field}.multi_label',
+                    f'group "{name}": expected true or false, got '
+                    f'{_short(multi)}',
+                )
+                ok = False
+            if ok:
+                self.groups[name] = AttributeGroup(name, tuple(values), multi)
+            else:
+                self.broken_groups.add(name)
+
+    # ----------------------------------------------------------- images
+    def check_images(self) -> None:
+        ids = Counter()
+        for i, img in enumerate(self._list('images')):
+            if not isinstance(img, dict):
+                self.add(
+                    'top level',
+                    f'images[{i}]',
+                    'expected {"id", "file_name", "height", "width"}, '
+                    f'got {_short(img)}',
+                )
+                continue
+            img_id = img.get('id')
+            where = f'image id={img_id!r}'
+            if not _is_int(img_id):
+                self.add(
+                    f'images[{i}]',
+                    'id',
+                    'expected an integer id, ' f'got {_short(img_id)}',
+                )
+                continue
+            ids[img_id] += 1
+            file_name = img.get('file_name')
+            if isinstance(file_name, str) and file_name:
+                where += f' ("{file_name}")'
+            else:
+                self.add(
+                    where,
+                    'file_name',
+                    'expected a non-empty path '
+                    f'relative to the image directory, got '
+                    f'{_short(file_name)}',
+                )
+                file_name = None
+            size_ok = True
+            for key in ('height', 'width'):
+                if not _is_int(img.get(key)) or img[key] <= 0:
+                    self.add(
+                        where,
+                        key,
+                        'expected a positive integer, got '
+                        f'{_short(img.get(key))}',
+                    )
+                    size_ok = False
+            if (
+                file_name
+                and self.img_dir is not None
+                and not osp.isfile(osp.join(self.img_dir, file_name))
+            ):
+                self.add(
+                    where,
+                    'file_name',
+                    'image file not found: '
+                    f'{osp.join(self.img_dir, file_name)}',
+                )
+            if img_id not in self.images:
+                self.images[img_id] = img if size_ok else {}
+        for img_id, n in ids.items():
+            if n > 1:
+                self.add(
+                    f'image id={img_id}',
+                    'id',
+                    f'duplicate id: {n} images use it',
+                )
+
+    # ------------------------------------------------------ annotations
+    def check_annotations(self) -> None:
+        ids = Counter()
+        anns = self._list('annotations')
+        with_seg = sum(
+            1 for a in anns if isinstance(a, dict) and a.get('segmentation')
+        )
+        for i, ann in enumerate(anns):
+            if not isinstance(ann, dict):
+                self.add(
+                    'top level',
+                    f'annotations[{i}]',
+                    'expected an object, got ' f'{_short(ann)}',
+                )
+                continue
+            ann_id = ann.get('id')
+            if not _is_int(ann_id):
+                self.add(
+                    f'annotations[{i}]',
+                    'id',
+                    f'expected an integer id, got {_short(ann_id)}',
+                )
+            else:
+                ids[ann_id] += 1
+            where = (
+                f'annotation id={ann_id!r} (image id='
+                f'{ann.get("image_id")!r})'
+            )
+            self.check_annotation(ann, where, with_seg)
+        for ann_id, n in ids.items():
+            if n > 1:
+                self.add(
+                    f'annotation id={ann_id}',
+                    'id',
+                    f'duplicate id: {n} annotations use it',
+                )
+
+    def check_annotation(self, ann: dict, where: str, with_seg: int) -> None:
+        img_id = ann.get('image_id')
+        size = None
+        if not _is_key(img_id) or img_id not in self.images:
+            self.add(
+                where, 'image_id', f'image id {img_id!r} is not in ' '"images"'
+            )
+        elif self.images[img_id]:
+            img = self.images[img_id]
+            size = (img['height'], img['width'])
+        cat_id = ann.get('category_id')
+        if not _is_key(cat_id) or cat_id not in self.cat_ids:
+            self.add(
+                where,
+                'category_id',
+                f'unknown category id '
+                f'{cat_id!r}; declared ids: {sorted(self.cat_ids)}',
+            )
+        self.check_bbox(ann, where, size)
+        if ann.get('segmentation'):
+            self.check_segmentation(ann['segmentation'], where, size)
+        elif with_seg:
+            self.add(
+                where,
+                'segmentation',
+                'missing or empty while other annotations have masks; '
+                'give a polygon or RLE mask for every annotation',
+            )
+        if 'area' not in ann:
+            self.add(
+                where, 'area', 'missing; COCO needs the mask area in ' 'pixels'
+            )
+        elif not _is_number(ann['area']) or ann['area'] <= 0:
+            self.add(
+                where,
+                'area',
+                'degenerate: expected a positive '
+                f'number, got {_short(ann["area"])}',
+            )
+        if ann.get('iscrowd', 0) not in (0, 1):
+            self.add(
+                where,
+                'iscrowd',
+                f'expected 0 or 1, got {_short(ann["iscrowd"])}',
+            )
+        self.check_attributes(ann.get('attributes'), where)
+
+    def check_bbox(
+        self, ann: dict, where: str, size: Optional[Tuple[int, int]]
+    ) -> None:
+        bbox = ann.get('bbox')
+        if (
+            not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(_is_number(v) for v in bbox)
+        ):
+            self.add(
+                where,
+                'bbox',
+                'expected [x, y, width, height] '
+                f'(4 numbers), got {_short(bbox)}',
+            )
+            return
+        x, y, w, h = bbox
+        if w <= 0 or h <= 0:
+            self.add(
+                where,
+                'bbox',
+                f'degenerate box {bbox}: width and ' 'height must be > 0',
+            )
+        elif _outside(x, y, size) or _outside(x + w, y + h, size):
+            self.add(
+                where,
+                'bbox',
+                f'box {bbox} lies outside the '
+                f'{size[1]}x{size[0]} (width x height) image',
+            )
+
+    def check_segmentation(
+        self, seg: Any, where: str, size: Optional[Tuple[int, int]]
+    ) -> None:
+        if isinstance(seg, dict):
+            rle_size, counts = seg.get('size'), seg.get('counts')
+            if (
+                not isinstance(counts, (str, list))
+                or not isinstance(rle_size, list)
+                or len(rle_size) != 2
+            ):
+                self.add(
+                    where,
+                    'segmentation',
+                    'expected an RLE mask '
+                    '{"size": [height, width], "counts": ...} or a '
+                    f'list of polygons, got {_short(seg)}',
+                )
+            elif size is not None and tuple(rle_size) != tuple(size):
+                self.add(
+                    where,
+                    'segmentation.size',
+                    f'mask outside the image: RLE size {rle_size} '
+                    f'differs from the image size {list(size)} '
+                    '(height, width)',
+                )
+            return
+        if not isinstance(seg, list):
+            self.add(
+                where,
+                'segmentation',
+                'expected a list of polygons '
+                f'or an RLE dict, got {_short(seg)}',
+            )
+            return
+        for j, poly in enumerate(seg):
+            field = f'segmentation[{j}]'
+            if not isinstance(poly, list) or not all(
+                _is_number(v) for v in poly
+            ):
+                self.add(
+                    where,
+                    field,
+                    'expected a polygon '
+                    f'[x1, y1, x2, y2, ...], got {_short(poly)}',
+                )
+                continue
+            if len(poly) < 6 or len(poly) % 2:
+                self.add(
+                    where,
+                    field,
+                    f'degenerate polygon with '
+                    f'{len(poly)} numbers: a polygon needs at least 3 '
+                    'points, as an even count of x, y numbers',
+                )
+                continue
+            if _polygon_area(poly) <= 1e-6:
+                self.add(
+                    where,
+                    field,
+                    'degenerate polygon of zero area '
+                    '(its points are collinear or repeated)',
+                )
+            for x, y in zip(poly[0::2], poly[1::2]):
+                if _outside(x, y, size):
+                    self.add(
+                        where,
+                        field,
+                        f'mask outside the image: point '
+                        f'({x}, {y}) lies outside the {size[1]}x'
+                        f'{size[0]} (width x height) image',
+                    )
+                    break
+
+    def check_attributes(self, attributes: Any, where: str) -> None:
+        if attributes is None:
+            return
+        if not isinstance(attributes, dict):
+            self.add(
+                where,
+                'attributes',
+                'expected a mapping {group: '
+                f'value}}, got {_short(attributes)}',
+            )
+            return
+        for name, value in attributes.items():
+            field = f'attributes.{name}'
+            if name in self.broken_groups:
+                continue  # the group declaration is already reported
+            group = self.groups.get(name)
+            if group is None:
+                self.add(
+                    where,
+                    field,
+                    f'undeclared attribute group '
+                    f'"{name}"; declared groups: {list(self.groups)}',
+                )
+                continue
+            if value is None:
+                continue
+            if not group.multi_label and isinstance(value, (list, tuple)):
+                self.add(
+                    where,
+                    field,
+                    f'group "{name}" is single-label '
+                    f'but got a list {_short(value)}; give one value '
+                    'or declare the group with "multi_label": true',
+                )
+                continue
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for v in values:
+                if not isinstance(v, (str, int)):
+                    self.add(
+                        where,
+                        field,
+                        f'expected a value name or an '
+                        f'index, got {_short(v)}',
+                    )
+                    continue
+                try:
+                    group.value_index(v)
+                except AttributeSpecError as err:
+                    self.add(where, field, str(err))
+
+
+def check_attr_coco(
+    data: Any, img_dir: Optional[str] = None
+) -> Tuple[dict, List[str]]:
+    """Convert to attribute COCO and list the defects.
+
+    Args:
+        data (Any): Parsed annotation file, in any form that
+            :func:`.formats.to_canonical` reads.
+        img_dir (str, optional): If given, also check that each image's
+            ``file_name`` exists below it.
+
+    Returns:
+        tuple[dict, list[str]]: The canonical dict (values not yet
+        normalised) and one message per defect (empty when clean).
+    """
+    if not isinstance(data, Mapping):
+        return {}, [
+            'top level: expected a JSON object with "images", '
+            f'"annotations" and "categories", got {type(data).__name__}'
+        ]
+    defects: List[str] = []
+    canonical = to_canonical(data, defects)
+    _Checker(canonical, img_dir, defects).run()
+    return canonical, defects
+
+
+def validate_attr_coco(data: Any, img_dir: Optional[str] = None) -> List[str]:
+    """List every defect of attribute annotations.
+
+    Args:
+        data (Any): Parsed annotation file in any supported form.
+        img_dir (str, optional): If given, also check that each image file
+            exists below it.
+
+    Returns:
+        list[str]: One message per defect, each naming the image or
+        annotation id and the field; empty when the data is clean.
+    """
+    return check_attr_coco(data, img_dir)[1]

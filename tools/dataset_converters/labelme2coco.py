@@ -1,0 +1,172 @@
+"""Convert a folder of labelme annotations to attribute COCO.
+
+Examples:
+    python tools/dataset_converters/labelme2coco.py data/mine/train \
+        data/mine/annotations/train.json --spec data/mine/spec.json
+    python tools/dataset_converters/labelme2coco.py SRC OUT.json \
+        --classes car bus --group color=red,green,blue \
+        --group damage=dent,scratch --multi-label damage
+
+Label strings ``car|color=red|damage=dent,scratch`` and shape flags
+``{"color=red": true}`` both give attributes; see docs/dataset_format.md.
+"""
+
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from typing import List, Optional
+
+from mmmultilabel.datasets.labelme import (
+    LabelmeError,
+    LabelmeSpec,
+    convert_labelme_dir,
+)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Convert labelme JSON files (one per image) to '
+        'attribute COCO.'
+    )
+    parser.add_argument(
+        'src_dir',
+        help='folder searched recursively for '
+        'labelme .json files; image file names are '
+        'written relative to it',
+    )
+    parser.add_argument('out', help='output attribute COCO .json file')
+    parser.add_argument(
+        '--spec',
+        help='JSON/YAML file declaring ' '"categories" and "attribute_groups"',
+    )
+    parser.add_argument(
+        '--classes',
+        nargs='+',
+        metavar='NAME',
+        help='category names in order (ids 1..K); '
+        'default: the spec, else every label found, sorted',
+    )
+    parser.add_argument(
+        '--group',
+        action='append',
+        default=[],
+        metavar='NAME=V1,V2,...',
+        help='declare an attribute group and its values, '
+        'in column order; repeat for each group',
+    )
+    parser.add_argument(
+        '--multi-label',
+        nargs='+',
+        default=[],
+        metavar='NAME',
+        help='groups (of --group) that take several values',
+    )
+    parser.add_argument(
+        '--skip-invalid',
+        action='store_true',
+        help='leave files with defects out (they are '
+        'listed) instead of failing',
+    )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='overwrite an existing output file',
+    )
+    parser.add_argument(
+        '--no-progress', action='store_true', help='do not show a progress bar'
+    )
+    return parser.parse_args(argv)
+
+
+def build_spec(args: argparse.Namespace) -> LabelmeSpec:
+    """Spec from --spec, overridden by --classes/--group/--multi-label."""
+    spec = LabelmeSpec.from_file(args.spec) if args.spec else LabelmeSpec()
+    if args.classes:
+        spec.categories = LabelmeSpec.from_dict(
+            dict(categories=args.classes)
+        ).categories
+    if args.group:
+        groups = []
+        for text in args.group:
+            name, sep, values = text.partition('=')
+            if not sep or not name.strip() or not values.strip():
+                raise LabelmeError(
+                    f'--group {text!r}: expected NAME=VALUE1,VALUE2,...'
+                )
+            groups.append(
+                dict(
+                    name=name.strip(),
+                    values=[v.strip() for v in values.split(',') if v.strip()],
+                    multi_label=name.strip() in args.multi_label,
+                )
+            )
+        spec.groups = LabelmeSpec.from_dict(
+            dict(attribute_groups=groups)
+        ).groups
+    unknown = set(args.multi_label) - set(spec.groups.names)
+    if unknown:
+        raise LabelmeError(
+            f'--multi-label names undeclared groups '
+            f'{sorted(unknown)}; declare them with --group'
+        )
+    return spec
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if not osp.isdir(args.src_dir):
+        print(f'error: {args.src_dir} is not a directory', file=sys.stderr)
+        return 1
+    if osp.exists(args.out) and not args.force:
+        print(
+            f'error: {args.out} exists; pass --force to overwrite it',
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        spec = build_spec(args)
+    except LabelmeError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    result = convert_labelme_dir(
+        args.src_dir,
+        spec,
+        skip_invalid=args.skip_invalid,
+        progress=not args.no_progress,
+        exclude=[args.out],
+    )
+    for defect in result.defects:
+        print(defect, file=sys.stderr)
+    if result.defects and not args.skip_invalid:
+        print(
+            f'error: {len(result.defects)} defect(s) in '
+            f'{len(result.skipped)} file(s); nothing written. Fix them '
+            'or pass --skip-invalid to leave those files out.',
+            file=sys.stderr,
+        )
+        return 1
+    out_dir = osp.dirname(osp.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = f'{args.out}.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(result.coco, f)
+    os.replace(tmp, args.out)
+    coco = result.coco
+    skipped = (
+        f', skipped {len(result.skipped)} file(s) with defects'
+        if result.skipped
+        else ''
+    )
+    print(
+        f'wrote {args.out}: {len(coco["images"])} images, '
+        f'{len(coco["annotations"])} annotations, '
+        f'{len(coco["categories"])} categories, '
+        f'{len(coco["attribute_groups"])} attribute groups{skipped}'
+    )
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

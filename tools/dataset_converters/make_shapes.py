@@ -1,0 +1,386 @@
+"""Generate the embedded "shapes" data set: labelme files, then COCO.
+
+Each image (128x128 by default) shows 1-4 flat-coloured shapes on a light
+background; later shapes may overlap earlier ones (every shape keeps at
+least 80% of its area visible, without holes). Per instance:
+
+* category: ``circle``, ``square`` or ``triangle`` (squares and triangles
+  are rotated at random; half of the squares stay axis-aligned);
+* ``color`` (single-label): red, green, blue or yellow;
+* ``size`` (single-label), from the area of the whole (unoccluded) shape:
+  small 250-550 px, medium 900-1500 px, large 2100-3200 px, so the
+  thresholds 700 and 1800 px fall in empty gaps (areas scale with the
+  image area for other ``--image-size``\\ s);
+* ``pattern`` (multi-label, each drawn with probability 0.3): ``striped``
+  (light diagonal stripes), ``dotted`` (dark dots), ``outlined`` (dark
+  2 px border); any subset, including none, can occur.
+
+The generator writes ``OUT_DIR/{train,val}/NNNNNN.png`` with one labelme
+JSON each (label strings ``circle|color=red|size=small``, the pattern as
+shape flags ``pattern=striped``, hidden parts cut away, split visible parts
+joined by ``group_id``), then converts each split with the labelme
+converter to ``OUT_DIR/annotations/{train,val}.json``; the spec it uses is
+saved as ``OUT_DIR/labelme_spec.json``. The output depends only on the
+arguments: the same seed gives byte-identical files.
+
+It refuses to write into a non-empty OUT_DIR; ``--force`` first deletes
+what an earlier run wrote there (``train/``, ``val/``, ``annotations/``,
+``labelme_spec.json``) and leaves other files alone.
+
+Example:
+    python tools/dataset_converters/make_shapes.py data/shapes \
+        --num-train 600 --num-val 100 --seed 0
+"""
+
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import shutil
+import sys
+from typing import List, Optional, Tuple
+
+import cv2
+import numpy as np
+import pycocotools.mask as mask_utils
+from tqdm import tqdm
+
+from mmmultilabel.datasets.labelme import (
+    LabelmeSpec,
+    convert_labelme_dir,
+    parse_label,
+    shape_to_polygon,
+)
+
+CATEGORIES = ('circle', 'square', 'triangle')
+COLORS = {  # RGB, far apart in hue
+    'red': (220, 40, 40),
+    'green': (40, 170, 60),
+    'blue': (40, 80, 220),
+    'yellow': (235, 190, 30),
+}
+SIZES = {  # nominal area range in pixels of the whole shape
+    'small': (250, 550),
+    'medium': (900, 1500),
+    'large': (2100, 3200),
+}
+PATTERNS = ('striped', 'dotted', 'outlined')
+PATTERN_PROB = 0.3
+MIN_VISIBLE = 0.8  # fraction of each shape that stays visible
+MIN_PART_PIXELS = 20  # smallest visible piece of an occluded shape
+BACKGROUND = (236, 236, 236)
+SPLITS = ('train', 'val')
+OWNED = ('train', 'val', 'annotations', 'labelme_spec.json')
+
+SPEC = dict(
+    categories=list(CATEGORIES),
+    attribute_groups=[
+        dict(name='color', values=list(COLORS), multi_label=False),
+        dict(name='size', values=list(SIZES), multi_label=False),
+        dict(name='pattern', values=list(PATTERNS), multi_label=True),
+    ],
+)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Generate the shapes data set (labelme + attribute '
+        'COCO).'
+    )
+    parser.add_argument(
+        'out_dir',
+        nargs='?',
+        default='data/shapes',
+        help='output folder (default: data/shapes)',
+    )
+    parser.add_argument(
+        '--num-train',
+        type=int,
+        default=600,
+        help='training images (default: 600)',
+    )
+    parser.add_argument(
+        '--num-val',
+        type=int,
+        default=100,
+        help='validation images (default: 100)',
+    )
+    parser.add_argument(
+        '--seed', type=int, default=0, help='random seed (default: 0)'
+    )
+    parser.add_argument(
+        '--image-size',
+        type=int,
+        default=128,
+        help='image width and height (default: 128)',
+    )
+    parser.add_argument(
+        '--max-objects',
+        type=int,
+        default=4,
+        help='most shapes per image (default: 4)',
+    )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace the output of an earlier run',
+    )
+    parser.add_argument(
+        '--no-progress', action='store_true', help='do not show progress bars'
+    )
+    return parser.parse_args(argv)
+
+
+def random_attributes(rng: np.random.Generator, image_size: int) -> dict:
+    """Category, colour, size, area and patterns of one shape.
+
+    Areas scale with the image area; :data:`SIZES` is for 128x128.
+    """
+    size_name = list(SIZES)[rng.integers(len(SIZES))]
+    low, high = SIZES[size_name]
+    scale = (image_size / 128) ** 2
+    return dict(
+        category=CATEGORIES[rng.integers(len(CATEGORIES))],
+        color=list(COLORS)[rng.integers(len(COLORS))],
+        size=size_name,
+        area=rng.uniform(low * scale, high * scale),
+        patterns={p: bool(rng.random() < PATTERN_PROB) for p in PATTERNS},
+    )
+
+
+def random_shape(rng: np.random.Generator, attrs: dict, size: int) -> dict:
+    """A labelme shape with the given attributes at a random place."""
+    category, area = attrs['category'], attrs['area']
+    angle = rng.uniform(0, 2 * math.pi)
+    if category == 'circle':
+        radius = math.sqrt(area / math.pi)
+        kind, extent = 'circle', radius
+    elif category == 'square':
+        side = math.sqrt(area)
+        kind = 'rectangle' if rng.random() < 0.5 else 'polygon'
+        extent = side / 2 if kind == 'rectangle' else side / math.sqrt(2)
+        corners = 4
+    else:
+        side = math.sqrt(4 * area / math.sqrt(3))
+        kind, extent, corners = 'polygon', side / math.sqrt(3), 3
+    cx, cy = rng.uniform(extent + 2, size - extent - 2, size=2)
+    if kind == 'circle':
+        points = [[cx, cy], [cx + radius, cy]]
+    elif kind == 'rectangle':
+        points = [[cx - extent, cy - extent], [cx + extent, cy + extent]]
+    else:
+        points = [
+            [
+                cx + extent * math.cos(angle + 2 * math.pi * k / corners),
+                cy + extent * math.sin(angle + 2 * math.pi * k / corners),
+            ]
+            for k in range(corners)
+        ]
+    return dict(
+        label=f'{category}|color={attrs["color"]}|size={attrs["size"]}',
+        points=[[round(float(x), 2), round(float(y), 2)] for x, y in points],
+        group_id=None,
+        description='',
+        shape_type=kind,
+        flags={f'pattern={p}': on for p, on in attrs['patterns'].items()},
+    )
+
+
+def rasterize(shape: dict, size: int) -> np.ndarray:
+    """Mask (H, W) bool of a shape, rasterized as the converter does."""
+    poly = shape_to_polygon(shape, size, size)
+    rle = mask_utils.merge(mask_utils.frPyObjects([poly], size, size))
+    return mask_utils.decode(rle).astype(bool)
+
+
+def visible_parts(mask: np.ndarray) -> Optional[List[np.ndarray]]:
+    """Component masks of a visible region, or None if it has holes."""
+    contours, hierarchy = cv2.findContours(
+        mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE
+    )
+    if hierarchy is not None and (hierarchy[0, :, 3] >= 0).any():
+        return None  # a contour with a parent is a hole
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8))
+    return [labels == i for i in range(1, count)]
+
+
+def layout_ok(masks: List[np.ndarray]) -> bool:
+    """Whether every shape stays mostly visible, in simple pieces."""
+    above = np.zeros_like(masks[0])
+    for mask in reversed(masks):
+        visible = mask & ~above
+        if visible.sum() < MIN_VISIBLE * mask.sum():
+            return False
+        if visible.sum() < mask.sum():
+            parts = visible_parts(visible)
+            if parts is None or any(p.sum() < MIN_PART_PIXELS for p in parts):
+                return False
+        above |= mask
+    return True
+
+
+def mask_polygons(mask: np.ndarray) -> List[List[float]]:
+    """Polygons tracing the pixel edges of a mask (one per component).
+
+    The mask is upsampled twice so that the contour runs a quarter pixel
+    inside the outer pixel edges; rasterizing the polygons gives the mask
+    back (IoU > 0.99).
+    """
+    up = cv2.resize(
+        mask.astype(np.uint8),
+        None,
+        fx=2,
+        fy=2,
+        interpolation=cv2.INTER_NEAREST,
+    )
+    contours, _ = cv2.findContours(
+        up, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
+    )
+    polygons = []
+    for contour in contours:
+        contour = cv2.approxPolyDP(contour, 1.0, True).reshape(-1, 2)
+        if len(contour) >= 3:
+            coords = (contour.astype(np.float64) + 0.5) / 2
+            polygons.append([round(float(v), 2) for v in coords.reshape(-1)])
+    return polygons
+
+
+def paint(canvas: np.ndarray, mask: np.ndarray, shape: dict) -> None:
+    """Paint one shape with its colour and patterns onto an RGB canvas."""
+    color_name = parse_label(shape['label'])[1]['color'][0]
+    color = np.array(COLORS[color_name], dtype=np.float64)
+    canvas[mask] = color
+    h, w = mask.shape
+    yy, xx = np.mgrid[:h, :w]
+    flags = shape['flags']
+    if flags['pattern=striped']:
+        stripes = mask & ((xx + yy) % 6 < 2)
+        canvas[stripes] = 0.45 * color + 0.55 * 255
+    if flags['pattern=dotted']:
+        dots = (
+            mask & (xx % 6 >= 3) & (xx % 6 < 5) & (yy % 6 >= 3) & (yy % 6 < 5)
+        )
+        canvas[dots] = 0.35 * color
+    if flags['pattern=outlined']:
+        inner = cv2.erode(
+            mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2
+        ).astype(bool)
+        canvas[mask & ~inner] = (20, 20, 20)
+
+
+def make_image(
+    rng: np.random.Generator, size: int, max_objects: int
+) -> Tuple[np.ndarray, List[dict]]:
+    """One RGB image (H, W, 3) uint8 and its labelme shapes."""
+    shapes, masks = [], []
+    for _ in range(int(rng.integers(1, max_objects + 1))):
+        attrs = random_attributes(rng, size)
+        for _attempt in range(30):
+            shape = random_shape(rng, attrs, size)
+            mask = rasterize(shape, size)
+            if layout_ok(masks + [mask]):
+                shapes.append(shape)
+                masks.append(mask)
+                break
+    canvas = np.empty((size, size, 3), dtype=np.float64)
+    canvas[:] = BACKGROUND
+    for shape, mask in zip(shapes, masks):
+        paint(canvas, mask, shape)
+    canvas += rng.normal(0, 3, canvas.shape)
+    image = canvas.clip(0, 255).round().astype(np.uint8)
+
+    out_shapes = []
+    above = np.zeros((size, size), dtype=bool)
+    for index in reversed(range(len(shapes))):
+        shape, mask = shapes[index], masks[index]
+        visible = mask & ~above
+        above |= mask
+        if visible.sum() == mask.sum():
+            out_shapes.append(shape)
+            continue
+        polygons = mask_polygons(visible)
+        for poly in polygons:
+            out_shapes.append(
+                dict(
+                    shape,
+                    points=np.reshape(poly, (-1, 2)).tolist(),
+                    shape_type='polygon',
+                    group_id=index if len(polygons) > 1 else None,
+                )
+            )
+    return image, out_shapes[::-1]
+
+
+def write_split(
+    out_dir: str, split: str, split_id: int, num: int, args: argparse.Namespace
+) -> None:
+    """Write the images and labelme files of one split."""
+    split_dir = osp.join(out_dir, split)
+    os.makedirs(split_dir, exist_ok=True)
+    for i in tqdm(
+        range(num),
+        desc=f'shapes {split}',
+        unit='img',
+        disable=args.no_progress,
+    ):
+        rng = np.random.default_rng([args.seed, split_id, i])
+        image, shapes = make_image(rng, args.image_size, args.max_objects)
+        name = f'{i:06d}'
+        cv2.imwrite(osp.join(split_dir, f'{name}.png'), image[..., ::-1])
+        labelme = dict(
+            version='5.4.1',
+            flags={},
+            shapes=shapes,
+            imagePath=f'{name}.png',
+            imageData=None,
+            imageHeight=args.image_size,
+            imageWidth=args.image_size,
+        )
+        with open(osp.join(split_dir, f'{name}.json'), 'w') as f:
+            json.dump(labelme, f, indent=1)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    out_dir = args.out_dir
+    if osp.isdir(out_dir) and os.listdir(out_dir):
+        if not args.force:
+            print(
+                f'error: {out_dir} is not empty; pass --force to replace '
+                'the output of an earlier run',
+                file=sys.stderr,
+            )
+            return 1
+        for name in OWNED:
+            path = osp.join(out_dir, name)
+            if osp.isdir(path):
+                shutil.rmtree(path)
+            elif osp.exists(path):
+                os.remove(path)
+    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    with open(osp.join(out_dir, 'labelme_spec.json'), 'w') as f:
+        json.dump(SPEC, f, indent=1)
+    spec = LabelmeSpec.from_dict(SPEC)
+    for split_id, (split, num) in enumerate(
+        zip(SPLITS, (args.num_train, args.num_val))
+    ):
+        write_split(out_dir, split, split_id, num, args)
+        result = convert_labelme_dir(
+            osp.join(out_dir, split), spec, progress=not args.no_progress
+        )
+        if result.defects:
+            print('\n'.join(result.defects), file=sys.stderr)
+            return 1
+        ann_file = osp.join(out_dir, 'annotations', f'{split}.json')
+        with open(ann_file, 'w') as f:
+            json.dump(result.coco, f)
+        print(
+            f'{ann_file}: {len(result.coco["images"])} images, '
+            f'{len(result.coco["annotations"])} instances'
+        )
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
