@@ -1,1 +1,3 @@
-__all__ = []
+from .local_visualizer import AttrDetLocalVisualizer, format_attributes
+
+__all__ = ['AttrDetLocalVisualizer', 'format_attributes']
