@@ -1,1 +1,3 @@
-__all__ = []
+from .attr_coco_metric import AttrCocoMetric
+
+__all__ = ['AttrCocoMetric']

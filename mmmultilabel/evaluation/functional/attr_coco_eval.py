@@ -1,0 +1,691 @@
+"""COCO evaluation of instances that carry attribute groups.
+
+:class:`AttrCOCOeval` is pycocotools' ``COCOeval`` (category AP computed by
+the parent class, untouched) plus three attribute evaluations that reuse
+its IoUs, its per-(image, category) cells and its ``maxDets``:
+
+* **attribute accuracy**: over the detections that COCO's matching pairs
+  with a regular ground truth of their category at IoU ``attr_iou_thr``,
+  the accuracy of every single-label group and the macro F1 of every
+  multi-label group, ignoring ground truths whose group is unknown;
+* **attribute-aware AP** (``attr_mAP``): COCO AP in which a detection only
+  matches a ground truth whose known attributes it predicts right (exact
+  value for single-label groups, F1 >= ``attr_f1_thr`` for multi-label
+  groups). It is COCOeval with the IoU of incompatible pairs set below
+  every threshold;
+* **object-attribute AP** (``pair_mAP``, as in PACO): every (category,
+  attribute value) pair is a class whose positives are the ground truths
+  of the category that have the value; ground truths that have another
+  value are not positives, ground truths whose group is unknown are
+  ignored; every detection of the category competes with score
+  ``score x probability of the value``.
+
+The exact definitions are in ``docs/evaluation.md``. Ground truth and
+results are COCO objects whose annotations carry ``attributes`` (``{group:
+value name or index | [names] for multi-label}``, a missing group is
+unknown); results also carry ``attribute_scores`` (``{group: [probability
+of every value]}``, a missing group has probability 0 everywhere).
+"""
+
+import contextlib
+import copy
+import io
+from collections import OrderedDict
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from pycocotools.cocoeval import COCOeval
+
+from mmmultilabel.utils import UNKNOWN, AttributeSpec, AttributeSpecError
+
+from .matching import NO_MATCH_IOU, match_ragged, ragged_starts
+
+
+class AttrCOCOeval(COCOeval):
+    """``COCOeval`` extended with attribute metrics.
+
+    Use it as ``COCOeval``: set ``params``, then call :meth:`evaluate`,
+    :meth:`accumulate` and :meth:`summarize`. ``stats`` and ``eval`` are
+    exactly those of ``COCOeval``; the attribute results are in
+    :attr:`attr_stats` (see :meth:`summarize`) and :attr:`attr_eval`.
+
+    Args:
+        cocoGt (COCO): Ground truth; annotations may carry ``attributes``.
+        cocoDt (COCO): Results from ``cocoGt.loadRes``; annotations may
+            carry ``attributes`` and ``attribute_scores``.
+        iouType (str): ``'segm'`` or ``'bbox'``.
+        attribute_groups (list[dict] | AttributeSpec, optional): Attribute
+            groups. Defaults to ``cocoGt.dataset['attribute_groups']``.
+        attr_iou_thr (float): IoU threshold of the matches whose attributes
+            are scored by accuracy / F1; must be one of
+            ``params.iouThrs``. Defaults to 0.5.
+        attr_f1_thr (float): Minimum F1 for a multi-label group to count as
+            right in the attribute-aware AP. Defaults to 0.5.
+    """
+
+    def __init__(
+        self,
+        cocoGt=None,
+        cocoDt=None,
+        iouType: str = 'segm',
+        attribute_groups: Union[Sequence[dict], AttributeSpec, None] = None,
+        attr_iou_thr: float = 0.5,
+        attr_f1_thr: float = 0.5,
+    ) -> None:
+        if iouType not in ('segm', 'bbox'):
+            raise ValueError(
+                'AttrCOCOeval supports iouType "segm" and '
+                f'"bbox", got {iouType!r}'
+            )
+        super().__init__(cocoGt, cocoDt, iouType)
+        if attribute_groups is None and cocoGt is not None:
+            attribute_groups = cocoGt.dataset.get('attribute_groups')
+        self.spec = (
+            attribute_groups
+            if isinstance(attribute_groups, AttributeSpec)
+            else AttributeSpec(attribute_groups)
+        )
+        self.attr_iou_thr = float(attr_iou_thr)
+        self.attr_f1_thr = float(attr_f1_thr)
+        self.attr_eval: dict = {}
+        self.attr_stats: Dict[str, float] = OrderedDict()
+
+    # ------------------------------------------------------------ evaluate
+    def evaluate(self) -> None:
+        """Run COCOeval's evaluation, then match with attributes."""
+        super().evaluate()
+        p = self.params
+        if 'all' not in p.areaRngLbl:
+            raise ValueError(
+                'AttrCOCOeval needs the area range "all" in '
+                f'params.areaRngLbl, got {p.areaRngLbl}'
+            )
+        self._t_attr = self._iou_index(self.attr_iou_thr)
+        self._area_all = p.areaRng[p.areaRngLbl.index('all')]
+        self._encode_gts()
+        self._encode_dts()
+        self._collect_cells()
+        self.attr_eval = dict(pairs_matched=self._matched_pairs())
+        self.attr_eval['eval_imgs'] = self._evaluate_attr_aware()
+        self.attr_eval['pair_eval_imgs'] = self._evaluate_value_pairs()
+
+    def _iou_index(self, thr: float) -> int:
+        hit = np.nonzero(np.isclose(self.params.iouThrs, thr))[0]
+        if len(hit) == 0:
+            raise ValueError(
+                f'attr_iou_thr={thr} is not one of the IoU thresholds '
+                f'{list(np.round(self.params.iouThrs, 3))}'
+            )
+        return int(hit[0])
+
+    def _source(self, coco) -> str:
+        return getattr(coco, 'source', '<in-memory COCO>')
+
+    def _encode(self, attributes, cache: dict, where: str) -> tuple:
+        """Label row of one ``attributes`` mapping, memoised."""
+        if attributes is None:
+            attributes = {}
+        if not isinstance(attributes, Mapping):
+            raise AttributeSpecError(
+                f'{where}: "attributes" must map group name to value, e.g. '
+                f'{{"color": "red"}}; got {attributes!r}'
+            )
+        key = tuple(
+            (k, tuple(v) if isinstance(v, list) else v)
+            for k, v in attributes.items()
+        )
+        row = cache.get(key)
+        if row is None:
+            try:
+                row = tuple(self.spec.encode(attributes))
+            except (AttributeSpecError, TypeError) as err:
+                raise AttributeSpecError(f'{where}: {err}') from None
+            cache[key] = row
+        return row
+
+    def _encode_gts(self) -> None:
+        """Label rows of the evaluated ground truths, by annotation id."""
+        cache: dict = {}
+        src = self._source(self.cocoGt)
+        rows, self._gt_row = [], {}
+        for gts in self._gts.values():
+            for g in gts:
+                if g['id'] in self._gt_row:
+                    continue
+                where = (
+                    f'{src}: annotation id={g["id"]} (image id='
+                    f'{g["image_id"]})'
+                )
+                self._gt_row[g['id']] = len(rows)
+                rows.append(self._encode(g.get('attributes'), cache, where))
+        self._gt_labels = np.array(rows, dtype=np.int64).reshape(
+            len(rows), self.spec.num_label_columns
+        )
+
+    def _encode_dts(self) -> None:
+        """Label rows and value probabilities of the results, by id."""
+        cache: dict = {}
+        src = self._source(self.cocoDt)
+        ids = sorted(self.cocoDt.anns)
+        self._dt_ids = np.array(ids, dtype=np.int64)
+        self._dt_row = {i: r for r, i in enumerate(ids)}
+        labels = np.empty(
+            (len(ids), self.spec.num_label_columns), dtype=np.int64
+        )
+        probs = np.zeros((len(ids), self.spec.num_values))
+        slices = self.spec.score_slices
+        for r, i in enumerate(ids):
+            ann = self.cocoDt.anns[i]
+            where = (
+                f'{src}: result #{i} (image id={ann["image_id"]}, '
+                f'category id={ann["category_id"]})'
+            )
+            labels[r] = self._encode(ann.get('attributes'), cache, where)
+            scores = ann.get('attribute_scores') or {}
+            if not isinstance(scores, Mapping):
+                raise AttributeSpecError(
+                    f'{where}: "attribute_scores" must map group name to '
+                    f'the list of value probabilities; got {scores!r}'
+                )
+            for name, values in scores.items():
+                if name not in slices:
+                    raise AttributeSpecError(
+                        f'{where}: "attribute_scores" has undeclared group '
+                        f'"{name}"; declared groups are {self.spec.names}'
+                    )
+                sl = slices[name]
+                if (
+                    not isinstance(values, (list, tuple))
+                    or len(values) != sl.stop - sl.start
+                ):
+                    raise AttributeSpecError(
+                        f'{where}: "attribute_scores"["{name}"] must list '
+                        f'{sl.stop - sl.start} probabilities (values '
+                        f'{list(self.spec.group(name).values)}); got '
+                        f'{values!r}'
+                    )
+                probs[r, sl] = values
+        self._dt_labels, self._dt_probs = labels, probs
+
+    def _collect_cells(self) -> None:
+        """Ragged arrays of the (image, category) cells of ``COCOeval``.
+
+        A cell holds the detections that ``computeIoU`` kept (at most
+        ``maxDets[-1]``, highest score first, ties in result order) and the
+        ground truths in ``COCOeval``'s order, so that ``self.ious`` indexes
+        them directly.
+        """
+        p = self.params
+        max_det = p.maxDets[-1]
+        lo, hi = self._area_all
+        keys, nd, ng, ious = [], [], [], []
+        det_rows, det_scores, det_out = [], [], []
+        gt_rows, gt_ignore, gt_crowd = [], [], []
+        for k, cat_id in enumerate(p.catIds):
+            for i, img_id in enumerate(p.imgIds):
+                gts = self._gts.get((img_id, cat_id), [])
+                dts = self._dts.get((img_id, cat_id), [])
+                if not gts and not dts:
+                    continue
+                order = np.argsort(
+                    [-d['score'] for d in dts], kind='mergesort'
+                )[:max_det]
+                dts = [dts[j] for j in order]
+                keys.append((k, i))
+                nd.append(len(dts))
+                ng.append(len(gts))
+                det_rows.extend(self._dt_row[d['id']] for d in dts)
+                det_scores.extend(d['score'] for d in dts)
+                det_out.extend(d['area'] < lo or d['area'] > hi for d in dts)
+                gt_rows.extend(self._gt_row[g['id']] for g in gts)
+                gt_ignore.extend(
+                    bool(g['ignore']) or g['area'] < lo or g['area'] > hi
+                    for g in gts
+                )
+                gt_crowd.extend(bool(g['iscrowd']) for g in gts)
+                iou = self.ious[img_id, cat_id]
+                if len(dts) and len(gts):
+                    ious.append(np.asarray(iou, dtype=np.float64).ravel())
+        self._cells = dict(
+            k=np.array([k for k, _ in keys], dtype=np.int64),
+            i=np.array([i for _, i in keys], dtype=np.int64),
+            nd=np.array(nd, dtype=np.int64),
+            ng=np.array(ng, dtype=np.int64),
+            det_rows=np.array(det_rows, dtype=np.int64),
+            det_scores=np.array(det_scores, dtype=np.float64),
+            det_out=np.array(det_out, dtype=bool),
+            gt_rows=np.array(gt_rows, dtype=np.int64),
+            gt_ignore=np.array(gt_ignore, dtype=bool),
+            gt_crowd=np.array(gt_crowd, dtype=bool),
+            ious=np.concatenate(ious) if ious else np.zeros(0),
+        )
+
+    def _pair_index(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cell, detection and ground truth of every IoU entry.
+
+        Returns:
+            tuple[np.ndarray]: (P,) cell index, (P,) flat detection position
+            and (P,) flat ground-truth position of each entry of the flat
+            IoU array.
+        """
+        c = self._cells
+        size = c['nd'] * c['ng']
+        cell = np.repeat(np.arange(len(size)), size)
+        offset = np.arange(len(cell)) - ragged_starts(size)[cell]
+        ng = np.maximum(c['ng'][cell], 1)
+        det = ragged_starts(c['nd'])[cell] + offset // ng
+        gt = ragged_starts(c['ng'])[cell] + offset % ng
+        return cell, det, gt
+
+    # --------------------------------------------------- attribute accuracy
+    def _matched_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(detection row, ground-truth row) of COCO's category matches.
+
+        Matches at ``attr_iou_thr``, area "all", ``maxDets[-1]``, to a
+        regular (not ignored) ground truth, from ``self.evalImgs``.
+        """
+        p = self.params
+        num_imgs, num_areas = len(p.imgIds), len(p.areaRng)
+        a = p.areaRngLbl.index('all')
+        dets, gts = [], []
+        for k, i in zip(self._cells['k'], self._cells['i']):
+            e = self.evalImgs[(k * num_areas + a) * num_imgs + i]
+            if e is None:
+                continue
+            matched = e['dtMatches'][self._t_attr]
+            keep = (matched > 0) & ~e['dtIgnore'][self._t_attr].astype(bool)
+            dets.extend(
+                self._dt_row[d] for d in np.asarray(e['dtIds'])[keep].tolist()
+            )
+            gts.extend(self._gt_row[g] for g in matched[keep].tolist())
+        return (np.array(dets, dtype=np.int64), np.array(gts, dtype=np.int64))
+
+    # ---------------------------------------------------- attribute-aware AP
+    def compatible(
+        self, dt_labels: np.ndarray, gt_labels: np.ndarray
+    ) -> np.ndarray:
+        """Whether predicted attributes are right for a ground truth.
+
+        A group that is unknown in the ground truth is always right. A
+        single-label group is right when the value is equal. A multi-label
+        group is right when ``F1 >= attr_f1_thr`` (see
+        :func:`multilabel_f1`). A prediction with an unknown group is wrong
+        wherever the ground truth knows it.
+
+        Args:
+            dt_labels (np.ndarray): (P, D) predicted label rows.
+            gt_labels (np.ndarray): (P, D) ground-truth label rows.
+
+        Returns:
+            np.ndarray: (P,) bool.
+        """
+        ok = np.ones(len(gt_labels), dtype=bool)
+        for group, sl in zip(self.spec, self.spec.label_slices.values()):
+            gt, dt = gt_labels[:, sl], dt_labels[:, sl]
+            unknown = gt[:, 0] == UNKNOWN
+            if group.multi_label:
+                right = multilabel_f1(dt, gt) >= self.attr_f1_thr
+            else:
+                right = dt[:, 0] == gt[:, 0]
+            ok &= unknown | right
+        return ok
+
+    def _evaluate_attr_aware(self) -> list:
+        c = self._cells
+        _, det, gt = self._pair_index()
+        ok = self.compatible(
+            self._dt_labels[c['det_rows'][det]],
+            self._gt_labels[c['gt_rows'][gt]],
+        )
+        ious = np.where(ok, c['ious'], NO_MATCH_IOU)
+        match = match_ragged(
+            c['nd'],
+            c['ng'],
+            ious,
+            c['gt_ignore'],
+            c['gt_crowd'],
+            self.params.iouThrs,
+        )
+        return self._eval_imgs(
+            class_index=c['k'],
+            img_index=c['i'],
+            nd=c['nd'],
+            ng=c['ng'],
+            det_ids=self._dt_ids[c['det_rows']],
+            scores=c['det_scores'],
+            det_out=c['det_out'],
+            match=match,
+            gt_ignore=c['gt_ignore'],
+            num_classes=len(self.params.catIds),
+        )
+
+    # ------------------------------------------------ object-attribute AP
+    def _value_status(
+        self, gt_labels: np.ndarray
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Whether each ground truth has / knows every attribute value.
+
+        Args:
+            gt_labels (np.ndarray): (G, D) label rows.
+
+        Returns:
+            tuple[np.ndarray]: (G, S) bool ``positive`` (the value is
+            present) and (G, S) bool ``unknown`` (its group is unknown).
+        """
+        positive = np.zeros((len(gt_labels), self.spec.num_values), bool)
+        unknown = np.zeros_like(positive)
+        for group, lsl, ssl in zip(
+            self.spec,
+            self.spec.label_slices.values(),
+            self.spec.score_slices.values(),
+        ):
+            cols = gt_labels[:, lsl]
+            unknown[:, ssl] = cols[:, :1] == UNKNOWN
+            if group.multi_label:
+                positive[:, ssl] = cols == 1
+            else:
+                positive[:, ssl] = cols == np.arange(group.num_values)
+        return positive, unknown
+
+    def _evaluate_value_pairs(self) -> list:
+        """Match every (cell, attribute value) with PACO's pair classes.
+
+        Pair cell ``(c, s)`` holds all detections of cell ``c`` re-ranked by
+        ``score x probability of value s`` (ties in result order) and all
+        its ground truths: those with value ``s`` are regular, those whose
+        group is unknown are ignored, and those with another value can
+        never match (IoU below every threshold) and are not counted.
+        """
+        c = self._cells
+        num_vals = self.spec.num_values
+        num_cells = len(c['nd'])
+        if num_vals == 0 or num_cells == 0:
+            return [None] * (
+                len(self.params.catIds) * num_vals * len(self.params.imgIds)
+            )
+        det_start, gt_start = ragged_starts(c['nd']), ragged_starts(c['ng'])
+        pair_start = ragged_starts(c['nd'] * c['ng'])
+        det_cell = np.repeat(np.arange(num_cells), c['nd'])
+        gt_cell = np.repeat(np.arange(num_cells), c['ng'])
+        vals = np.arange(num_vals)
+
+        # detections: new score and order per value, (sum D, S)
+        scores = c['det_scores'][:, None] * self._dt_probs[c['det_rows']]
+        order = np.empty(scores.shape, dtype=np.int64)
+        for s in vals:  # by cell, score down, then result order
+            order[:, s] = np.lexsort((c['det_rows'], -scores[:, s], det_cell))
+        rank = np.arange(len(det_cell)) - det_start[det_cell]
+        # flat layout of the pair cells: cell-major, then value
+        nd, ng = np.repeat(c['nd'], num_vals), np.repeat(c['ng'], num_vals)
+        det_dst = (det_start[det_cell] * num_vals)[:, None] + (
+            vals[None, :] * c['nd'][det_cell][:, None] + rank[:, None]
+        )
+        pair_scores = np.empty(len(det_cell) * num_vals)
+        pair_scores[det_dst] = scores[order, vals[None, :]]
+        pair_out = np.empty(len(det_cell) * num_vals, dtype=bool)
+        pair_out[det_dst] = c['det_out'][order]
+        pair_ids = np.empty(len(det_cell) * num_vals, dtype=np.int64)
+        pair_ids[det_dst] = self._dt_ids[c['det_rows']][order]
+
+        # ground truths: ignored if unknown, excluded if another value
+        positive, unknown = self._value_status(self._gt_labels[c['gt_rows']])
+        grank = np.arange(len(gt_cell)) - gt_start[gt_cell]
+        gt_dst = (gt_start[gt_cell] * num_vals)[:, None] + (
+            vals[None, :] * c['ng'][gt_cell][:, None] + grank[:, None]
+        )
+        excluded = ~positive & ~unknown
+        pair_ignore = np.empty(len(gt_cell) * num_vals, dtype=bool)
+        pair_ignore[gt_dst] = c['gt_ignore'][:, None] | unknown | excluded
+        pair_crowd = np.empty(len(gt_cell) * num_vals, dtype=bool)
+        pair_crowd[gt_dst] = c['gt_crowd'][:, None]
+
+        # IoUs: rows re-ordered per value, excluded columns never match
+        cell, det, gt = self._pair_index()
+        size = c['ng'][cell]
+        row = det - det_start[cell]
+        col = gt - gt_start[cell]
+        src_row = order[det, :] - det_start[cell][:, None]  # (P, S)
+        src = (
+            pair_start[cell][:, None] + src_row * size[:, None] + col[:, None]
+        )
+        dst = (
+            (pair_start[cell] * num_vals)[:, None]
+            + vals[None, :] * (c['nd'][cell] * size)[:, None]
+            + (row * size + col)[:, None]
+        )
+        pair_ious = np.empty(len(cell) * num_vals)
+        pair_ious[dst] = np.where(excluded[gt], NO_MATCH_IOU, c['ious'][src])
+        match = match_ragged(
+            nd, ng, pair_ious, pair_ignore, pair_crowd, self.params.iouThrs
+        )
+        class_index = np.repeat(c['k'], num_vals) * num_vals + np.tile(
+            vals, num_cells
+        )
+        return self._eval_imgs(
+            class_index=class_index,
+            img_index=np.repeat(c['i'], num_vals),
+            nd=nd,
+            ng=ng,
+            det_ids=pair_ids,
+            scores=pair_scores,
+            det_out=pair_out,
+            match=match,
+            gt_ignore=pair_ignore,
+            num_classes=len(self.params.catIds) * num_vals,
+        )
+
+    # ------------------------------------------------------------ accumulate
+    def _eval_imgs(
+        self,
+        class_index: np.ndarray,
+        img_index: np.ndarray,
+        nd: np.ndarray,
+        ng: np.ndarray,
+        det_ids: np.ndarray,
+        scores: np.ndarray,
+        det_out: np.ndarray,
+        match: np.ndarray,
+        gt_ignore: np.ndarray,
+        num_classes: int,
+    ) -> list:
+        """Per-image records in the layout of ``COCOeval.evalImgs``.
+
+        One area range ("all") and one ``maxDet``. Records hold the fields
+        that ``COCOeval.accumulate`` reads and ``dtIds``; ``dtMatches`` is
+        a bool (T, D) array (matched or not) rather than ground-truth ids.
+        """
+        num_imgs = len(self.params.imgIds)
+        matched = match >= 0  # (T, sum D)
+        det_start = ragged_starts(nd).tolist()
+        gt_start = ragged_starts(ng).tolist()
+        # matched to an ignored ground truth, or unmatched out of range
+        gt_start_of_det = np.repeat(ragged_starts(ng), nd)
+        hit_ignored = np.zeros_like(matched)
+        if matched.any():
+            gt_flat = np.where(matched, match + gt_start_of_det, 0)
+            hit_ignored = matched & gt_ignore[gt_flat]
+        ignored = hit_ignored | (~matched & det_out[None, :])
+        records: List[Optional[dict]] = [None] * (num_classes * num_imgs)
+        for n, (k, i) in enumerate(
+            zip(class_index.tolist(), img_index.tolist())
+        ):
+            d0, d1 = det_start[n], det_start[n] + int(nd[n])
+            g0, g1 = gt_start[n], gt_start[n] + int(ng[n])
+            records[k * num_imgs + i] = dict(
+                dtIds=det_ids[d0:d1],
+                dtScores=scores[d0:d1],
+                dtMatches=matched[:, d0:d1],
+                dtIgnore=ignored[:, d0:d1],
+                gtIgnore=gt_ignore[g0:g1],
+            )
+        return records
+
+    def _accumulate_records(
+        self, records: list, num_classes: int
+    ) -> np.ndarray:
+        """Precision with ``COCOeval.accumulate`` over custom records.
+
+        Returns:
+            np.ndarray: (T, R, K) precision at area "all" and
+            ``maxDets[-1]``, -1 for classes without ground truth.
+        """
+        ev = COCOeval(iouType=self.params.iouType)
+        p = ev.params
+        p.imgIds = list(self.params.imgIds)
+        p.catIds = list(range(num_classes))
+        p.iouThrs = self.params.iouThrs
+        p.recThrs = self.params.recThrs
+        p.areaRng = [list(self._area_all)]
+        p.areaRngLbl = ['all']
+        p.maxDets = [self.params.maxDets[-1]]
+        ev.evalImgs = records
+        ev._paramsEval = copy.deepcopy(p)
+        if all(r is None for r in records):
+            return -np.ones((len(p.iouThrs), len(p.recThrs), num_classes))
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev.accumulate()
+        return ev.eval['precision'][:, :, :, 0, 0]
+
+    def accumulate(self, p=None) -> None:
+        """Run COCOeval's accumulation, then the attribute ones."""
+        super().accumulate(p)
+        num_cats = len(self.params.catIds)
+        self.attr_eval['precision'] = self._accumulate_records(
+            self.attr_eval['eval_imgs'], num_cats
+        )
+        self.attr_eval['pair_precision'] = self._accumulate_records(
+            self.attr_eval['pair_eval_imgs'], num_cats * self.spec.num_values
+        )
+
+    # ------------------------------------------------------------ summarize
+    def iou_rows(self, iou_thr: float) -> List[int]:
+        """Index of ``iou_thr`` in ``params.iouThrs`` as a list (empty if
+        absent, so that the mean is -1 as in ``COCOeval.summarize``)."""
+        return np.nonzero(np.isclose(self.params.iouThrs, iou_thr))[0].tolist()
+
+    def _mean_ap(
+        self, precision: np.ndarray, iou_thr=None, classes=None
+    ) -> float:
+        """COCO's mean of valid precisions; -1 when there is none."""
+        s = precision
+        if iou_thr is not None:
+            s = s[self.iou_rows(iou_thr)]
+        if classes is not None:
+            s = s[:, :, classes]
+        s = s[s > -1]
+        return float(np.mean(s)) if s.size else -1.0
+
+    def attribute_scores(self) -> Dict[str, Tuple[str, float, int]]:
+        """Accuracy or macro F1 of every group over the matched pairs.
+
+        Returns:
+            dict: ``{group: (kind, value, count)}`` where ``kind`` is
+            ``'acc'`` or ``'f1'``, ``value`` is -1 when no matched ground
+            truth knows the group, and ``count`` is the number of matched
+            pairs whose ground truth knows the group.
+        """
+        dets, gts = self.attr_eval['pairs_matched']
+        out = OrderedDict()
+        for group, sl in zip(self.spec, self.spec.label_slices.values()):
+            gt = self._gt_labels[gts][:, sl]
+            dt = self._dt_labels[dets][:, sl]
+            known = gt[:, 0] != UNKNOWN
+            count = int(known.sum())
+            if group.multi_label:
+                value = macro_f1(dt[known], gt[known])
+                out[group.name] = ('f1', value, count)
+            else:
+                value = (
+                    float(np.mean(dt[known, 0] == gt[known, 0]))
+                    if count
+                    else -1.0
+                )
+                out[group.name] = ('acc', value, count)
+        return out
+
+    def summarize(self) -> None:
+        """Print COCO's summary, then fill and print :attr:`attr_stats`.
+
+        ``attr_stats`` keys: ``attr_mAP``, ``attr_mAP_50``, ``attr_mAP_75``
+        (attribute-aware AP), ``pair_mAP``, ``pair_mAP_50``,
+        ``pair_mAP_75`` (object-attribute AP over all pairs) and, per group
+        ``g``, ``g_acc`` or ``g_f1``, ``g_num`` (matched pairs scored) and
+        ``g_pair_mAP``. All APs at area "all" and ``maxDets[-1]``; -1 where
+        there is no ground truth.
+        """
+        super().summarize()
+        stats = self.attr_stats
+        stats.clear()
+        prec = self.attr_eval['precision']
+        pair = self.attr_eval['pair_precision']
+        for name, thr in (('mAP', None), ('mAP_50', 0.5), ('mAP_75', 0.75)):
+            stats[f'attr_{name}'] = self._mean_ap(prec, thr)
+        for name, thr in (('mAP', None), ('mAP_50', 0.5), ('mAP_75', 0.75)):
+            stats[f'pair_{name}'] = self._mean_ap(pair, thr)
+        num_cats = len(self.params.catIds)
+        for group, ssl, (kind, value, count) in zip(
+            self.spec,
+            self.spec.score_slices.values(),
+            self.attribute_scores().values(),
+        ):
+            stats[f'{group.name}_{kind}'] = value
+            stats[f'{group.name}_num'] = count
+            classes = (
+                np.arange(num_cats)[:, None] * self.spec.num_values
+                + np.arange(ssl.start, ssl.stop)[None, :]
+            ).ravel()
+            stats[f'{group.name}_pair_mAP'] = self._mean_ap(
+                pair, classes=classes
+            )
+        iou = (
+            f'{self.params.iouThrs[0]:0.2f}:' f'{self.params.iouThrs[-1]:0.2f}'
+        )
+        max_det = self.params.maxDets[-1]
+        for key, value in stats.items():
+            print(
+                f' {key:<28} @[ IoU={iou:<9} | area=   all | '
+                f'maxDets={max_det:>4d} ] = {value:0.3f}'
+            )
+
+
+def multilabel_f1(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """F1 between predicted and true value sets, row by row.
+
+    ``F1 = 2 |P & G| / (|P| + |G|)``, 1 when both sets are empty, 0 when
+    the prediction is unknown (-1).
+
+    Args:
+        pred (np.ndarray): (P, V) predicted 0/1 columns, or -1 if unknown.
+        gt (np.ndarray): (P, V) true 0/1 columns.
+
+    Returns:
+        np.ndarray: (P,) float.
+    """
+    p, g = pred == 1, gt == 1
+    both = (p & g).sum(1)
+    size = p.sum(1) + g.sum(1)
+    f1 = np.where(size == 0, 1.0, 2.0 * both / np.maximum(size, 1))
+    return np.where(pred[:, 0] == UNKNOWN, 0.0, f1)
+
+
+def macro_f1(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Macro F1 over the values of a multi-label group.
+
+    Per value ``F1 = 2TP / (2TP + FP + FN)`` over the given pairs, averaged
+    over the values that occur in the ground truth or the predictions. An
+    unknown prediction (-1) predicts no value.
+
+    Args:
+        pred (np.ndarray): (P, V) predicted 0/1 (or -1) columns.
+        gt (np.ndarray): (P, V) true 0/1 columns.
+
+    Returns:
+        float: The macro F1, or -1 if no value occurs.
+    """
+    p, g = pred == 1, gt == 1
+    tp = (p & g).sum(0)
+    denom = 2 * tp + (p & ~g).sum(0) + (~p & g).sum(0)
+    occurs = denom > 0
+    if not occurs.any():
+        return -1.0
+    return float(np.mean(2.0 * tp[occurs] / denom[occurs]))

@@ -1,0 +1,117 @@
+"""Load attribute ground truth and attribute results as COCO api objects."""
+
+import contextlib
+import copy
+import io
+from typing import List, Mapping, Optional, Sequence, Union
+
+from mmdet.datasets.api_wrappers import COCO
+from mmengine.fileio import load
+
+from mmmultilabel.datasets.formats import load_attr_coco
+
+
+def _coco_from_dict(data: dict, source: str) -> COCO:
+    """Index a COCO dict; ``source`` names it in error messages."""
+    coco = COCO()
+    coco.dataset = data
+    coco.createIndex()
+    coco.img_ann_map = coco.imgToAnns
+    coco.cat_img_map = coco.catToImgs
+    coco.source = source
+    return coco
+
+
+def load_attr_coco_api(
+    ann_file: Union[str, Mapping], backend_args: Optional[dict] = None
+) -> COCO:
+    """Ground truth with attributes as a COCO api object.
+
+    Any form that :func:`~mmmultilabel.datasets.formats.load_attr_coco`
+    reads (attribute COCO, subcat, Fashionpedia, PACO) is converted to
+    attribute COCO: ``dataset['attribute_groups']`` and, per annotation,
+    ``attributes`` with value names.
+
+    Args:
+        ann_file (str | Mapping): Annotation file (path or URI) or dict.
+        backend_args (dict, optional): Arguments of the file backend.
+
+    Returns:
+        COCO: mmdet's COCO api over the canonical dict; its ``source``
+        attribute is the file name (``<dict>`` for a dict).
+    """
+    data = load_attr_coco(ann_file, backend_args=backend_args)
+    source = ann_file if isinstance(ann_file, str) else '<dict>'
+    return _coco_from_dict(data, source)
+
+
+def load_attr_results(
+    coco_gt: COCO,
+    results: Union[str, Sequence[dict]],
+    iou_type: str,
+    backend_args: Optional[dict] = None,
+) -> COCO:
+    """Results in COCO format (with attribute fields) as a COCO api object.
+
+    Unlike ``COCO.loadRes`` this accepts an empty result list (an image or
+    a whole data set without prediction is valid), leaves the given dicts
+    untouched, drops ``bbox`` from ``segm`` results so that areas come from
+    the masks (as mmdet's ``CocoMetric`` does), and names the offending
+    result when an image or category is not in the ground truth.
+
+    Args:
+        coco_gt (COCO): Ground truth.
+        results (str | Sequence[dict]): Results file or list of results.
+        iou_type (str): ``'segm'`` or ``'bbox'``.
+        backend_args (dict, optional): Arguments of the file backend.
+
+    Returns:
+        COCO: Result api; annotation ``id`` is the 1-based result index.
+    """
+    source = results if isinstance(results, str) else '<results>'
+    if isinstance(results, str):
+        results = load(results, backend_args=backend_args)
+    if not isinstance(results, list):
+        raise TypeError(
+            f'{source}: expected a list of results in COCO '
+            f'format, got {type(results).__name__}'
+        )
+    gt_source = getattr(coco_gt, 'source', '<ground truth>')
+    field = 'segmentation' if iou_type == 'segm' else 'bbox'
+    anns: List[dict] = []
+    for n, res in enumerate(results):
+        if not isinstance(res, Mapping) or field not in res:
+            raise ValueError(
+                f'{source}: result #{n + 1} has no "{field}" needed for '
+                f'{iou_type} evaluation: {str(res)[:200]}'
+            )
+        if res.get('image_id') not in coco_gt.imgs:
+            raise ValueError(
+                f'{source}: result #{n + 1} has image id '
+                f'{res.get("image_id")!r}, which is not an image of '
+                f'{gt_source}'
+            )
+        if res.get('category_id') not in coco_gt.cats:
+            raise ValueError(
+                f'{source}: result #{n + 1} (image id {res["image_id"]}) '
+                f'has category id {res.get("category_id")!r}, which is not '
+                f'a category of {gt_source} (ids {sorted(coco_gt.cats)})'
+            )
+        ann = dict(res)
+        if iou_type == 'segm':
+            ann.pop('bbox', None)
+        anns.append(ann)
+    if anns:
+        with contextlib.redirect_stdout(io.StringIO()):  # progress prints
+            coco_dt = coco_gt.loadRes(anns)
+    else:
+        coco_dt = _coco_from_dict(
+            dict(
+                images=list(coco_gt.dataset['images']),
+                categories=copy.deepcopy(coco_gt.dataset['categories']),
+                annotations=[],
+            ),
+            source,
+        )
+    coco_dt.source = source
+    return coco_dt

@@ -1,0 +1,179 @@
+"""Metric dicts and tables of an :class:`AttrCOCOeval`.
+
+Shared by :class:`~mmmultilabel.evaluation.AttrCocoMetric` and
+``tools/analysis_tools/eval_results.py`` so that both report the same
+numbers under the same names.
+"""
+
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from terminaltables import AsciiTable
+
+from .attr_coco_eval import AttrCOCOeval
+
+#: Index of each category metric in ``COCOeval.stats`` (as mmdet's
+#: ``CocoMetric``).
+COCO_METRIC_NAMES = {
+    'mAP': 0,
+    'mAP_50': 1,
+    'mAP_75': 2,
+    'mAP_s': 3,
+    'mAP_m': 4,
+    'mAP_l': 5,
+    'AR@100': 6,
+    'AR@300': 7,
+    'AR@1000': 8,
+    'AR_s@1000': 9,
+    'AR_m@1000': 10,
+    'AR_l@1000': 11,
+}
+DEFAULT_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+
+
+def check_metric_items(metric_items: Optional[Sequence[str]]) -> None:
+    """Raise for a metric item that ``COCOeval.stats`` does not have."""
+    for item in metric_items or ():
+        if item not in COCO_METRIC_NAMES:
+            raise KeyError(
+                f'metric item "{item}" is not supported; choose '
+                f'from {list(COCO_METRIC_NAMES)}'
+            )
+
+
+def _mean(precision: np.ndarray) -> float:
+    valid = precision[precision > -1]
+    return float(np.mean(valid)) if valid.size else float('nan')
+
+
+def _fmt(value: float) -> str:
+    return 'nan' if value != value or value == -1 else f'{value:.3f}'
+
+
+def attr_coco_results(
+    ev: AttrCOCOeval,
+    metric_items: Optional[Sequence[str]] = None,
+    classwise: bool = False,
+) -> Dict[str, float]:
+    """Unrounded metrics of one evaluated, accumulated, summarized eval.
+
+    Args:
+        ev (AttrCOCOeval): After ``evaluate``, ``accumulate``,
+            ``summarize``.
+        metric_items (Sequence[str], optional): Category metrics to report,
+            names of :data:`COCO_METRIC_NAMES`. Defaults to
+            :data:`DEFAULT_ITEMS`.
+        classwise (bool): Also report ``<category>_precision`` (category
+            AP of every category). Defaults to False.
+
+    Returns:
+        dict: Category metrics (``mAP``, ...) then ``ev.attr_stats``.
+    """
+    check_metric_items(metric_items)
+    out: Dict[str, float] = OrderedDict()
+    for item in metric_items or DEFAULT_ITEMS:
+        out[item] = float(ev.stats[COCO_METRIC_NAMES[item]])
+    if classwise:
+        precision = ev.eval['precision']
+        for k, cat_id in enumerate(ev.params.catIds):
+            name = ev.cocoGt.cats[cat_id]['name']
+            out[f'{name}_precision'] = _mean(precision[:, :, k, 0, -1])
+    out.update(ev.attr_stats)
+    return out
+
+
+def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
+    """Per-category, per-group and per-(category, value) tables.
+
+    Args:
+        ev (AttrCOCOeval): After ``evaluate``, ``accumulate``,
+            ``summarize``.
+
+    Returns:
+        list[str]: Rendered tables. Category columns are COCO's AP (area
+        columns as in mmdet); ``attr_*`` columns the attribute-aware AP;
+        the pair table lists the pairs that have a ground truth.
+    """
+    p = ev.params
+    precision = ev.eval['precision']  # (T, R, K, A, M)
+    attr = ev.attr_eval['precision']  # (T, R, K)
+    pair = ev.attr_eval['pair_precision']  # (T, R, K * S)
+    t50, t75 = ev.iou_rows(0.5), ev.iou_rows(0.75)
+    areas = [
+        p.areaRngLbl.index(a)
+        for a in ('small', 'medium', 'large')
+        if a in p.areaRngLbl
+    ]
+    names = [ev.cocoGt.cats[c]['name'] for c in p.catIds]
+
+    area_names = [f'mAP_{p.areaRngLbl[a][0]}' for a in areas]
+    rows = [
+        ['category', 'mAP', 'mAP_50', 'mAP_75']
+        + area_names
+        + ['attr_mAP', 'attr_mAP_50', 'attr_mAP_75']
+    ]
+    for k, name in enumerate(names):
+        row = [name, _mean(precision[:, :, k, 0, -1])]
+        row += [_mean(precision[t, :, k, 0, -1]) for t in (t50, t75)]
+        row += [_mean(precision[:, :, k, a, -1]) for a in areas]
+        row += [_mean(attr[:, :, k])]
+        row += [_mean(attr[t, :, k]) for t in (t50, t75)]
+        rows.append([row[0]] + [_fmt(v) for v in row[1:]])
+    tables = [AsciiTable(rows, 'category and attribute-aware AP').table]
+
+    spec = ev.spec
+    if len(spec) == 0:
+        return tables
+    num_vals = spec.num_values
+    rows = [
+        [
+            'group',
+            'type',
+            'values',
+            'matched',
+            'acc / F1',
+            'pair_mAP',
+            'pair_mAP_50',
+        ]
+    ]
+    scores = ev.attribute_scores()
+    for group, ssl in zip(spec, spec.score_slices.values()):
+        kind, value, count = scores[group.name]
+        classes = (
+            np.arange(len(names))[:, None] * num_vals
+            + np.arange(ssl.start, ssl.stop)[None, :]
+        ).ravel()
+        rows.append(
+            [
+                group.name,
+                'multi' if group.multi_label else 'single',
+                str(group.num_values),
+                str(count),
+                f'{kind} {_fmt(value)}',
+                _fmt(_mean(pair[:, :, classes])),
+                _fmt(_mean(pair[t50][:, :, classes])),
+            ]
+        )
+    tables.append(AsciiTable(rows, 'attribute groups').table)
+
+    rows = [['category', 'group', 'value', 'AP', 'AP_50', 'AP_75']]
+    for k, name in enumerate(names):
+        for group, ssl in zip(spec, spec.score_slices.values()):
+            for v, value in enumerate(group.values):
+                cls = k * num_vals + ssl.start + v
+                ap = _mean(pair[:, :, cls])
+                if ap != ap:  # no ground truth with this pair
+                    continue
+                rows.append(
+                    [
+                        name,
+                        group.name,
+                        value,
+                        _fmt(ap),
+                        _fmt(_mean(pair[t50, :, cls])),
+                        _fmt(_mean(pair[t75, :, cls])),
+                    ]
+                )
+    tables.append(AsciiTable(rows, 'object-attribute AP').table)
+    return tables
