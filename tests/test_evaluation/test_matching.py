@@ -1,4 +1,5 @@
 """The batched greedy matching against pycocotools' ``evaluateImg``."""
+
 import numpy as np
 import pytest
 from pycocotools.cocoeval import COCOeval
@@ -31,12 +32,16 @@ def reference_matches(cells, iou_thrs):
         nd, ng = ious.shape
         # ids start at 1 (0 means unmatched in pycocotools)
         ev._gts[1, n] = [
-            dict(id=g + 1, ignore=int(ignore[g]), iscrowd=int(crowd[g]),
-                 area=10.0) for g in range(ng)
+            dict(
+                id=g + 1,
+                ignore=int(ignore[g]),
+                iscrowd=int(crowd[g]),
+                area=10.0,
+            )
+            for g in range(ng)
         ]
         ev._dts[1, n] = [
-            dict(id=d + 1, score=1.0 - d / 100, area=10.0)
-            for d in range(nd)
+            dict(id=d + 1, score=1.0 - d / 100, area=10.0) for d in range(nd)
         ]
         ev.ious[1, n] = ious if nd and ng else []
         e = ev.evaluateImg(1, n, [0, 1e10], 100)
@@ -51,7 +56,7 @@ def reference_matches(cells, iou_thrs):
 @pytest.mark.parametrize('seed', range(4))
 def test_match_ragged_equals_evaluate_img(seed):
     rng = np.random.default_rng(seed)
-    iou_thrs = np.linspace(.5, 0.95, 10)
+    iou_thrs = np.linspace(0.5, 0.95, 10)
     cells = random_cells(rng, 150)
     nd = np.array([c[0].shape[0] for c in cells])
     ng = np.array([c[0].shape[1] for c in cells])
