@@ -1,0 +1,226 @@
+"""AttrMask2FormerHead: targets, matching, ground truth and config checks."""
+
+import copy
+from unittest import mock
+
+import pytest
+import torch
+from attr_model_utils import NUM_CLASSES
+from mmdet.registry import MODELS
+from mmdet.structures.mask import BitmapMasks
+from mmengine.structures import InstanceData, PixelData
+
+NUM_QUERIES = 10
+# Attribute logits per query: color 3 + 1, size 2 + 1, pattern 2.
+NUM_ATTR_LOGITS = 9
+# Target row of an unmatched query: no-object slots, no pattern.
+NO_OBJECT_ROW = [3, 2, 0, 0]
+
+
+def build_head(model_cfg, **overrides):
+    cfg = copy.deepcopy(model_cfg['panoptic_head'])
+    cfg.update(
+        train_cfg=model_cfg['train_cfg'], test_cfg=model_cfg['test_cfg']
+    )
+    cfg.update(overrides)
+    return MODELS.build(cfg)
+
+
+def two_instances(h=64, w=64):
+    """Ground truth: two rectangles, and the mask logits that fit each."""
+    masks = torch.zeros(2, h, w, dtype=torch.long)
+    masks[0, 4:30, 4:40] = 1
+    masks[1, 34:60, 20:60] = 1
+    return masks
+
+
+def crafted_predictions(masks, queries, classes, attr_logits=None):
+    """Predictions where ``queries[i]`` fits instance ``i`` (mask, class)."""
+    cls_score = torch.zeros(NUM_QUERIES, NUM_CLASSES + 1 + NUM_ATTR_LOGITS)
+    mask_pred = torch.full((NUM_QUERIES, 16, 16), -10.0)
+    # (n, 64, 64) -> (n, 16, 16)
+    small = masks[:, ::4, ::4]
+    for i, (q, c) in enumerate(zip(queries, classes)):
+        cls_score[q, c] = 10.0
+        mask_pred[q][small[i] > 0] = 10.0
+        if attr_logits is not None:
+            cls_score[q, NUM_CLASSES + 1 :] = attr_logits[i]
+    return cls_score, mask_pred
+
+
+def test_matched_query_attribute_target_is_its_ground_truth(attr_model_cfg):
+    head = build_head(attr_model_cfg)
+    masks = two_instances()
+    gt_attr = torch.tensor([[2, 0, 1, 0], [-1, 1, 0, 1]])
+    gt = InstanceData(
+        labels=torch.tensor([1, 2]), masks=masks, attr_labels=gt_attr
+    )
+    cls_score, mask_pred = crafted_predictions(masks, [3, 7], [1, 2])
+
+    targets = head._get_targets_single(cls_score, mask_pred, gt, {})
+
+    labels, pos_inds, attr_targets, attr_weights = (
+        targets[0],
+        targets[4],
+        targets[7],
+        targets[8],
+    )
+    assert sorted(pos_inds.tolist()) == [3, 7]
+    assert labels[3] == 1 and labels[7] == 2
+    assert attr_targets.shape == (NUM_QUERIES, 4)
+    assert attr_targets[3].tolist() == gt_attr[0].tolist()
+    # Unknown stays unknown: the loss ignores it.
+    assert attr_targets[7].tolist() == gt_attr[1].tolist()
+    for q in set(range(NUM_QUERIES)) - {3, 7}:
+        assert attr_targets[q].tolist() == NO_OBJECT_ROW
+    expected_weights = torch.zeros(NUM_QUERIES)
+    expected_weights[[3, 7]] = 1.0
+    torch.testing.assert_close(attr_weights, expected_weights)
+
+
+def test_unmatched_queries_get_the_no_object_weight(attr_model_cfg):
+    head = build_head(attr_model_cfg, attr_no_object_weight=0.25)
+    masks = two_instances()
+    gt = InstanceData(labels=torch.tensor([1, 2]), masks=masks)
+    cls_score, mask_pred = crafted_predictions(masks, [3, 7], [1, 2])
+
+    targets = head._get_targets_single(cls_score, mask_pred, gt, {})
+
+    # No attr_labels in the ground truth: every attribute is unknown.
+    assert targets[7][3].tolist() == [-1, -1, -1, -1]
+    assert targets[8][0] == 0.25 and targets[8][3] == 1.0
+
+
+def test_matching_sees_the_attributes(attr_model_cfg):
+    """Two instances alike in class and mask, told apart by attributes."""
+    head = build_head(attr_model_cfg)
+    masks = two_instances()
+    masks[1] = masks[0]
+    gt_attr = torch.tensor([[0, 0, 1, 0], [1, 1, 0, 1]])
+    gt = InstanceData(
+        labels=torch.tensor([1, 1]), masks=masks, attr_labels=gt_attr
+    )
+    says_second = [0.0, 5.0, 0.0, 0.0, 0.0, 5.0, 0.0, -5.0, 5.0]
+    says_first = [5.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 5.0, -5.0]
+    cls_score, mask_pred = crafted_predictions(
+        masks, [3, 7], [1, 1], torch.tensor([says_second, says_first])
+    )
+
+    targets = head._get_targets_single(cls_score, mask_pred, gt, {})
+
+    assert targets[7][3].tolist() == gt_attr[1].tolist()
+    assert targets[7][7].tolist() == gt_attr[0].tolist()
+
+
+def test_preprocess_gt_keeps_attr_labels(attr_model_cfg):
+    head = build_head(attr_model_cfg)
+    masks = BitmapMasks(two_instances().numpy(), 64, 64)
+    with_attr = InstanceData(
+        labels=torch.tensor([0, 1]),
+        masks=masks,
+        attr_labels=torch.tensor([[2, 1, 0, 1], [-1, -1, -1, -1]]),
+    )
+    without_attr = InstanceData(labels=torch.tensor([2]), masks=masks[:1])
+
+    out = head.preprocess_gt([with_attr, without_attr], [None, None])
+
+    assert out[0].attr_labels.tolist() == with_attr.attr_labels.tolist()
+    assert out[1].attr_labels.tolist() == [[-1, -1, -1, -1]]
+    assert out[1].attr_labels.dtype == torch.long
+
+
+def test_preprocess_gt_gives_stuff_segments_unknown_attributes(
+    attr_model_cfg,
+):
+    head = build_head(
+        attr_model_cfg,
+        num_stuff_classes=2,
+        loss_cls=dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=2.0,
+            reduction='mean',
+            class_weight=[1.0] * (NUM_CLASSES + 2) + [0.1],
+        ),
+    )
+    masks = BitmapMasks(two_instances().numpy(), 64, 64)
+    gt = InstanceData(
+        labels=torch.tensor([0, 1]),
+        masks=masks,
+        attr_labels=torch.tensor([[2, 1, 0, 1], [0, 0, 1, 1]]),
+    )
+    sem_seg = torch.full((1, 64, 64), NUM_CLASSES)  # one stuff class
+    sem_seg[0, :10] = NUM_CLASSES + 1  # and another
+
+    (out,) = head.preprocess_gt([gt], [PixelData(sem_seg=sem_seg)])
+
+    assert len(out) == 4
+    assert out.attr_labels[:2].tolist() == gt.attr_labels.tolist()
+    assert (out.attr_labels[2:] == -1).all()
+
+
+@pytest.mark.parametrize(
+    'attr_labels, message',
+    [
+        (torch.zeros(2, 3, dtype=torch.long), r'shape \(2, 3\)'),
+        (torch.tensor([[3, 0, 0, 0], [0, 0, 0, 0]]), 'group "color"'),
+        (torch.tensor([[0, 0, 2, 0], [0, 0, 0, 0]]), 'group "pattern"'),
+        (torch.zeros(2, 4), 'integers'),
+    ],
+)
+def test_preprocess_gt_rejects_bad_attr_labels(
+    attr_model_cfg, attr_labels, message
+):
+    head = build_head(attr_model_cfg)
+    gt = InstanceData(
+        labels=torch.tensor([0, 1]),
+        masks=BitmapMasks(two_instances().numpy(), 64, 64),
+        attr_labels=attr_labels,
+    )
+    with pytest.raises(ValueError, match=message):
+        head.preprocess_gt([gt], [None])
+
+
+def test_group_weights_reach_the_losses(attr_model_cfg):
+    head = build_head(
+        attr_model_cfg,
+        attr_value_weights=dict(color=[1.0, 2.0, 3.0], pattern=[0.5, 1.0]),
+        attr_loss_weights=dict(size=0.5),
+    )
+    color, size, pattern = head.loss_attrs
+    assert color.class_weight == [1.0, 2.0, 3.0, 1.0]
+    assert pattern.class_weight == [0.5, 1.0]
+    assert size.loss_weight == 0.5 * color.loss_weight
+
+
+@pytest.mark.parametrize(
+    'overrides, message',
+    [
+        (dict(attr_value_weights=dict(color=[1.0, 2.0])), '2 weights'),
+        (dict(attr_loss_weights=dict(shape=1.0)), 'undeclared'),
+        (
+            dict(
+                loss_attr_single=dict(
+                    type='AttrCrossEntropyLoss', class_weight=[1.0] * 4
+                )
+            ),
+            'attr_value_weights',
+        ),
+    ],
+)
+def test_config_errors_name_the_fix(attr_model_cfg, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        build_head(attr_model_cfg, **overrides)
+
+
+def test_warns_when_the_matcher_cannot_see_attributes(attr_model_cfg):
+    cfg = copy.deepcopy(attr_model_cfg)
+    cfg['train_cfg']['assigner']['match_costs'] = cfg['train_cfg']['assigner'][
+        'match_costs'
+    ][:3]
+    target = 'mmmultilabel.models.dense_heads.attr_mask2former_head.print_log'
+    with mock.patch(target) as print_log:
+        build_head(cfg)
+    messages = ' '.join(str(call.args[0]) for call in print_log.call_args_list)
+    assert 'AttrClassificationCost' in messages
+    assert 'AttrBinaryCrossEntropyCost' in messages
