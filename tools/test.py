@@ -8,6 +8,7 @@ Examples:
 """
 
 import argparse
+import json
 import os
 import os.path as osp
 import sys
@@ -15,8 +16,10 @@ import sys
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+from mmengine.utils import mkdir_or_exist
 
 import mmmultilabel  # noqa: F401  (registers modules, applies compat)
 
@@ -71,6 +74,11 @@ def main(argv=None) -> None:
             sys.exit(f'error: {what} file not found: {path}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         sys.exit(f'error: --out must end with .pkl or .pickle: {args.out}')
+    if args.metrics_out and osp.exists(args.metrics_out) and not args.force:
+        sys.exit(
+            f'error: {args.metrics_out} exists; pass --force to '
+            'overwrite it'
+        )
 
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -95,7 +103,12 @@ def main(argv=None) -> None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out)
         )
-    runner.test()
+    metrics = runner.test()
+    if args.metrics_out and is_main_process():
+        mkdir_or_exist(osp.dirname(osp.abspath(args.metrics_out)))
+        with open(args.metrics_out, 'w') as f:
+            json.dump(metrics, f, indent=2, default=float)
+        print(f'metrics written to {args.metrics_out}')
 
 
 if __name__ == '__main__':

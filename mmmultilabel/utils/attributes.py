@@ -31,6 +31,9 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 UNKNOWN = -1
 
+# Groups read from annotation files, by path (see AttributeSpec).
+_GROUPS_FROM_FILE: Dict[str, list] = {}
+
 AttrValue = Union[str, int, Sequence[Union[str, int]], None]
 
 
@@ -82,10 +85,15 @@ class AttributeSpec:
     Args:
         groups (Sequence[dict | AttributeGroup]): Groups in order, each a
             dict with ``name``, ``values`` and optional ``multi_label``
-            (default False) as in the ``attribute_groups`` of the data set.
+            (default False) as in the ``attribute_groups`` of the data set;
+            or the path of an annotation file (any form that
+            :func:`mmmultilabel.datasets.load_attr_coco` reads) whose groups
+            are taken, so that a config need not repeat a long list.
     """
 
-    def __init__(self, groups: Optional[Iterable] = None) -> None:
+    def __init__(self, groups: Union[Iterable, str, None] = None) -> None:
+        if isinstance(groups, str):
+            groups = self._groups_from_file(groups)
         self.groups = [self._to_group(g) for g in (groups or [])]
         names = [g.name for g in self.groups]
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -101,6 +109,15 @@ class AttributeSpec:
                     f'attribute group "{g.name}" repeats a value: '
                     f'{list(g.values)}'
                 )
+
+    @staticmethod
+    def _groups_from_file(path: str) -> list:
+        """``attribute_groups`` of an annotation file, read once per path."""
+        if path not in _GROUPS_FROM_FILE:
+            from mmmultilabel.datasets.formats import load_attr_coco
+            data = load_attr_coco(path, validate=False)
+            _GROUPS_FROM_FILE[path] = data.get('attribute_groups', [])
+        return _GROUPS_FROM_FILE[path]
 
     @staticmethod
     def _to_group(g) -> AttributeGroup:

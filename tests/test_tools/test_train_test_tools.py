@@ -1,0 +1,99 @@
+"""tools/train.py, tools/test.py and resume, run as a user runs them."""
+
+import json
+import sys
+
+import torch
+
+from .conftest import CPU_CONFIG, fast_options, run
+
+
+def _optimizer_steps(ckpt_path):
+    ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)
+    steps = {int(s['step']) for s in ckpt['optimizer']['state'].values()}
+    return ckpt['meta']['iter'], steps
+
+
+def test_train_stop_resume_then_test(shapes_root, tmp_path):
+    work = tmp_path / 'work'
+    opts = fast_options(shapes_root, max_iters=2, interval=2)
+    run(
+        [
+            sys.executable,
+            'tools/train.py',
+            CPU_CONFIG,
+            '--work-dir',
+            work,
+            '--cfg-options',
+            *opts,
+        ]
+    )
+    assert _optimizer_steps(work / 'iter_2.pth') == (2, {2})
+
+    # Continue to iteration 4 from the checkpoint of iteration 2.
+    opts = fast_options(shapes_root, max_iters=4, interval=2)
+    proc = run(
+        [
+            sys.executable,
+            'tools/train.py',
+            CPU_CONFIG,
+            '--work-dir',
+            work,
+            '--resume',
+            work / 'iter_2.pth',
+            '--cfg-options',
+            *opts,
+        ]
+    )
+    log = proc.stdout + proc.stderr
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert 'Iter(train) [1/4]' not in log and 'Iter(train) [3/4]' in log
+    # Optimizer state continued: 4 Adam steps, not 2 from a fresh start.
+    assert _optimizer_steps(work / 'iter_4.pth') == (4, {4})
+
+    metrics_file = tmp_path / 'metrics.json'
+    run(
+        [
+            sys.executable,
+            'tools/test.py',
+            CPU_CONFIG,
+            work / 'iter_4.pth',
+            '--work-dir',
+            work,
+            '--show-dir',
+            'vis',
+            '--metrics-out',
+            metrics_file,
+            '--cfg-options',
+            *opts,
+        ]
+    )
+    metrics = json.loads(metrics_file.read_text())
+    assert 'coco/segm_mAP' in metrics
+    assert len(list(work.glob('*/vis/*.png'))) == 4
+
+
+def test_tools_refuse_bad_input_with_clear_errors(tmp_path):
+    proc = run(
+        [sys.executable, 'tools/train.py', tmp_path / 'missing.py'],
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert 'config file not found' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+    existing = tmp_path / 'metrics.json'
+    existing.write_text('{}')
+    proc = run(
+        [
+            sys.executable,
+            'tools/test.py',
+            CPU_CONFIG,
+            CPU_CONFIG,
+            '--metrics-out',
+            existing,
+        ],
+        check=False,
+    )
+    assert proc.returncode != 0 and '--force' in proc.stderr
+    assert existing.read_text() == '{}'
