@@ -12,8 +12,11 @@ classes = ('circle', 'square', 'triangle')
 attribute_groups = [
     dict(name='color', values=['red', 'green', 'blue', 'yellow']),
     dict(name='size', values=['small', 'medium', 'large']),
-    dict(name='pattern', values=['striped', 'dotted', 'outlined'],
-         multi_label=True),
+    dict(
+        name='pattern',
+        values=['striped', 'dotted', 'outlined'],
+        multi_label=True,
+    ),
 ]
 num_classes = len(classes)
 metainfo = dict(classes=classes, attribute_groups=attribute_groups)
@@ -28,7 +31,8 @@ model = dict(
         depth=18,
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
-        init_cfg=None),
+        init_cfg=None,
+    ),
     panoptic_head=dict(
         in_channels=[64, 128, 256, 512],
         feat_channels=channels,
@@ -42,21 +46,31 @@ model = dict(
                 num_layers=3,
                 layer_cfg=dict(
                     self_attn_cfg=dict(embed_dims=channels, num_heads=4),
-                    ffn_cfg=dict(embed_dims=channels,
-                                 feedforward_channels=4 * channels))),
-            positional_encoding=dict(num_feats=channels // 2)),
+                    ffn_cfg=dict(
+                        embed_dims=channels, feedforward_channels=4 * channels
+                    ),
+                ),
+            ),
+            positional_encoding=dict(num_feats=channels // 2),
+        ),
         positional_encoding=dict(num_feats=channels // 2),
         transformer_decoder=dict(
             num_layers=3,
             layer_cfg=dict(
                 self_attn_cfg=dict(embed_dims=channels, num_heads=4),
                 cross_attn_cfg=dict(embed_dims=channels, num_heads=4),
-                ffn_cfg=dict(embed_dims=channels,
-                             feedforward_channels=4 * channels)))),
+                ffn_cfg=dict(
+                    embed_dims=channels, feedforward_channels=4 * channels
+                ),
+            ),
+        ),
+    ),
     panoptic_fusion_head=dict(
-        num_things_classes=num_classes, attribute_groups=attribute_groups),
+        num_things_classes=num_classes, attribute_groups=attribute_groups
+    ),
     train_cfg=dict(num_points=2048),
-    test_cfg=dict(max_per_image=50))
+    test_cfg=dict(max_per_image=50),
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile', to_float32=True),
@@ -67,27 +81,42 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile', to_float32=True),
     dict(type='LoadAttrAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackAttrDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor')),
+    dict(
+        type='PackAttrDetInputs',
+        meta_keys=(
+            'img_id',
+            'img_path',
+            'ori_shape',
+            'img_shape',
+            'scale_factor',
+        ),
+    ),
 ]
 train_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=True,
     dataset=dict(
-        data_root=data_root, ann_file=train_ann, metainfo=metainfo,
+        data_root=data_root,
+        ann_file=train_ann,
+        metainfo=metainfo,
         data_prefix=dict(img='train/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=1),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=True,
     dataset=dict(
-        data_root=data_root, ann_file=val_ann, metainfo=metainfo,
+        data_root=data_root,
+        ann_file=val_ann,
+        metainfo=metainfo,
         data_prefix=dict(img='val/'),
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + val_ann)
 test_evaluator = val_evaluator
@@ -97,15 +126,30 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(
     optimizer=dict(lr=8e-4),
     paramwise_cfg=dict(custom_keys=dict(backbone=dict(lr_mult=1.0))),
-    clip_grad=dict(max_norm=0.1, norm_type=2))
+    clip_grad=dict(max_norm=0.1, norm_type=2),
+)
 param_scheduler = dict(
-    type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-    milestones=[1300], gamma=0.1)
+    type='MultiStepLR',
+    begin=0,
+    end=max_iters,
+    by_epoch=False,
+    milestones=[1300],
+    gamma=0.1,
+)
 train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
-    val_interval=interval)
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=interval,
+)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=interval,
-                    save_last=True, max_keep_ckpts=2))
+    checkpoint=dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=interval,
+        save_last=True,
+        max_keep_ckpts=2,
+    ),
+)
 auto_scale_lr = dict(enable=True, base_batch_size=16)

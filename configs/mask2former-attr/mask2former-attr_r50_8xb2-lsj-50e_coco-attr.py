@@ -36,50 +36,72 @@ model = dict(
         attribute_groups=attribute_groups,
         loss_cls=dict(class_weight=[1.0] * num_classes + [0.1]),
         loss_attr_single=dict(type='AttrCrossEntropyLoss', loss_weight=2.0),
-        loss_attr_multi=dict(type='AttrBinaryCrossEntropyLoss',
-                             loss_weight=2.0)),
+        loss_attr_multi=dict(
+            type='AttrBinaryCrossEntropyLoss', loss_weight=2.0
+        ),
+    ),
     panoptic_fusion_head=dict(
         type='AttrMaskFormerFusionHead',
         num_things_classes=num_classes,
         num_stuff_classes=0,
         attribute_groups=attribute_groups,
-        score_mode='class'),
+        score_mode='class',
+    ),
     train_cfg=dict(
         assigner=dict(
             type='HungarianAssigner',
             match_costs=[
                 dict(type='ClassificationCost', weight=2.0),
-                dict(type='CrossEntropyLossCost', weight=5.0,
-                     use_sigmoid=True),
+                dict(
+                    type='CrossEntropyLossCost', weight=5.0, use_sigmoid=True
+                ),
                 dict(type='DiceCost', weight=5.0, pred_act=True, eps=1.0),
                 dict(type='AttrClassificationCost', weight=1.0),
                 dict(type='AttrBinaryCrossEntropyCost', weight=1.0),
-            ])))
+            ],
+        )
+    ),
+)
 
 image_size = (1024, 1024)
 backend_args = None
 train_pipeline = [
-    dict(type='LoadImageFromFile', to_float32=True,
-         backend_args=backend_args),
+    dict(type='LoadImageFromFile', to_float32=True, backend_args=backend_args),
     dict(type='LoadAttrAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomFlip', prob=0.5),
     # large scale jittering
-    dict(type='RandomResize', scale=image_size, ratio_range=(0.1, 2.0),
-         resize_type='Resize', keep_ratio=True),
-    dict(type='RandomCrop', crop_size=image_size, crop_type='absolute',
-         recompute_bbox=True, allow_negative_crop=True),
+    dict(
+        type='RandomResize',
+        scale=image_size,
+        ratio_range=(0.1, 2.0),
+        resize_type='Resize',
+        keep_ratio=True,
+    ),
+    dict(
+        type='RandomCrop',
+        crop_size=image_size,
+        crop_type='absolute',
+        recompute_bbox=True,
+        allow_negative_crop=True,
+    ),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-5, 1e-5), by_mask=True),
     dict(type='PackAttrDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', to_float32=True,
-         backend_args=backend_args),
+    dict(type='LoadImageFromFile', to_float32=True, backend_args=backend_args),
     dict(type='Resize', scale=(1333, 800), keep_ratio=True),
     # Without ground truth (inference only) drop LoadAttrAnnotations.
     dict(type='LoadAttrAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackAttrDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor')),
+    dict(
+        type='PackAttrDetInputs',
+        meta_keys=(
+            'img_id',
+            'img_path',
+            'ori_shape',
+            'img_shape',
+            'scale_factor',
+        ),
+    ),
 ]
 
 train_dataloader = dict(
@@ -91,7 +113,9 @@ train_dataloader = dict(
         ann_file=train_ann,
         data_prefix=dict(img=''),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     dataset=dict(
         type='AttrCocoDataset',
@@ -100,7 +124,9 @@ val_dataloader = dict(
         ann_file=val_ann,
         data_prefix=dict(img=''),
         test_mode=True,
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    )
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
@@ -109,13 +135,15 @@ val_evaluator = dict(
     ann_file=data_root + val_ann,
     metric=['bbox', 'segm'],
     format_only=False,
-    backend_args=backend_args)
+    backend_args=backend_args,
+)
 test_evaluator = val_evaluator
 
 visualizer = dict(
     type='AttrDetLocalVisualizer',
     vis_backends=[dict(type='LocalVisBackend')],
-    name='visualizer')
+    name='visualizer',
+)
 
 # Effective batch 16 (8 GPUs x 2) at lr 1e-4, as in the reference recipe;
 # other batch sizes scale the lr linearly.
