@@ -23,7 +23,9 @@ def _coco_from_dict(data: dict, source: str) -> COCO:
 
 
 def load_attr_coco_api(
-    ann_file: Union[str, Mapping], backend_args: Optional[dict] = None
+    ann_file: Union[str, Mapping],
+    backend_args: Optional[dict] = None,
+    validate: bool = True,
 ) -> COCO:
     """Ground truth with attributes as a COCO api object.
 
@@ -35,12 +37,16 @@ def load_attr_coco_api(
     Args:
         ann_file (str | Mapping): Annotation file (path or URI) or dict.
         backend_args (dict, optional): Arguments of the file backend.
+        validate (bool): Check the data and raise on any defect, listing
+            all of them. Defaults to True.
 
     Returns:
         COCO: mmdet's COCO api over the canonical dict; its ``source``
         attribute is the file name (``<dict>`` for a dict).
     """
-    data = load_attr_coco(ann_file, backend_args=backend_args)
+    data = load_attr_coco(
+        ann_file, backend_args=backend_args, validate=validate
+    )
     source = ann_file if isinstance(ann_file, str) else '<dict>'
     return _coco_from_dict(data, source)
 

@@ -6,12 +6,16 @@ numbers under the same names.
 """
 
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
+from mmdet.datasets.api_wrappers import COCO
 from terminaltables import AsciiTable
 
+from mmmultilabel.utils import AttributeSpec
+
 from .attr_coco_eval import AttrCOCOeval
+from .coco_api import load_attr_results
 
 #: Index of each category metric in ``COCOeval.stats`` (as mmdet's
 #: ``CocoMetric``).
@@ -55,8 +59,10 @@ def attr_coco_results(
     ev: AttrCOCOeval,
     metric_items: Optional[Sequence[str]] = None,
     classwise: bool = False,
+    prefix: str = '',
+    ndigits: Optional[int] = None,
 ) -> Dict[str, float]:
-    """Unrounded metrics of one evaluated, accumulated, summarized eval.
+    """Metrics of one evaluated, accumulated and summarized eval.
 
     Args:
         ev (AttrCOCOeval): After ``evaluate``, ``accumulate``,
@@ -66,6 +72,10 @@ def attr_coco_results(
             :data:`DEFAULT_ITEMS`.
         classwise (bool): Also report ``<category>_precision`` (category
             AP of every category). Defaults to False.
+        prefix (str): Put before every name, e.g. ``'segm_'``.
+            Defaults to ''.
+        ndigits (int, optional): Round to this many decimals (counts stay
+            integers). Defaults to None (no rounding).
 
     Returns:
         dict: Category metrics (``mAP``, ...) then ``ev.attr_stats``.
@@ -80,7 +90,69 @@ def attr_coco_results(
             name = ev.cocoGt.cats[cat_id]['name']
             out[f'{name}_precision'] = _mean(precision[:, :, k, 0, -1])
     out.update(ev.attr_stats)
-    return out
+    return OrderedDict(
+        (
+            prefix + key,
+            value
+            if ndigits is None or isinstance(value, int)
+            else round(value, ndigits),
+        )
+        for key, value in out.items()
+    )
+
+
+def evaluate_attr_coco(
+    coco_gt: COCO,
+    results: Union[str, Sequence[dict]],
+    iou_type: str,
+    cat_ids: Optional[Sequence[int]] = None,
+    img_ids: Optional[Sequence[int]] = None,
+    max_dets: Sequence[int] = (100, 300, 1000),
+    iou_thrs: Optional[Sequence[float]] = None,
+    attribute_groups: Union[Sequence[dict], AttributeSpec, None] = None,
+    attr_iou_thr: float = 0.5,
+    attr_f1_thr: float = 0.5,
+) -> AttrCOCOeval:
+    """Evaluate results as :class:`AttrCocoMetric` does.
+
+    Args:
+        coco_gt (COCO): Ground truth from :func:`load_attr_coco_api`.
+        results (str | Sequence[dict]): Results file or list in COCO format
+            with ``attributes`` / ``attribute_scores``.
+        iou_type (str): ``'bbox'`` or ``'segm'``.
+        cat_ids (Sequence[int], optional): Categories to evaluate. Defaults
+            to all categories of the ground truth.
+        img_ids (Sequence[int], optional): Images to evaluate (with or
+            without predictions). Defaults to all images of the ground
+            truth.
+        max_dets (Sequence[int]): COCO's ``maxDets``. Defaults to
+            mmdet's ``(100, 300, 1000)``.
+        iou_thrs (Sequence[float], optional): IoU thresholds. Defaults to
+            COCO's 0.50:0.05:0.95.
+        attribute_groups (list[dict] | AttributeSpec, optional): Defaults
+            to the ground truth's ``attribute_groups``.
+        attr_iou_thr (float): See :class:`AttrCOCOeval`.
+        attr_f1_thr (float): See :class:`AttrCOCOeval`.
+
+    Returns:
+        AttrCOCOeval: Evaluated, accumulated and summarized (COCO's summary
+        is printed).
+    """
+    coco_dt = load_attr_results(coco_gt, results, iou_type)
+    ev = AttrCOCOeval(
+        coco_gt, coco_dt, iou_type, attribute_groups, attr_iou_thr, attr_f1_thr
+    )
+    if cat_ids is not None:
+        ev.params.catIds = list(cat_ids)
+    if img_ids is not None:
+        ev.params.imgIds = list(img_ids)
+    ev.params.maxDets = list(max_dets)
+    if iou_thrs is not None:
+        ev.params.iouThrs = np.atleast_1d(np.asarray(iou_thrs, dtype=float))
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    return ev
 
 
 def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:

@@ -1,7 +1,6 @@
 """COCO metric for instances with attribute groups."""
 
 import logging
-import os.path as osp
 from collections import Counter, OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -14,12 +13,11 @@ from mmengine.logging import MMLogger, print_log
 from mmmultilabel.utils import AttributeSpec
 
 from ..functional import (
-    AttrCOCOeval,
     attr_coco_results,
     attr_coco_tables,
     check_metric_items,
+    evaluate_attr_coco,
     load_attr_coco_api,
-    load_attr_results,
 )
 
 
@@ -188,7 +186,8 @@ class AttrCocoMetric(CocoMetric):
         start = len(self.results)
         super().process(data_batch, data_samples)
         spec = self.attr_spec
-        for (_, result), sample in zip(self.results[start:], data_samples):
+        for (gt, result), sample in zip(self.results[start:], data_samples):
+            gt['img_path'] = sample.get('img_path')
             result['attr_labels'], result['attr_scores'] = (
                 self._pred_attributes(
                     sample['pred_instances'], sample['img_id'], spec
@@ -330,7 +329,7 @@ class AttrCocoMetric(CocoMetric):
                     id=gt['img_id'],
                     width=gt['width'],
                     height=gt['height'],
-                    file_name='',
+                    file_name=gt.get('img_path') or '',
                 )
             )
             for inst in gt['anns']:
@@ -417,7 +416,8 @@ class AttrCocoMetric(CocoMetric):
             gt_dict = self._gt_to_coco_dict(gts, spec)
             if self.outfile_prefix is not None:
                 dump(gt_dict, f'{self.outfile_prefix}.gt.json')
-            self._coco_api = load_attr_coco_api(gt_dict)
+            # made from the data set's own (validated) annotations
+            self._coco_api = load_attr_coco_api(gt_dict, validate=False)
         if self.cat_ids is None:
             self.cat_ids = self._coco_api.get_cat_ids(
                 cat_names=self.dataset_meta['classes']
@@ -430,9 +430,7 @@ class AttrCocoMetric(CocoMetric):
                 dump(coco, f'{self.outfile_prefix}.{key}.json')
         eval_results: Dict[str, float] = OrderedDict()
         if self.format_only:
-            logger.info(
-                'results are saved in ' f'{osp.dirname(self.outfile_prefix)}'
-            )
+            logger.info(f'results are saved in {self.outfile_prefix}.*.json')
             return eval_results
 
         for metric in self.metrics:
@@ -442,29 +440,27 @@ class AttrCocoMetric(CocoMetric):
                     f'{metric} is not in results: the '
                     'predictions have no masks'
                 )
-            coco_dt = load_attr_results(
-                self._coco_api, coco_results[metric], metric
-            )
-            ev = AttrCOCOeval(
+            ev = evaluate_attr_coco(
                 self._coco_api,
-                coco_dt,
+                coco_results[metric],
                 metric,
-                spec,
-                self.attr_iou_thr,
-                self.attr_f1_thr,
+                cat_ids=self.cat_ids,
+                img_ids=self.img_ids,
+                max_dets=self.proposal_nums,
+                iou_thrs=self.iou_thrs,
+                attribute_groups=spec,
+                attr_iou_thr=self.attr_iou_thr,
+                attr_f1_thr=self.attr_f1_thr,
             )
-            ev.params.catIds = self.cat_ids
-            ev.params.imgIds = self.img_ids
-            ev.params.maxDets = list(self.proposal_nums)
-            ev.params.iouThrs = self.iou_thrs
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-            values = attr_coco_results(ev, self.metric_items, self.classwise)
-            for key, value in values.items():
-                eval_results[f'{metric}_{key}'] = (
-                    value if key.endswith('_num') else round(value, 3)
+            eval_results.update(
+                attr_coco_results(
+                    ev,
+                    self.metric_items,
+                    self.classwise,
+                    prefix=f'{metric}_',
+                    ndigits=3,
                 )
+            )
             if self.classwise:
                 for table in attr_coco_tables(ev):
                     logger.info('\n' + table)
