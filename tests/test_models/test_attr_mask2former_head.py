@@ -224,3 +224,13 @@ def test_warns_when_the_matcher_cannot_see_attributes(attr_model_cfg):
     messages = ' '.join(str(call.args[0]) for call in print_log.call_args_list)
     assert 'AttrClassificationCost' in messages
     assert 'AttrBinaryCrossEntropyCost' in messages
+
+
+def test_attribute_groups_must_be_a_list_not_a_path(attr_model_cfg):
+    with pytest.raises(TypeError, match='list of groups'):
+        build_head(attr_model_cfg, attribute_groups='annotations/train.json')
+    fusion_cfg = dict(
+        attr_model_cfg['panoptic_fusion_head'], attribute_groups='a.json'
+    )
+    with pytest.raises(TypeError, match='AttrMaskFormerFusionHead'):
+        MODELS.build(fusion_cfg)

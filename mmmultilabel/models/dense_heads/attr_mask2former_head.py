@@ -16,10 +16,10 @@ from mmengine.logging import print_log
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmmultilabel.utils import UNKNOWN, AttributeSpec
+from mmmultilabel.utils import UNKNOWN
 
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
-from ..utils import attr_logit_channels, split_attr_logits
+from ..utils import attr_logit_channels, build_attr_spec, split_attr_logits
 
 
 @MODELS.register_module()
@@ -91,7 +91,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.attr_spec = AttributeSpec(attribute_groups)
+        self.attr_spec = build_attr_spec(
+            attribute_groups, 'AttrMask2FormerHead'
+        )
         if loss_attr_single is None:
             loss_attr_single = dict(
                 type='AttrCrossEntropyLoss', loss_weight=2.0

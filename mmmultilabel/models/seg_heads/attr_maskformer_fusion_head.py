@@ -11,9 +11,9 @@ from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmmultilabel.utils import UNKNOWN, AttributeSpec
+from mmmultilabel.utils import UNKNOWN
 
-from ..utils import attr_logit_channels, split_attr_logits
+from ..utils import attr_logit_channels, build_attr_spec, split_attr_logits
 
 SCORE_MODES = ('class', 'class_attr')
 
@@ -95,7 +95,9 @@ class AttrMaskFormerFusionHead(MaskFormerFusionHead):
                 f'score_mode must be one of {SCORE_MODES}, got '
                 f'{score_mode!r}'
             )
-        self.attr_spec = AttributeSpec(attribute_groups)
+        self.attr_spec = build_attr_spec(
+            attribute_groups, 'AttrMaskFormerFusionHead'
+        )
         self.attr_channels = sum(attr_logit_channels(self.attr_spec))
         self.score_mode = score_mode
         self.attr_value_thr = float(attr_value_thr)

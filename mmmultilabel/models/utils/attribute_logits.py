@@ -9,12 +9,35 @@ last dimension (``A`` channels in all):
 * a multi-label group with ``K`` values has ``K`` logits, one sigmoid each.
 """
 
-from typing import List
+from typing import List, Optional, Sequence
 
 import torch
 from torch import Tensor
 
 from mmmultilabel.utils import AttributeSpec
+
+
+def build_attr_spec(
+    attribute_groups: Optional[Sequence[dict]], owner: str
+) -> AttributeSpec:
+    """The :class:`AttributeSpec` of a head's ``attribute_groups`` argument.
+
+    Args:
+        attribute_groups (Sequence[dict], optional): The groups, each
+            ``dict(name=..., values=[...], multi_label=False)``.
+        owner (str): Name of the module, for the error message.
+
+    Raises:
+        TypeError: if ``attribute_groups`` is a string (e.g. a file path).
+    """
+    if isinstance(attribute_groups, str):
+        raise TypeError(
+            f'{owner}: attribute_groups must be the list of groups, e.g. '
+            "[dict(name='color', values=['red', 'green'])], not the string "
+            f'{attribute_groups!r}; pass the same list as the data set '
+            'metainfo'
+        )
+    return AttributeSpec(attribute_groups)
 
 
 def attr_logit_channels(spec: AttributeSpec) -> List[int]:
