@@ -1,1 +1,3 @@
-__all__ = []
+from .inferencer import AttrInferencer, UnreadableImageError
+
+__all__ = ['AttrInferencer', 'UnreadableImageError']

@@ -216,7 +216,7 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
                 num_colors,
             )
             self.draw_bboxes(
-                bboxes,
+                self._clip(bboxes.reshape(-1, 2, 2)).reshape(-1, 4),
                 edge_colors=[bbox_palette[i] for i in labels],
                 alpha=self.alpha,
                 line_widths=self.line_width,
@@ -269,7 +269,7 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
         polygons = []
         for mask in masks:
             contours, _ = bitmap_to_polygon(mask)
-            polygons.extend(contours)
+            polygons.extend(self._clip(c) for c in contours)
         if polygons:
             self.draw_polygons(polygons, edge_colors='w', alpha=self.alpha)
         self.draw_binary_masks(masks, colors=colors, alphas=self.alpha)
@@ -430,6 +430,15 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
                 )
             ],
         )
+
+    def _clip(self, points: np.ndarray) -> np.ndarray:
+        """Points (..., 2) as (x, y) clipped to the pixels of the image.
+
+        A box or contour that ends on the border (x2 == W) would otherwise
+        be reported out of bounds by mmengine for every such instance.
+        """
+        upper = np.array([self.width - 1, self.height - 1], dtype=np.float64)
+        return np.clip(points, 0, upper)
 
     def _clamp(self, x: float, y: float, width: float, height: float) -> Rect:
         """Shift a width x height rectangle at (x, y) into the image."""
