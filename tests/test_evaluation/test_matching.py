@@ -67,7 +67,7 @@ def test_match_ragged_equals_evaluate_img(seed):
     expected = np.concatenate(reference_matches(cells, iou_thrs), axis=1)
     assert match.shape == expected.shape == (10, nd.sum())
     np.testing.assert_array_equal(match, expected)
-    # the case is not trivial: matches, ties and crowd re-use happen
+    # the case is not trivial: matches, ties and crowd reuse happen
     assert (match >= 0).mean() > 0.2
 
 

@@ -93,6 +93,11 @@ class AttrCOCOeval(COCOeval):
     # ------------------------------------------------------------ evaluate
     def evaluate(self) -> None:
         """Run COCOeval's evaluation, then match with attributes."""
+        if not self.params.useCats:
+            raise ValueError(
+                'AttrCOCOeval evaluates per category: params.useCats must '
+                'be 1'
+            )
         super().evaluate()
         p = self.params
         if 'all' not in p.areaRngLbl:
