@@ -16,7 +16,7 @@ from mmengine.logging import print_log
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmmultilabel.utils import UNKNOWN
+from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
 from ..utils import attr_logit_channels, build_attr_spec, split_attr_logits
@@ -140,7 +140,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
 
     @staticmethod
     def _build_attr_loss(
-        group,
+        group: AttributeGroup,
         loss_cfg: ConfigType,
         value_weights: Optional[Sequence[float]],
         group_weight: float,
