@@ -279,3 +279,57 @@ def test_bad_inputs_are_named(case, gt_file):
         AttrCocoMetric(metric='proposal')
     with pytest.raises(ValueError, match='attr_iou_thr'):
         AttrCocoMetric(iou_thrs=[0.75], attr_iou_thr=0.5)
+
+
+def test_wide_single_label_group(tmp_path):
+    # a converted "subcat" group can have hundreds of values
+    groups = [dict(name='subcat', values=[f's{i}' for i in range(200)])]
+    seg = mask_util.encode(np.asfortranarray(np.ones((8, 8), np.uint8)))
+    seg['counts'] = seg['counts'].decode()
+    gt = dict(
+        images=[dict(id=1, width=8, height=8, file_name='a.png')],
+        categories=[dict(id=1, name='cube')],
+        attribute_groups=groups,
+        annotations=[
+            dict(
+                id=1,
+                image_id=1,
+                category_id=1,
+                iscrowd=0,
+                bbox=[0.0, 0.0, 8.0, 8.0],
+                area=64.0,
+                segmentation=seg,
+                attributes=dict(subcat='s150'),
+            )
+        ],
+    )
+    ann_file = str(tmp_path / 'gt.json')
+    with open(ann_file, 'w') as f:
+        json.dump(gt, f)
+    metric = AttrCocoMetric(
+        ann_file=ann_file, metric='segm', outfile_prefix=str(tmp_path / 'res')
+    )
+    metric.dataset_meta = dict(classes=('cube',), attribute_groups=groups)
+    scores = torch.zeros(1, 200)
+    scores[0, 150] = 0.9
+    metric.process(
+        {},
+        [
+            dict(
+                img_id=1,
+                ori_shape=(8, 8),
+                pred_instances=dict(
+                    bboxes=torch.tensor([[0.0, 0.0, 8.0, 8.0]]),
+                    scores=torch.tensor([0.8]),
+                    labels=torch.tensor([0]),
+                    masks=torch.ones(1, 8, 8, dtype=torch.bool),
+                    attr_labels=torch.tensor([[150]]),
+                    attr_scores=scores,
+                ),
+            )
+        ],
+    )
+    out = metric.evaluate(size=1)
+    assert out['coco/segm_subcat_acc'] == 1.0
+    with open(str(tmp_path / 'res.segm.json')) as f:
+        assert json.load(f)[0]['attributes'] == dict(subcat='s150')

@@ -135,17 +135,21 @@ class AttrCOCOeval(COCOeval):
                 f'{where}: "attributes" must map group name to value, e.g. '
                 f'{{"color": "red"}}; got {attributes!r}'
             )
-        key = tuple(
-            (k, tuple(v) if isinstance(v, list) else v)
-            for k, v in attributes.items()
-        )
-        row = cache.get(key)
+        try:
+            key = tuple(
+                (k, tuple(v) if isinstance(v, list) else v)
+                for k, v in attributes.items()
+            )
+            row = cache.get(key)
+        except TypeError:  # an unhashable value: encode() names it
+            key = row = None
         if row is None:
             try:
                 row = tuple(self.spec.encode(attributes))
             except (AttributeSpecError, TypeError) as err:
                 raise AttributeSpecError(f'{where}: {err}') from None
-            cache[key] = row
+            if key is not None:
+                cache[key] = row
         return row
 
     def _encode_gts(self) -> None:

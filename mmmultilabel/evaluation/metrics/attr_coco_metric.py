@@ -68,17 +68,32 @@ class AttrCocoMetric(CocoMetric):
             None.
         metric (str | Sequence[str]): ``'bbox'`` and/or ``'segm'``.
             Defaults to ``('bbox', 'segm')``.
+        classwise (bool): Log the per-category, per-group and
+            per-(category, value) tables and report
+            ``<metric>_<category>_precision``. Defaults to False.
+        proposal_nums (Sequence[int]): COCO's ``maxDets``; attribute APs
+            use the last. Defaults to (100, 300, 1000).
+        iou_thrs (float | Sequence[float], optional): IoU thresholds.
+            Defaults to COCO's 0.50:0.05:0.95.
+        metric_items (Sequence[str], optional): Category metrics to report,
+            as in ``CocoMetric``; the attribute metrics are always
+            reported. Defaults to None.
+        format_only (bool): Only write the results files. Defaults to
+            False.
+        outfile_prefix (str, optional): Prefix of the results files.
+            Defaults to None (no files).
+        file_client_args (dict, optional): Deprecated, as in mmdet.
+        backend_args (dict, optional): Arguments of the file backend.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
+        prefix (str, optional): Metric name prefix. Defaults to 'coco'.
+        sort_categories (bool): Sort the categories of ``ann_file`` by id.
+            Defaults to False.
+        use_mp_eval (bool): Not supported (must be False).
         attr_iou_thr (float): IoU threshold of the matches whose attributes
             are scored by accuracy / F1; one of ``iou_thrs``. Defaults to
             0.5.
         attr_f1_thr (float): F1 a multi-label group needs to count as right
             in the attribute-aware AP. Defaults to 0.5.
-        **kwargs: ``classwise``, ``proposal_nums`` (the ``maxDets``),
-            ``iou_thrs``, ``metric_items``, ``format_only``,
-            ``outfile_prefix``, ``backend_args``, ``collect_device``,
-            ``prefix``, ``sort_categories`` as in mmdet's ``CocoMetric``.
-            ``classwise=True`` logs the per-category, per-group and
-            per-(category, value) tables.
     """
 
     default_prefix: Optional[str] = 'coco'
@@ -197,7 +212,7 @@ class AttrCocoMetric(CocoMetric):
     def _pred_attributes(
         self, pred: dict, img_id: int, spec: AttributeSpec
     ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-        """(N, D) int8 labels and (N, S) float32 scores, None if absent."""
+        """(N, D) integer labels and (N, S) float32 scores, None if absent."""
         num = len(pred['scores'])
         if 'attr_labels' not in pred or 'attr_scores' not in pred:
             if not self._warned_no_attr and len(spec):
@@ -222,7 +237,12 @@ class AttrCocoMetric(CocoMetric):
                     f'{tuple(arr.shape)}, expected ({num}, {width}) for '
                     f'{num} instances and attribute groups {spec.names}'
                 )
-        return labels.astype(np.int8), scores.astype(np.float32)
+        # small records: int8 unless a single-label group has > 127 values
+        widest = max(
+            (g.num_values for g in spec if not g.multi_label), default=0
+        )
+        dtype = np.int8 if widest <= 127 else np.int32
+        return labels.astype(dtype), scores.astype(np.float32)
 
     # ------------------------------------------------------------ formatting
     def _results_to_coco(
