@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import torch
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 from mmdet.registry import VISUALIZERS
 from mmdet.structures.mask import BitmapMasks, PolygonMasks, bitmap_to_polygon
 from mmdet.visualization import DetLocalVisualizer, get_palette
@@ -17,8 +18,6 @@ from mmmultilabel.utils import UNKNOWN, AttributeSpec
 Rect = Tuple[float, float, float, float]
 
 FONT_FAMILY = 'sans-serif'
-# Line height of matplotlib's multi-line text, in font heights.
-LINE_SPACING = 1.2
 
 
 def format_attributes(
@@ -343,14 +342,23 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
         scale = np.clip(0.7 + 0.3 * (rel - 0.005) / 0.045, 0.7, 1.0)
         return float(max(base * scale, self.min_font_px))
 
-    def _text_size(self, text: str, font_px: float) -> Tuple[float, float]:
-        """Width and height in pixels of one line of ``text``."""
+    def _text_size(self, text: str, font_px: float) -> float:
+        """Width in pixels of one line of ``text``."""
         renderer = self.fig_save_canvas.get_renderer()
-        prop = FontProperties(family=FONT_FAMILY, size=self._px_to_pt(font_px))
-        width, height, _ = renderer.get_text_width_height_descent(
-            text, prop, ismath=False
+        width, _, _ = renderer.get_text_width_height_descent(
+            text, self._font(font_px), ismath=False
         )
-        return float(width), float(height)
+        return float(width)
+
+    def _block_size(self, text: str, font_px: float) -> Tuple[float, float]:
+        """Width and height in pixels of ``text`` as drawn (with lines)."""
+        artist = Text(0, 0, text, fontproperties=self._font(font_px))
+        artist.set_figure(self.fig_save)
+        box = artist.get_window_extent(self.fig_save_canvas.get_renderer())
+        return float(box.width), float(box.height)
+
+    def _font(self, font_px: float) -> FontProperties:
+        return FontProperties(family=FONT_FAMILY, size=self._px_to_pt(font_px))
 
     def _px_to_pt(self, px: float) -> float:
         return px * 72.0 / self.dpi
@@ -360,27 +368,44 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
     ) -> Tuple[str, float, float]:
         """Join ``parts`` with `` | `` into lines that fit the image width.
 
+        A part goes on the current line if it fits, else on a new line; a
+        part wider than the image is broken after its commas
+        (``pattern=striped,`` / ``dotted``).
+
         Returns:
             tuple[str, float, float]: The text (lines joined by newlines)
             and its width and height in pixels, padding included.
         """
         pad = 0.25 * font_px
         max_width = self.width - 2 * pad
-        sep_width = self._text_size(' | ', font_px)[0]
-        lines: List[List[str]] = []
+        sep = ' | '
+        sep_width = self._text_size(sep, font_px)
+        lines: List[str] = []
         widths: List[float] = []
         for part in parts:
-            width = self._text_size(part, font_px)[0]
+            width = self._text_size(part, font_px)
             if lines and widths[-1] + sep_width + width <= max_width:
-                lines[-1].append(part)
+                lines[-1] += sep + part
                 widths[-1] += sep_width + width
-            else:
-                lines.append([part])
+                continue
+            if width <= max_width or ',' not in part:
+                lines.append(part)
                 widths.append(width)
-        # matplotlib places lines LINE_SPACING font heights apart.
-        height = font_px * (1 + LINE_SPACING * (len(lines) - 1)) + 2 * pad
-        text = '\n'.join(' | '.join(line) for line in lines)
-        return text, max(widths) + 2 * pad, height
+                continue
+            pieces = part.split(',')
+            pieces = [p + ',' for p in pieces[:-1]] + pieces[-1:]
+            lines.append('')
+            widths.append(0.0)
+            for piece in pieces:
+                width = self._text_size(piece, font_px)
+                if lines[-1] and widths[-1] + width > max_width:
+                    lines.append('')
+                    widths.append(0.0)
+                lines[-1] += piece
+                widths[-1] += width
+        text = '\n'.join(lines)
+        width, height = self._block_size(text, font_px)
+        return text, width + 2 * pad, height + 2 * pad
 
     def _draw_label(
         self,
