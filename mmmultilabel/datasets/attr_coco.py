@@ -27,7 +27,9 @@ class AttrCocoDataset(CocoDataset):
     order categories by name (others are dropped, as in
     :class:`CocoDataset`); config groups select and order groups and values
     by name (groups missing from the config are dropped; a value the config
-    does not declare is a defect). With ``lazy_init=True`` and no config
+    does not declare is a defect); config ``attribute_groups`` may also be
+    the path of an annotation file whose groups are taken. With
+    ``lazy_init=True`` and no config
     ``classes``/``attribute_groups`` the file is read once at construction
     to fill them.
 
@@ -47,6 +49,8 @@ class AttrCocoDataset(CocoDataset):
     METAINFO: dict = dict()
 
     def __init__(self, *args, **kwargs) -> None:
+        # mmengine's default prefix key is "img_path"; CocoDataset reads "img".
+        kwargs.setdefault('data_prefix', dict(img=''))
         super().__init__(*args, **kwargs)
         if not self._fully_initialized and not (
             'classes' in self._metainfo
@@ -59,14 +63,20 @@ class AttrCocoDataset(CocoDataset):
 
     @classmethod
     def _load_metainfo(cls, metainfo: Union[Mapping, None] = None) -> dict:
-        """Merge metainfo and normalise ``classes``/``attribute_groups``."""
+        """Merge metainfo and normalise ``classes``/``attribute_groups``.
+
+        ``attribute_groups`` may be a list of group dicts or the path of an
+        annotation file whose groups are taken.
+        """
+        metainfo = dict(metainfo) if metainfo is not None else {}
+        groups = metainfo.pop('attribute_groups', None)
         meta = super()._load_metainfo(metainfo)
         if meta.get('classes') is not None:
             meta['classes'] = tuple(meta['classes'])
-        if meta.get('attribute_groups') is not None:
-            meta['attribute_groups'] = AttributeSpec(
-                meta['attribute_groups']
-            ).to_list()
+        if isinstance(groups, str):
+            groups = load_attr_coco(groups, validate=False)['attribute_groups']
+        if groups is not None:
+            meta['attribute_groups'] = AttributeSpec(groups).to_list()
         return meta
 
     @property
