@@ -625,13 +625,24 @@ class AttrCOCOeval(COCOeval):
         super().summarize()
         stats = self.attr_stats
         stats.clear()
-        prec = self.attr_eval['precision']
-        pair = self.attr_eval['pair_precision']
-        for name, thr in (('mAP', None), ('mAP_50', 0.5), ('mAP_75', 0.75)):
-            stats[f'attr_{name}'] = self._mean_ap(prec, thr)
-        for name, thr in (('mAP', None), ('mAP_50', 0.5), ('mAP_75', 0.75)):
-            stats[f'pair_{name}'] = self._mean_ap(pair, thr)
+        lines = []  # (title, IoU, value) in COCO's summary style
+        all_iou = (
+            f'{self.params.iouThrs[0]:0.2f}:{self.params.iouThrs[-1]:0.2f}'
+        )
+        for prefix, title, precision in (
+            ('attr', 'Attribute-aware AP', self.attr_eval['precision']),
+            ('pair', 'Object-attribute AP', self.attr_eval['pair_precision']),
+        ):
+            for name, thr in (
+                ('mAP', None),
+                ('mAP_50', 0.5),
+                ('mAP_75', 0.75),
+            ):
+                stats[f'{prefix}_{name}'] = self._mean_ap(precision, thr)
+                iou = all_iou if thr is None else f'{thr:0.2f}'
+                lines.append((title, iou, stats[f'{prefix}_{name}']))
         num_cats = len(self.params.catIds)
+        pair = self.attr_eval['pair_precision']
         for group, ssl, (kind, value, count) in zip(
             self.spec,
             self.spec.score_slices.values(),
@@ -646,13 +657,25 @@ class AttrCOCOeval(COCOeval):
             stats[f'{group.name}_pair_mAP'] = self._mean_ap(
                 pair, classes=classes
             )
-        iou = (
-            f'{self.params.iouThrs[0]:0.2f}:' f'{self.params.iouThrs[-1]:0.2f}'
-        )
+            name = 'accuracy' if kind == 'acc' else 'macro F1'
+            lines.append(
+                (
+                    f'{group.name} {name} ({count} matched)',
+                    f'{self.attr_iou_thr:0.2f}',
+                    value,
+                )
+            )
+            lines.append(
+                (
+                    f'{group.name} object-attribute AP',
+                    all_iou,
+                    stats[f'{group.name}_pair_mAP'],
+                )
+            )
         max_det = self.params.maxDets[-1]
-        for key, value in stats.items():
+        for title, iou, value in lines:
             print(
-                f' {key:<28} @[ IoU={iou:<9} | area=   all | '
+                f' {title:<36} @[ IoU={iou:<9} | area=   all | '
                 f'maxDets={max_det:>4d} ] = {value:0.3f}'
             )
 
