@@ -135,7 +135,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             file=sys.stderr,
         )
         for item in failed:
-            print(f'  {item["input"]}: {item["error"]}', file=sys.stderr)
+            print(f'  {item["error"]}', file=sys.stderr)
         return 1
     return 0
 

@@ -6,7 +6,16 @@ import math
 import os
 import os.path as osp
 import warnings
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import cv2
 import mmcv
@@ -17,7 +26,7 @@ from mmdet.apis import DetInferencer
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import encode_mask_results
 from mmdet.utils import ConfigType
-from mmengine.dataset import Compose
+from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer.infer import ModelType
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -171,12 +180,19 @@ class AttrInferencer(DetInferencer):
         groups) the model's fusion head.
 
         Raises:
-            ValueError: if the class names are nowhere to be found, or the
-                names disagree with the model.
+            ValueError: if the weights do not fit the model (missing or
+                unexpected keys), the class names are nowhere to be found,
+                or the names disagree with the model.
         """
         meta: dict = {}
         if checkpoint is not None:
-            _load_checkpoint_to_model(model, checkpoint)
+            try:
+                _load_checkpoint_to_model(model, checkpoint, strict=True)
+            except RuntimeError as e:
+                raise ValueError(
+                    'the checkpoint does not fit the model of the config '
+                    f'({e}); give the config the checkpoint was trained with'
+                ) from e
             ckpt_meta = checkpoint.get('meta', {}).get('dataset_meta') or {}
             meta = {k.lower(): v for k, v in ckpt_meta.items()}
         else:
@@ -262,6 +278,13 @@ class AttrInferencer(DetInferencer):
             to_float32=load_cfg.get('to_float32', False),
         )
         return Compose(pipeline_cfg)
+
+    def _init_collate(self, cfg: ConfigType) -> Callable:
+        """The config's ``test_dataloader.collate_fn``, by default
+        ``pseudo_collate`` (as the parent, without its registry warning)."""
+        if cfg.test_dataloader.get('collate_fn') is None:
+            return pseudo_collate
+        return super()._init_collate(cfg)
 
     def _init_visualizer(self, cfg: ConfigType):
         """The config's visualizer, else an ``AttrDetLocalVisualizer``."""

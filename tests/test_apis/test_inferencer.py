@@ -239,7 +239,7 @@ def test_cuda_checkpoint_loads_on_cpu(
         torch.testing.assert_close(loaded[key], value)
 
 
-def test_dataset_meta_without_checkpoint_meta(attr_files, tmp_path):
+def test_dataset_meta_and_weights_checked(attr_files, tmp_path):
     cfg_path, ckpt_path = attr_files
     state = torch.load(ckpt_path, weights_only=False)['state_dict']
     bare = str(tmp_path / 'bare.pth')
@@ -249,6 +249,13 @@ def test_dataset_meta_without_checkpoint_meta(attr_files, tmp_path):
     assert meta['classes'] == CLASSES
     assert AttributeSpec(meta['attribute_groups']) == SPEC
 
+    # Weights of another model (no attribute classifiers) are refused.
+    stock = {k: v for k, v in state.items() if 'attr_embeds' not in k}
+    torch.save(dict(state_dict=stock), bare)
+    with pytest.raises(ValueError, match='does not fit the model'):
+        _inferencer(cfg_path, bare)
+
+    torch.save(dict(state_dict=state), bare)
     cfg = Config.fromfile(cfg_path)
     cfg.test_dataloader.dataset.metainfo = dict(
         classes=CLASSES, attribute_groups=ATTRIBUTE_GROUPS[:2]
