@@ -208,8 +208,11 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
             return self.get_image()
         num_colors = int(labels.max()) + 1
         bboxes = None
-        if 'bboxes' in instances and instances.bboxes.sum() > 0:
+        if 'bboxes' in instances:
             bboxes = _to_numpy(instances.bboxes).astype(np.float64)
+            # All-zero boxes are dummies (mask-only models such as SOLO).
+            bboxes = bboxes if bboxes.sum() > 0 else None
+        if bboxes is not None:
             bbox_palette = get_palette(
                 palette if self.bbox_color is None else self.bbox_color,
                 num_colors,
@@ -229,7 +232,7 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
             self._draw_masks(masks, labels, palette, num_colors)
 
         texts = self._label_texts(instances, labels, classes)
-        anchors = self._anchors(bboxes, masks)
+        anchors = self._anchors(bboxes, masks, len(labels))
         areas = np.array([(x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in anchors])
         text_palette = get_palette(self.text_color, num_colors)
         placed: List[Rect] = []
@@ -310,15 +313,20 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
         return texts
 
     def _anchors(
-        self, bboxes: Optional[np.ndarray], masks: Optional[np.ndarray]
+        self,
+        bboxes: Optional[np.ndarray],
+        masks: Optional[np.ndarray],
+        num: int,
     ) -> np.ndarray:
         """Box (x1, y1, x2, y2) that each label is placed against, (N, 4).
 
         The instance box; without boxes, a small box around the centroid of
-        the largest part of the mask.
+        the largest part of the mask; without either, the image corner.
         """
         if bboxes is not None:
             return bboxes
+        if masks is None:  # labels only: labels at the top left
+            return np.zeros((num, 4))
         anchors = []
         for mask in masks:
             _, _, stats, centroids = cv2.connectedComponentsWithStats(
@@ -477,6 +485,8 @@ def _overlap(a: Rect, b: Rect) -> bool:
 
 
 def _to_numpy(data) -> np.ndarray:
+    if hasattr(data, 'tensor'):  # mmdet box types, e.g. HorizontalBoxes
+        data = data.tensor
     if isinstance(data, torch.Tensor):
         return data.detach().cpu().numpy()
     return np.asarray(data)

@@ -5,6 +5,7 @@ import pytest
 import torch
 from mmdet.registry import VISUALIZERS
 from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
 
@@ -186,6 +187,17 @@ def test_samples_without_attributes_still_draw():
     stock = _instances(h, w, [[2, 2, 20, 20]], [1], scores=[0.5])
     vis._draw_instances(img, stock, CLASSES, META['palette'])
     assert [t for t, _ in _drawn_labels(vis)] == ['square 0.50']
+    # Boxes as an mmdet box type; labels without boxes or masks.
+    boxed = InstanceData(
+        labels=torch.tensor([0]),
+        bboxes=HorizontalBoxes(torch.tensor([[1.0, 2.0, 30.0, 35.0]])),
+    )
+    vis._draw_instances(img, boxed, CLASSES, META['palette'])
+    assert [t for t, _ in _drawn_labels(vis)] == ['circle']
+    vis._draw_instances(
+        img, InstanceData(labels=torch.tensor([1])), CLASSES, None
+    )
+    assert [t for t, _ in _drawn_labels(vis)] == ['square']
     # No attribute groups in dataset_meta: attribute rows are ignored.
     vis.dataset_meta = dict(classes=CLASSES)
     insts = _instances(h, w, [[2, 2, 20, 20]], [1], [ROW])
