@@ -35,6 +35,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--out', help='dump predictions to a .pkl file for offline use'
     )
     parser.add_argument(
+        '--metrics-out',
+        help='write the final metrics as JSON to this file (refuses to '
+        'overwrite an existing file unless --force)',
+    )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='overwrite an existing --metrics-out file',
+    )
+    parser.add_argument(
         '--show', action='store_true', help='show predictions in a window'
     )
     parser.add_argument(

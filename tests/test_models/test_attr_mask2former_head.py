@@ -1,6 +1,7 @@
 """AttrMask2FormerHead: targets, matching, ground truth and config checks."""
 
 import copy
+import json
 from unittest import mock
 
 import pytest
@@ -9,6 +10,8 @@ from attr_model_utils import NUM_CLASSES
 from mmdet.registry import MODELS
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData, PixelData
+
+from mmmultilabel.utils import AttributeSpec
 
 NUM_QUERIES = 10
 # Attribute logits per query: color 3 + 1, size 2 + 1, pattern 2.
@@ -226,11 +229,27 @@ def test_warns_when_the_matcher_cannot_see_attributes(attr_model_cfg):
     assert 'AttrBinaryCrossEntropyCost' in messages
 
 
-def test_attribute_groups_must_be_a_list_not_a_path(attr_model_cfg):
-    with pytest.raises(TypeError, match='list of groups'):
-        build_head(attr_model_cfg, attribute_groups='annotations/train.json')
-    fusion_cfg = dict(
-        attr_model_cfg['panoptic_fusion_head'], attribute_groups='a.json'
+def test_attribute_groups_from_an_annotation_file(attr_model_cfg, tmp_path):
+    groups = attr_model_cfg['panoptic_head']['attribute_groups']
+    ann = tmp_path / 'train.json'
+    ann.write_text(
+        json.dumps(
+            dict(
+                images=[],
+                annotations=[],
+                categories=[],
+                attribute_groups=groups,
+            )
+        )
     )
-    with pytest.raises(TypeError, match='AttrMaskFormerFusionHead'):
-        MODELS.build(fusion_cfg)
+    head = build_head(attr_model_cfg, attribute_groups=str(ann))
+    assert head.attr_spec == AttributeSpec(groups)
+    fusion = MODELS.build(
+        dict(attr_model_cfg['panoptic_fusion_head'], attribute_groups=str(ann))
+    )
+    assert fusion.attr_spec == AttributeSpec(groups)
+
+
+def test_attribute_groups_missing_file_is_named(attr_model_cfg):
+    with pytest.raises(FileNotFoundError, match='AttrMask2FormerHead.*nope'):
+        build_head(attr_model_cfg, attribute_groups='nope/train.json')

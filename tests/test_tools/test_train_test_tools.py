@@ -4,8 +4,7 @@ import json
 import sys
 
 import torch
-
-from .conftest import CPU_CONFIG, fast_options, run
+from tools_utils import CPU_CONFIG, fast_options, run
 
 
 def _optimizer_steps(ckpt_path):

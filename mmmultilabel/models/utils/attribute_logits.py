@@ -9,7 +9,8 @@ last dimension (``A`` channels in all):
 * a multi-label group with ``K`` values has ``K`` logits, one sigmoid each.
 """
 
-from typing import List, Optional, Sequence
+import os.path as osp
+from typing import List, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -18,24 +19,28 @@ from mmmultilabel.utils import AttributeSpec
 
 
 def build_attr_spec(
-    attribute_groups: Optional[Sequence[dict]], owner: str
+    attribute_groups: Union[Sequence[dict], str, None], owner: str
 ) -> AttributeSpec:
     """The :class:`AttributeSpec` of a head's ``attribute_groups`` argument.
 
     Args:
-        attribute_groups (Sequence[dict], optional): The groups, each
-            ``dict(name=..., values=[...], multi_label=False)``.
+        attribute_groups (Sequence[dict] | str, optional): The groups, each
+            ``dict(name=..., values=[...], multi_label=False)``, or the path
+            of an annotation file whose ``attribute_groups`` are taken
+            (handy for data sets with hundreds of values, e.g.
+            Fashionpedia).
         owner (str): Name of the module, for the error message.
 
     Raises:
-        TypeError: if ``attribute_groups`` is a string (e.g. a file path).
+        FileNotFoundError: if ``attribute_groups`` is a path that does not
+            exist.
     """
-    if isinstance(attribute_groups, str):
-        raise TypeError(
-            f'{owner}: attribute_groups must be the list of groups, e.g. '
-            "[dict(name='color', values=['red', 'green'])], not the string "
-            f'{attribute_groups!r}; pass the same list as the data set '
-            'metainfo'
+    if isinstance(attribute_groups, str) and not osp.isfile(attribute_groups):
+        raise FileNotFoundError(
+            f'{owner}: attribute_groups is the path {attribute_groups!r}, '
+            'which is not a file (relative paths start at the working '
+            'directory); give the annotation file or the list of groups, '
+            "e.g. [dict(name='color', values=['red', 'green'])]"
         )
     return AttributeSpec(attribute_groups)
 
