@@ -34,7 +34,13 @@ EXPECTED = {
     'LoadAttrAnnotations',
     'PackAttrDetInputs',
     'AttrMask2FormerHead',
+    'AttrMaskFormerFusionHead',
+    'AttrClassificationCost',
+    'AttrBinaryCrossEntropyCost',
+    'AttrCrossEntropyLoss',
+    'AttrBinaryCrossEntropyLoss',
     'AttrCocoMetric',
+    'AttrDetLocalVisualizer',
 }
 
 
