@@ -199,7 +199,7 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
     if kind == 'polygon':
         if len(pts) < 3:
             raise LabelmeError(
-                f'polygon with {len(pts)} points; it needs ' 'at least 3'
+                f'polygon with {len(pts)} points; it needs at least 3'
             )
         coords = pts.reshape(-1).tolist()
     elif kind == 'rectangle':
@@ -210,7 +210,7 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
     else:
         if len(pts) != 2:
             raise LabelmeError(
-                'circle needs 2 points: center and a point ' 'on the circle'
+                'circle needs 2 points: center and a point on the circle'
             )
         (cx, cy), (px, py) = pts
         coords = circle_polygon(cx, cy, math.hypot(px - cx, py - cy))

@@ -12,6 +12,8 @@ import os.path as osp
 from collections import Counter
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+import numpy as np
+
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
 
 from .formats import to_canonical
@@ -44,22 +46,38 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + '...'
 
 
-def _polygon_area(coords: List[float]) -> float:
-    xs, ys = coords[0::2], coords[1::2]
-    n = len(xs)
-    return 0.5 * abs(
-        sum(
-            xs[i] * ys[(i + 1) % n] - xs[(i + 1) % n] * ys[i] for i in range(n)
-        )
-    )
+def _polygon_area(xs: np.ndarray, ys: np.ndarray) -> float:
+    """Area of a polygon by the shoelace formula."""
+    cross = np.dot(xs[:-1], ys[1:]) - np.dot(xs[1:], ys[:-1])
+    return 0.5 * abs(float(cross + xs[-1] * ys[0] - xs[0] * ys[-1]))
 
 
 def _outside(x: float, y: float, size: Optional[Tuple[int, int]]) -> bool:
+    """Whether point (x, y) lies outside an image of ``size`` (h, w)."""
     if size is None:
         return False
     h, w = size
     tol = OUTSIDE_TOLERANCE
     return x < -tol or y < -tol or x > w + tol or y > h + tol
+
+
+def _first_outside(
+    xs: np.ndarray, ys: np.ndarray, size: Optional[Tuple[int, int]]
+) -> Optional[int]:
+    """Index of the first point outside an image of ``size``, if any."""
+    if size is None:
+        return None
+    h, w = size
+    tol = OUTSIDE_TOLERANCE
+    if (
+        xs.min() >= -tol
+        and ys.min() >= -tol
+        and xs.max() <= w + tol
+        and ys.max() <= h + tol
+    ):
+        return None
+    out = (xs < -tol) | (ys < -tol) | (xs > w + tol) | (ys > h + tol)
+    return int(out.argmax())
 
 
 class _Checker:
@@ -81,14 +99,6 @@ class _Checker:
 
     # --------------------------------------------------------------- top
     def run(self) -> None:
-        for key in _TOP_KEYS:
-            if not isinstance(self.data.get(key), list):
-                got = (
-                    'missing'
-                    if key not in self.data
-                    else f'got {type(self.data[key]).__name__}'
-                )
-                self.add('top level', key, f'expected a list ({got})')
         self.check_categories()
         self.check_groups()
         self.check_images()
@@ -311,7 +321,7 @@ class _Checker:
         size = None
         if not _is_key(img_id) or img_id not in self.images:
             self.add(
-                where, 'image_id', f'image id {img_id!r} is not in ' '"images"'
+                where, 'image_id', f'image id {img_id!r} is not in "images"'
             )
         elif self.images[img_id]:
             img = self.images[img_id]
@@ -336,7 +346,7 @@ class _Checker:
             )
         if 'area' not in ann:
             self.add(
-                where, 'area', 'missing; COCO needs the mask area in ' 'pixels'
+                where, 'area', 'missing; COCO needs the mask area in pixels'
             )
         elif not _is_number(ann['area']) or ann['area'] <= 0:
             self.add(
@@ -374,7 +384,7 @@ class _Checker:
             self.add(
                 where,
                 'bbox',
-                f'degenerate box {bbox}: width and ' 'height must be > 0',
+                f'degenerate box {bbox}: width and height must be > 0',
             )
         elif _outside(x, y, size) or _outside(x + w, y + h, size):
             self.add(
@@ -420,8 +430,12 @@ class _Checker:
             return
         for j, poly in enumerate(seg):
             field = f'segmentation[{j}]'
-            if not isinstance(poly, list) or not all(
-                _is_number(v) for v in poly
+            coords = np.asarray(poly) if isinstance(poly, list) else None
+            if (
+                coords is None
+                or coords.ndim != 1
+                or coords.dtype.kind not in 'if'
+                or not np.isfinite(coords).all()
             ):
                 self.add(
                     where,
@@ -439,23 +453,23 @@ class _Checker:
                     'points, as an even count of x, y numbers',
                 )
                 continue
-            if _polygon_area(poly) <= 1e-6:
+            xs, ys = coords[0::2], coords[1::2]
+            if _polygon_area(xs, ys) <= 1e-6:
                 self.add(
                     where,
                     field,
                     'degenerate polygon of zero area '
                     '(its points are collinear or repeated)',
                 )
-            for x, y in zip(poly[0::2], poly[1::2]):
-                if _outside(x, y, size):
-                    self.add(
-                        where,
-                        field,
-                        f'mask outside the image: point '
-                        f'({x}, {y}) lies outside the {size[1]}x'
-                        f'{size[0]} (width x height) image',
-                    )
-                    break
+            k = _first_outside(xs, ys, size)
+            if k is not None:
+                self.add(
+                    where,
+                    field,
+                    f'mask outside the image: point '
+                    f'({poly[2 * k]}, {poly[2 * k + 1]}) lies outside the '
+                    f'{size[1]}x{size[0]} (width x height) image',
+                )
 
     def check_attributes(self, attributes: Any, where: str) -> None:
         if attributes is None:
@@ -529,6 +543,16 @@ def check_attr_coco(
             f'"annotations" and "categories", got {type(data).__name__}'
         ]
     defects: List[str] = []
+    for key in _TOP_KEYS:  # checked before a foreign form is converted
+        if not isinstance(data.get(key), list):
+            got = (
+                'missing'
+                if key not in data
+                else f'got {type(data[key]).__name__}'
+            )
+            defects.append(
+                f'top level: field "{key}": expected a list ({got})'
+            )
     canonical = to_canonical(data, defects)
     _Checker(canonical, img_dir, defects).run()
     return canonical, defects

@@ -276,6 +276,19 @@ MALFORMED = [
 ]
 
 
+def test_foreign_form_with_broken_structure():
+    data = clean()
+    del data['attribute_groups']
+    data.update(annotations='x', attributes=[], images=None)
+    defects = validate_attr_coco(data)
+    assert 'top level: field "images": expected a list (got NoneType)' in (
+        defects
+    )
+    assert 'top level: field "annotations": expected a list (got str)' in (
+        defects
+    )
+
+
 @pytest.mark.parametrize('data', MALFORMED)
 def test_malformed_data_is_reported_never_raised(data, tmp_path, capsys):
     defects = validate_attr_coco(copy.deepcopy(data))

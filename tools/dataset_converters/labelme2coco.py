@@ -39,7 +39,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('out', help='output attribute COCO .json file')
     parser.add_argument(
         '--spec',
-        help='JSON/YAML file declaring ' '"categories" and "attribute_groups"',
+        help='JSON/YAML file declaring "categories" and "attribute_groups"',
     )
     parser.add_argument(
         '--classes',

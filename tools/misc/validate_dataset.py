@@ -28,7 +28,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('ann_file', help='annotation .json file')
     parser.add_argument(
         '--img-dir',
-        help='image folder; check that every ' 'image file exists in it',
+        help='image folder; check that every image file exists in it',
     )
     return parser.parse_args(argv)
 
