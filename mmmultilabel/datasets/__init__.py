@@ -7,6 +7,7 @@ from .formats import (
     read_annotation_file,
     to_canonical,
 )
+from .labelme import LabelmeSpec, convert_labelme_dir
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 from .validation import check_attr_coco, validate_attr_coco
@@ -20,5 +21,7 @@ __all__ = [
     'read_annotation_file',
     'to_canonical',
     'check_attr_coco',
+    'LabelmeSpec',
+    'convert_labelme_dir',
     'validate_attr_coco',
 ] + _transforms_all
