@@ -27,17 +27,15 @@ unknown); results also carry ``attribute_scores`` (``{group: [probability
 of every value]}``, a missing group has probability 0 everywhere).
 """
 
-import contextlib
-import copy
-import io
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.utils import UNKNOWN, AttributeSpec, AttributeSpecError
 
+from .accumulate import coco_precision
 from .matching import NO_MATCH_IOU, match_ragged, ragged_starts
 
 
@@ -110,9 +108,11 @@ class AttrCOCOeval(COCOeval):
         self._encode_gts()
         self._encode_dts()
         self._collect_cells()
-        self.attr_eval = dict(pairs_matched=self._matched_pairs())
-        self.attr_eval['eval_imgs'] = self._evaluate_attr_aware()
-        self.attr_eval['pair_eval_imgs'] = self._evaluate_value_pairs()
+        self.attr_eval = dict(
+            pairs_matched=self._matched_pairs(),
+            matches=self._evaluate_attr_aware(),
+            pair_matches=self._evaluate_value_pairs(),
+        )
 
     def _iou_index(self, thr: float) -> int:
         hit = np.nonzero(np.isclose(self.params.iouThrs, thr))[0]
@@ -355,9 +355,9 @@ class AttrCOCOeval(COCOeval):
             c['gt_crowd'],
             self.params.iouThrs,
         )
-        return self._eval_imgs(
-            class_index=c['k'],
-            img_index=c['i'],
+        return self._flat_matches(
+            cell_class=c['k'],
+            cell_img=c['i'],
             nd=c['nd'],
             ng=c['ng'],
             det_ids=self._dt_ids[c['det_rows']],
@@ -409,8 +409,17 @@ class AttrCOCOeval(COCOeval):
         num_vals = self.spec.num_values
         num_cells = len(c['nd'])
         if num_vals == 0 or num_cells == 0:
-            return [None] * (
-                len(self.params.catIds) * num_vals * len(self.params.imgIds)
+            return self._flat_matches(
+                cell_class=np.zeros(0, np.int64),
+                cell_img=np.zeros(0, np.int64),
+                nd=np.zeros(0, np.int64),
+                ng=np.zeros(0, np.int64),
+                det_ids=np.zeros(0, np.int64),
+                scores=np.zeros(0),
+                det_out=np.zeros(0, bool),
+                match=np.zeros((len(self.params.iouThrs), 0), np.int64),
+                gt_ignore=np.zeros(0, bool),
+                num_classes=len(self.params.catIds) * num_vals,
             )
         det_start, gt_start = ragged_starts(c['nd']), ragged_starts(c['ng'])
         pair_start = ragged_starts(c['nd'] * c['ng'])
@@ -464,15 +473,25 @@ class AttrCOCOeval(COCOeval):
         )
         pair_ious = np.empty(len(cell) * num_vals)
         pair_ious[dst] = np.where(excluded[gt], NO_MATCH_IOU, c['ious'][src])
+        # a pair cell whose ground truths all have another value matches
+        # nothing: leave it out of the matching
+        usable = np.zeros((num_cells, num_vals), dtype=bool)
+        np.logical_or.at(usable, gt_cell, ~excluded)
         match = match_ragged(
-            nd, ng, pair_ious, pair_ignore, pair_crowd, self.params.iouThrs
+            nd,
+            ng,
+            pair_ious,
+            pair_ignore,
+            pair_crowd,
+            self.params.iouThrs,
+            active=usable.ravel(),
         )
         class_index = np.repeat(c['k'], num_vals) * num_vals + np.tile(
             vals, num_cells
         )
-        return self._eval_imgs(
-            class_index=class_index,
-            img_index=np.repeat(c['i'], num_vals),
+        return self._flat_matches(
+            cell_class=class_index,
+            cell_img=np.repeat(c['i'], num_vals),
             nd=nd,
             ng=ng,
             det_ids=pair_ids,
@@ -484,10 +503,10 @@ class AttrCOCOeval(COCOeval):
         )
 
     # ------------------------------------------------------------ accumulate
-    def _eval_imgs(
+    def _flat_matches(
         self,
-        class_index: np.ndarray,
-        img_index: np.ndarray,
+        cell_class: np.ndarray,
+        cell_img: np.ndarray,
         nd: np.ndarray,
         ng: np.ndarray,
         det_ids: np.ndarray,
@@ -496,74 +515,74 @@ class AttrCOCOeval(COCOeval):
         match: np.ndarray,
         gt_ignore: np.ndarray,
         num_classes: int,
-    ) -> list:
-        """Per-image records in the layout of ``COCOeval.evalImgs``.
+    ) -> dict:
+        """True / false positives of every detection, and positives.
 
-        One area range ("all") and one ``maxDet``. Records hold the fields
-        that ``COCOeval.accumulate`` reads and ``dtIds``; ``dtMatches`` is
-        a bool (T, D) array (matched or not) rather than ground-truth ids.
-        """
-        num_imgs = len(self.params.imgIds)
-        matched = match >= 0  # (T, sum D)
-        det_start = ragged_starts(nd).tolist()
-        gt_start = ragged_starts(ng).tolist()
-        # matched to an ignored ground truth, or unmatched out of range
-        gt_start_of_det = np.repeat(ragged_starts(ng), nd)
-        hit_ignored = np.zeros_like(matched)
-        if matched.any():
-            gt_flat = np.where(matched, match + gt_start_of_det, 0)
-            hit_ignored = matched & gt_ignore[gt_flat]
-        ignored = hit_ignored | (~matched & det_out[None, :])
-        records: List[Optional[dict]] = [None] * (num_classes * num_imgs)
-        for n, (k, i) in enumerate(
-            zip(class_index.tolist(), img_index.tolist())
-        ):
-            d0, d1 = det_start[n], det_start[n] + int(nd[n])
-            g0, g1 = gt_start[n], gt_start[n] + int(ng[n])
-            records[k * num_imgs + i] = dict(
-                dtIds=det_ids[d0:d1],
-                dtScores=scores[d0:d1],
-                dtMatches=matched[:, d0:d1],
-                dtIgnore=ignored[:, d0:d1],
-                gtIgnore=gt_ignore[g0:g1],
-            )
-        return records
-
-    def _accumulate_records(
-        self, records: list, num_classes: int
-    ) -> np.ndarray:
-        """Precision with ``COCOeval.accumulate`` over custom records.
+        Args:
+            cell_class (np.ndarray): (C,) class of each cell.
+            cell_img (np.ndarray): (C,) image index of each cell.
+            nd (np.ndarray): (C,) detections per cell.
+            ng (np.ndarray): (C,) ground truths per cell.
+            det_ids (np.ndarray): (N,) result id of each detection.
+            scores (np.ndarray): (N,) score, in matching order per cell.
+            det_out (np.ndarray): (N,) bool, detection outside the area
+                range.
+            match (np.ndarray): (T, N) matched ground truth (index in the
+                cell) or -1.
+            gt_ignore (np.ndarray): (sum(ng),) bool ignore flags.
+            num_classes (int): Number of classes.
 
         Returns:
-            np.ndarray: (T, R, K) precision at area "all" and
-            ``maxDets[-1]``, -1 for classes without ground truth.
+            dict: ``class``, ``img``, ``rank``, ``ids``, ``scores`` (N,);
+            ``tp``, ``fp`` (T, N) bool (neither: ignored, as COCO's
+            ``dtIgnore``); ``num_pos`` (K,) non-ignored ground truths.
         """
-        ev = COCOeval(iouType=self.params.iouType)
-        p = ev.params
-        p.imgIds = list(self.params.imgIds)
-        p.catIds = list(range(num_classes))
-        p.iouThrs = self.params.iouThrs
-        p.recThrs = self.params.recThrs
-        p.areaRng = [list(self._area_all)]
-        p.areaRngLbl = ['all']
-        p.maxDets = [self.params.maxDets[-1]]
-        ev.evalImgs = records
-        ev._paramsEval = copy.deepcopy(p)
-        if all(r is None for r in records):
-            return -np.ones((len(p.iouThrs), len(p.recThrs), num_classes))
-        with contextlib.redirect_stdout(io.StringIO()):
-            ev.accumulate()
-        return ev.eval['precision'][:, :, :, 0, 0]
+        det_cell = np.repeat(np.arange(len(nd)), nd)
+        matched = match >= 0
+        ignored = ~matched & det_out[None, :]  # unmatched, out of range
+        if matched.any():  # matched to an ignored ground truth
+            hit = np.where(matched, match + ragged_starts(ng)[det_cell], 0)
+            ignored |= matched & gt_ignore[hit]
+        gt_class = np.repeat(cell_class, ng)
+        return dict(
+            cls=cell_class[det_cell],
+            img=cell_img[det_cell],
+            rank=np.arange(len(det_cell)) - ragged_starts(nd)[det_cell],
+            ids=det_ids,
+            scores=scores,
+            tp=matched & ~ignored,
+            fp=~matched & ~ignored,
+            num_pos=np.bincount(gt_class[~gt_ignore], minlength=num_classes),
+            num_classes=num_classes,
+        )
+
+    def _precision(self, flat: dict) -> np.ndarray:
+        return coco_precision(
+            flat['num_classes'],
+            flat['cls'],
+            flat['img'],
+            flat['rank'],
+            flat['scores'],
+            flat['tp'],
+            flat['fp'],
+            flat['num_pos'],
+            self.params.recThrs,
+        )
 
     def accumulate(self, p=None) -> None:
-        """Run COCOeval's accumulation, then the attribute ones."""
+        """Run COCOeval's accumulation, then the attribute ones.
+
+        ``attr_eval['precision']`` (T, R, K) and
+        ``attr_eval['pair_precision']`` (T, R, K x S) are, at area "all"
+        and ``maxDets[-1]``, what ``COCOeval.accumulate`` would give on the
+        attribute matches.
+        """
         super().accumulate(p)
-        num_cats = len(self.params.catIds)
-        self.attr_eval['precision'] = self._accumulate_records(
-            self.attr_eval['eval_imgs'], num_cats
+        self.attr_eval['precision'] = self._precision(
+            self.attr_eval['matches']
         )
-        self.attr_eval['pair_precision'] = self._accumulate_records(
-            self.attr_eval['pair_eval_imgs'], num_cats * self.spec.num_values
+        self.attr_eval['pair_precision'] = self._precision(
+            self.attr_eval['pair_matches']
         )
 
     # ------------------------------------------------------------ summarize

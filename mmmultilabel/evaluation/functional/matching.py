@@ -23,7 +23,7 @@ other in flat arrays; its IoU block is ``num_dets[c] x num_gts[c]``,
 row-major.
 """
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -108,6 +108,7 @@ def match_ragged(
     gt_ignore: np.ndarray,
     gt_crowd: np.ndarray,
     iou_thrs: Sequence[float],
+    active: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """Greedy matching of every cell of a ragged layout.
 
@@ -122,6 +123,9 @@ def match_ragged(
         gt_ignore (np.ndarray): (sum(num_gts),) bool, ignore flags.
         gt_crowd (np.ndarray): (sum(num_gts),) bool, crowd flags.
         iou_thrs (Sequence[float]): (T,) IoU thresholds.
+        active (np.ndarray, optional): (C,) bool, cells to match; the
+            others are known to match nothing (every IoU below the
+            thresholds). Defaults to all cells.
 
     Returns:
         np.ndarray: (T, sum(num_dets)) int64, for every detection the index
@@ -134,6 +138,8 @@ def match_ragged(
     pair_start = ragged_starts(num_dets * num_gts)
     out = np.full((len(iou_thrs), int(num_dets.sum())), -1, dtype=np.int64)
     busy = (num_dets > 0) & (num_gts > 0)
+    if active is not None:
+        busy &= active
     for size in np.unique(num_gts[busy]):
         cells = np.nonzero(busy & (num_gts == size))[0]
         nd = num_dets[cells]

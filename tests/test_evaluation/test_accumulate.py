@@ -1,0 +1,66 @@
+"""The flat precision accumulation against ``COCOeval.accumulate``."""
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+from pycocotools.cocoeval import COCOeval
+
+from mmmultilabel.evaluation.functional.accumulate import coco_precision
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_coco_precision_equals_accumulate(seed):
+    rng = np.random.default_rng(seed)
+    num_classes, num_imgs, num_thrs = 6, 9, 4
+    ev = COCOeval(iouType='bbox')
+    p = ev.params
+    p.imgIds, p.catIds = list(range(num_imgs)), list(range(num_classes))
+    p.iouThrs = np.linspace(0.5, 0.95, num_thrs)
+    p.areaRng, p.areaRngLbl, p.maxDets = [[0, 1e10]], ['all'], [100]
+    records = [None] * (num_classes * num_imgs)
+    flat = dict(cls=[], img=[], rank=[], score=[], tp=[], fp=[])
+    num_pos = np.zeros(num_classes, dtype=np.int64)
+    for k in range(num_classes - 1):  # the last class has nothing
+        for i in range(num_imgs):
+            nd, ng = int(rng.integers(0, 6)), int(rng.integers(0, 4))
+            if nd == 0 and ng == 0:
+                continue
+            # coarse scores: ties across images and within an image
+            scores = -np.sort(-rng.choice([0.2, 0.5, 0.7, 0.9], nd))
+            matched = rng.random((num_thrs, nd)) < 0.5
+            ignored = rng.random((num_thrs, nd)) < 0.15
+            gt_ignore = rng.random(ng) < 0.2
+            records[k * num_imgs + i] = dict(
+                dtScores=scores,
+                dtMatches=matched,
+                dtIgnore=ignored,
+                gtIgnore=gt_ignore,
+            )
+            flat['cls'] += [k] * nd
+            flat['img'] += [i] * nd
+            flat['rank'] += list(range(nd))
+            flat['score'] += scores.tolist()
+            flat['tp'].append(matched & ~ignored)
+            flat['fp'].append(~matched & ~ignored)
+            num_pos[k] += int((~gt_ignore).sum())
+    ev.evalImgs = records
+    ev._paramsEval = p
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev.accumulate()
+    expected = ev.eval['precision'][:, :, :, 0, 0]
+    got = coco_precision(
+        num_classes,
+        np.array(flat['cls']),
+        np.array(flat['img']),
+        np.array(flat['rank']),
+        np.array(flat['score']),
+        np.concatenate(flat['tp'], axis=1),
+        np.concatenate(flat['fp'], axis=1),
+        num_pos,
+        p.recThrs,
+    )
+    np.testing.assert_array_equal(got, expected)
+    assert (expected[:, :, -1] == -1).all()
+    assert (expected[:, :, :-1] > 0).any()
