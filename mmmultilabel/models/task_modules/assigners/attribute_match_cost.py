@@ -59,18 +59,29 @@ def _groups_with_inputs(
     ]
 
 
-@TASK_UTILS.register_module()
-class AttrClassificationCost(BaseMatchCost):
-    """Classification cost of the single-label attribute groups.
+class _AttrGroupsCost(BaseMatchCost):
+    """Sum of a per-group cost over the attribute groups of one kind.
 
-    For every single-label group, the cost of matching query ``q`` to ground
-    truth ``n`` is ``-p_q(v_n)``, the softmax probability (over values and
-    no-object slot) of the ground truth value, as mmdet's
-    ``ClassificationCost``; the costs of the groups are summed.
+    Subclasses set :attr:`multi_label` (which groups they score) and
+    implement :meth:`group_cost`.
 
     Args:
         weight (float): Cost weight. Defaults to 1.
     """
+
+    multi_label: bool = False
+
+    def group_cost(self, logits: Tensor, gt: Tensor) -> Tensor:
+        """Cost of one group.
+
+        Args:
+            logits (Tensor): The group's logits, shape (num_queries, out_g).
+            gt (Tensor): The group's label columns, shape (num_gts, d_g).
+
+        Returns:
+            Tensor: Shape (num_queries, num_gts).
+        """
+        raise NotImplementedError
 
     @torch.no_grad()
     def __call__(
@@ -96,19 +107,38 @@ class AttrClassificationCost(BaseMatchCost):
             (len(pred_instances), len(gt_instances))
         )
         for _, logits, gt in _groups_with_inputs(
-            pred_instances, gt_instances, multi_label=False
+            pred_instances, gt_instances, multi_label=self.multi_label
         ):
-            # (num_gts, 1) -> (num_gts, )
-            gt = gt[:, 0]
-            known = gt != UNKNOWN
-            # (num_queries, K + 1) -> (num_queries, num_gts)
-            prob = logits.softmax(-1)[:, gt.clamp(min=0)]
-            cost = cost - prob * known[None].float()
+            cost = cost + self.group_cost(logits, gt)
         return cost * self.weight
 
 
 @TASK_UTILS.register_module()
-class AttrBinaryCrossEntropyCost(BaseMatchCost):
+class AttrClassificationCost(_AttrGroupsCost):
+    """Classification cost of the single-label attribute groups.
+
+    For every single-label group, the cost of matching query ``q`` to ground
+    truth ``n`` is ``-p_q(v_n)``, the softmax probability (over values and
+    no-object slot) of the ground truth value, as mmdet's
+    ``ClassificationCost``; the costs of the groups are summed.
+
+    Args:
+        weight (float): Cost weight. Defaults to 1.
+    """
+
+    multi_label = False
+
+    def group_cost(self, logits: Tensor, gt: Tensor) -> Tensor:
+        # (num_gts, 1) -> (num_gts, )
+        gt = gt[:, 0]
+        known = gt != UNKNOWN
+        # (num_queries, K + 1) -> (num_queries, num_gts)
+        prob = logits.softmax(-1)[:, gt.clamp(min=0)]
+        return -prob * known[None].float()
+
+
+@TASK_UTILS.register_module()
+class AttrBinaryCrossEntropyCost(_AttrGroupsCost):
     """Binary cross-entropy cost of the multi-label attribute groups.
 
     For every multi-label group, the cost of matching query ``q`` to ground
@@ -121,46 +151,22 @@ class AttrBinaryCrossEntropyCost(BaseMatchCost):
         weight (float): Cost weight. Defaults to 1.
     """
 
-    @torch.no_grad()
-    def __call__(
-        self,
-        pred_instances: InstanceData,
-        gt_instances: InstanceData,
-        img_meta: Optional[dict] = None,
-        **kwargs,
-    ) -> Tensor:
-        """Compute the cost matrix.
+    multi_label = True
 
-        Args:
-            pred_instances (:obj:`InstanceData`): ``attr_logits`` of shape
-                (num_queries, A) and metainfo ``attribute_spec``.
-            gt_instances (:obj:`InstanceData`): ``attr_labels`` of shape
-                (num_gts, D).
-            img_meta (dict, optional): Unused.
-
-        Returns:
-            Tensor: Cost matrix of shape (num_queries, num_gts).
-        """
-        cost = pred_instances.attr_logits.new_zeros(
-            (len(pred_instances), len(gt_instances))
+    def group_cost(self, logits: Tensor, gt: Tensor) -> Tensor:
+        logits = logits.float()
+        known = (gt != UNKNOWN).float()
+        pos_target = gt.clamp(min=0).float() * known
+        neg_target = (1 - gt.clamp(min=0).float()) * known
+        # (num_queries, K): cost of each value being present / absent
+        pos = F.binary_cross_entropy_with_logits(
+            logits, torch.ones_like(logits), reduction='none'
         )
-        for _, logits, gt in _groups_with_inputs(
-            pred_instances, gt_instances, multi_label=True
-        ):
-            logits = logits.float()
-            known = (gt != UNKNOWN).float()
-            pos_target = gt.clamp(min=0).float() * known
-            neg_target = (1 - gt.clamp(min=0).float()) * known
-            # (num_queries, K): cost of each value being present / absent
-            pos = F.binary_cross_entropy_with_logits(
-                logits, torch.ones_like(logits), reduction='none'
-            )
-            neg = F.binary_cross_entropy_with_logits(
-                logits, torch.zeros_like(logits), reduction='none'
-            )
-            # (num_queries, K) x (num_gts, K) -> (num_queries, num_gts)
-            group_cost = torch.einsum(
-                'qk,nk->qn', pos, pos_target
-            ) + torch.einsum('qk,nk->qn', neg, neg_target)
-            cost = cost + group_cost / logits.shape[-1]
-        return cost * self.weight
+        neg = F.binary_cross_entropy_with_logits(
+            logits, torch.zeros_like(logits), reduction='none'
+        )
+        # (num_queries, K) x (num_gts, K) -> (num_queries, num_gts)
+        group_cost = torch.einsum('qk,nk->qn', pos, pos_target) + torch.einsum(
+            'qk,nk->qn', neg, neg_target
+        )
+        return group_cost / logits.shape[-1]
