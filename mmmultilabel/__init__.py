@@ -5,7 +5,7 @@ Importing the package registers every module into mmdet's registries (scope
 :mod:`mmmultilabel.utils.compat`.
 """
 
-from . import datasets, evaluation, models, visualization  # noqa: F401,I001
+from . import datasets, engine, evaluation, models, visualization  # noqa: F401,I001
 from .utils import compat  # noqa: F401  (applies the compatibility layer)
 from .version import __version__
 

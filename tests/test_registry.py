@@ -8,11 +8,12 @@ from mmcv.transforms import BaseTransform
 from mmdet.models.task_modules.assigners.match_cost import BaseMatchCost
 from mmengine.dataset import BaseDataset
 from mmengine.evaluator import BaseMetric
+from mmengine.hooks import Hook
 from mmengine.registry import Registry
 from mmengine.visualization import Visualizer
 
 import mmmultilabel
-from mmmultilabel import datasets, evaluation, models, visualization
+from mmmultilabel import datasets, engine, evaluation, models, visualization
 
 REGISTRIES = [
     obj for obj in vars(mmdet_registry).values() if isinstance(obj, Registry)
@@ -27,6 +28,7 @@ COMPONENT_BASES = (
     BaseMetric,
     Visualizer,
     BaseMatchCost,
+    Hook,
 )
 # The components the package exists for; each must be present.
 EXPECTED = {
@@ -41,11 +43,12 @@ EXPECTED = {
     'AttrBinaryCrossEntropyLoss',
     'AttrCocoMetric',
     'AttrDetLocalVisualizer',
+    'AttrGroupsCheckHook',
 }
 
 
 def _exported_components():
-    for pkg in (datasets, models, evaluation, visualization):
+    for pkg in (datasets, engine, models, evaluation, visualization):
         for name in getattr(pkg, '__all__', []):
             obj = getattr(pkg, name)
             if inspect.isclass(obj) and issubclass(obj, COMPONENT_BASES):

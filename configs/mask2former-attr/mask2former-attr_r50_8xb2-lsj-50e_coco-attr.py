@@ -139,6 +139,10 @@ val_evaluator = dict(
 )
 test_evaluator = val_evaluator
 
+# Fails fast when the model's classes or attribute groups differ from the
+# data set's.
+custom_hooks = [dict(type='AttrGroupsCheckHook')]
+
 visualizer = dict(
     type='AttrDetLocalVisualizer',
     vis_backends=[dict(type='LocalVisBackend')],
