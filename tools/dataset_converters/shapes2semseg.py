@@ -7,7 +7,7 @@ triangle=3). Instances are painted in annotation order, later ones on top;
 crowd annotations are painted with ``--ignore-index`` (default 255).
 mmseg's ``BaseSegDataset`` reads the result with
 ``img_suffix='.png', seg_map_suffix='.png'`` (see
-``configs/inverseform/fcn_r18-d8_1xb8-2k_shapes-semseg.py``).
+``configs/inverseform/fpn_r18-w32_1xb8-1k_shapes-semseg.py``).
 
 Example:
     python tools/dataset_converters/shapes2semseg.py data/shapes

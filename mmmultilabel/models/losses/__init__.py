@@ -6,6 +6,7 @@ from .attribute_losses import (
     attr_cross_entropy,
     attr_sigmoid_focal_loss,
 )
+from .inverseform_loss import InverseFormLoss
 
 __all__ = [
     'AttrCrossEntropyLoss',
@@ -14,4 +15,5 @@ __all__ = [
     'attr_cross_entropy',
     'attr_binary_cross_entropy',
     'attr_sigmoid_focal_loss',
+    'InverseFormLoss',
 ]

@@ -1,0 +1,28 @@
+# fpn_r18-w32_1xb8-1k_shapes-semseg.py with the InverseForm boundary loss next
+# to the cross-entropy of the decode head: the boundary of the predicted
+# class probabilities against the ground truth's, in 2x2 tiles of 64x64 (the
+# IF-Net's tile size) of each 128x128 label map. The IF-Net is trained on the
+# data set's own boundaries first:
+#   python tools/train_inverseform.py data/shapes/annotations/train.json \
+#       --out work_dirs/inverseform/ifnet_shapes.pth
+_base_ = './fpn_r18-w32_1xb8-1k_shapes-semseg.py'
+
+inverseform_checkpoint = 'work_dirs/inverseform/ifnet_shapes.pth'
+model = dict(
+    decode_head=dict(
+        loss_decode=[
+            dict(
+                type='CrossEntropyLoss',
+                use_sigmoid=False,
+                loss_weight=1.0,
+                avg_non_ignore=True,
+            ),
+            dict(
+                type='InverseFormLoss',
+                checkpoint=inverseform_checkpoint,
+                grid=(2, 2),
+                loss_weight=1.0,
+            ),
+        ]
+    )
+)

@@ -1,0 +1,28 @@
+# mask2former-attr_r18_1xb8-1500i_shapes.py with an InverseForm boundary term
+# on the matched masks of every decoder layer: each matched query's mask
+# logits (upsampled to the 128x128 ground truth) against its matched mask,
+# compared as one 64x64 tile (the IF-Net's tile size). The IF-Net is trained
+# on the data set's own boundaries first:
+#   python tools/train_inverseform.py data/shapes/annotations/train.json \
+#       --out work_dirs/inverseform/ifnet_shapes.pth
+_base_ = '../mask2former-attr/mask2former-attr_r18_1xb8-1500i_shapes.py'
+custom_imports = dict(
+    imports=[
+        'mmmultilabel',
+        'mmmultilabel.models.dense_heads.boundary_attr_mask2former_head',
+    ],
+    allow_failed_imports=False,
+)
+
+inverseform_checkpoint = 'work_dirs/inverseform/ifnet_shapes.pth'
+model = dict(
+    panoptic_head=dict(
+        type='BoundaryAttrMask2FormerHead',
+        loss_boundary=dict(
+            type='InverseFormLoss',
+            checkpoint=inverseform_checkpoint,
+            loss_weight=1.0,
+            loss_name='loss_inverseform',
+        ),
+    )
+)

@@ -1,0 +1,190 @@
+"""Attribute Mask2Former head with a boundary loss on the matched masks."""
+
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from mmdet.utils import InstanceList, OptConfigType, reduce_mean
+from torch import Tensor
+
+from .attr_mask2former_head import AttrMask2FormerHead
+
+
+@MODELS.register_module()
+class BoundaryAttrMask2FormerHead(AttrMask2FormerHead):
+    """:class:`AttrMask2FormerHead` plus an optional boundary loss.
+
+    ``loss_boundary`` (e.g. :class:`~mmmultilabel.models.InverseFormLoss`)
+    compares the mask logits of every matched query, upsampled to the
+    ground-truth mask size, with its matched ground-truth mask, on every
+    decoder layer like the mask and dice losses (keys ``<loss_name>`` and
+    ``d{i}.<loss_name>``, ``loss_name`` being the loss's own, else
+    ``loss_boundary``). The matching is the one the other losses of the
+    layer use; with no match the loss is a zero in the autograd graph.
+    Without ``loss_boundary`` the head is :class:`AttrMask2FormerHead`.
+
+    Args:
+        *args: Positional arguments of :class:`AttrMask2FormerHead`.
+        loss_boundary (:obj:`ConfigDict` or dict, optional): A loss called
+            as ``loss(mask_logits, gt_masks, avg_factor=num_masks)`` with
+            mask logits of shape (n, 1, H, W) and 0/1 masks (n, H, W).
+            Defaults to None (no boundary loss).
+        **kwargs: Keyword arguments of :class:`AttrMask2FormerHead`.
+    """
+
+    def __init__(
+        self, *args, loss_boundary: OptConfigType = None, **kwargs
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.loss_boundary = (
+            MODELS.build(loss_boundary) if loss_boundary else None
+        )
+        # Set while the losses of one decoder layer (resp. all of them) are
+        # computed; see get_targets and loss_by_feat.
+        self._layer_targets_seen: Optional[List[tuple]] = None
+        self._boundary_losses: Optional[List[Tensor]] = None
+
+    @property
+    def boundary_loss_name(self) -> str:
+        """Key of the boundary loss in the loss dict."""
+        return getattr(self.loss_boundary, 'loss_name', 'loss_boundary')
+
+    def get_targets(self, *args, **kwargs) -> tuple:
+        """The parent's targets; the first ones of a layer are kept.
+
+        The first call while a decoder layer is scored is its matching;
+        :meth:`_loss_by_feat_single` reads the matched masks from it.
+        """
+        targets = super().get_targets(*args, **kwargs)
+        if self._layer_targets_seen is not None and not (
+            self._layer_targets_seen
+        ):
+            self._layer_targets_seen.append(targets)
+        return targets
+
+    def _loss_by_feat_single(
+        self,
+        cls_scores: Tensor,
+        mask_preds: Tensor,
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+    ) -> Tuple[Tensor]:
+        """The parent's losses of one layer; the boundary loss is stored.
+
+        Args:
+            cls_scores (Tensor): Class and attribute logits of shape
+                (batch_size, num_queries, num_classes + 1 + A).
+            mask_preds (Tensor): Mask logits of shape
+                (batch_size, num_queries, h, w).
+            batch_gt_instances (list[:obj:`InstanceData`]): Ground truth.
+            batch_img_metas (list[dict]): Image information.
+
+        Returns:
+            tuple[Tensor]: As :class:`AttrMask2FormerHead`.
+        """
+        if self.loss_boundary is None:
+            return super()._loss_by_feat_single(
+                cls_scores, mask_preds, batch_gt_instances, batch_img_metas
+            )
+        self._layer_targets_seen = []
+        try:
+            losses = super()._loss_by_feat_single(
+                cls_scores, mask_preds, batch_gt_instances, batch_img_metas
+            )
+            targets = self._layer_targets_seen[0]
+        finally:
+            self._layer_targets_seen = None
+        _, _, mask_targets_list, mask_weights_list, avg_factor = targets[:5]
+        loss = self._loss_boundary_single(
+            mask_preds, mask_targets_list, mask_weights_list, avg_factor
+        )
+        if self._boundary_losses is not None:
+            self._boundary_losses.append(loss)
+        return losses
+
+    def _loss_boundary_single(
+        self,
+        mask_preds: Tensor,
+        mask_targets_list: List[Tensor],
+        mask_weights_list: List[Tensor],
+        avg_factor: int,
+    ) -> Tensor:
+        """Boundary loss of the matched masks of one decoder layer.
+
+        Args:
+            mask_preds (Tensor): Shape (batch_size, num_queries, h, w).
+            mask_targets_list (list[Tensor]): Matched ground-truth masks per
+                image, each (num_pos, H, W), in query order.
+            mask_weights_list (list[Tensor]): Per image, (num_queries, ), 1
+                for matched queries.
+            avg_factor (int): Number of matched queries in the batch.
+
+        Returns:
+            Tensor: The loss, a scalar.
+        """
+        # B x (n_i, H, W) -> (n, H, W)
+        mask_targets = torch.cat(mask_targets_list)
+        # B x (Q, ) -> (B, Q)
+        mask_weights = torch.stack(mask_weights_list)
+        # (B, Q, h, w) -> (n, h, w), the order of mask_targets
+        mask_preds = mask_preds[mask_weights > 0]
+        if mask_targets.shape[0] == 0:
+            return mask_preds.sum() * 0
+        num_total_masks = reduce_mean(mask_preds.new_tensor([avg_factor]))
+        num_total_masks = max(num_total_masks, 1)
+        # (n, h, w) -> (n, 1, H, W)
+        mask_preds = F.interpolate(
+            mask_preds.unsqueeze(1),
+            size=mask_targets.shape[-2:],
+            mode='bilinear',
+            align_corners=False,
+        )
+        return self.loss_boundary(
+            mask_preds, mask_targets, avg_factor=num_total_masks
+        )
+
+    def loss_by_feat(
+        self,
+        all_cls_scores: List[Tensor],
+        all_mask_preds: List[Tensor],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+    ) -> Dict[str, Tensor]:
+        """The parent's losses plus the boundary loss of every layer.
+
+        Args:
+            all_cls_scores (list[Tensor]): Per decoder layer, shape
+                (batch_size, num_queries, num_classes + 1 + A).
+            all_mask_preds (list[Tensor]): Per decoder layer, shape
+                (batch_size, num_queries, h, w).
+            batch_gt_instances (list[:obj:`InstanceData`]): Ground truth.
+            batch_img_metas (list[dict]): Image information.
+
+        Returns:
+            dict[str, Tensor]: The parent's losses, then
+            ``<loss_name>`` (last layer) and ``d{i}.<loss_name>``.
+        """
+        if self.loss_boundary is None:
+            return super().loss_by_feat(
+                all_cls_scores,
+                all_mask_preds,
+                batch_gt_instances,
+                batch_img_metas,
+            )
+        self._boundary_losses = []
+        try:
+            loss_dict = super().loss_by_feat(
+                all_cls_scores,
+                all_mask_preds,
+                batch_gt_instances,
+                batch_img_metas,
+            )
+            per_layer = self._boundary_losses
+        finally:
+            self._boundary_losses = None
+        name = self.boundary_loss_name
+        loss_dict[name] = per_layer[-1]
+        for i, loss in enumerate(per_layer[:-1]):
+            loss_dict[f'd{i}.{name}'] = loss
+        return loss_dict

@@ -1,0 +1,281 @@
+"""The inverse-transformation network (IF-Net) of the InverseForm loss.
+
+Borse et al., "InverseForm: A Loss Function for Structured Boundary-Aware
+Segmentation", CVPR 2021. The IF-Net looks at a predicted and a
+ground-truth boundary tile and regresses the affine transform that maps one
+onto the other; :class:`~mmmultilabel.models.InverseFormLoss` uses the
+distance of that transform from the identity as a loss.
+
+Conventions used here and by ``tools/train_inverseform.py``:
+
+* An affine transform ``A`` acts on tile-normalised coordinates (``[-1, 1]``
+  across the tile, as :func:`torch.nn.functional.affine_grid` with
+  ``align_corners=False``): the prediction tile is
+  ``pred(p) = target(A p)``.
+* The network regresses the *generator* ``L = log(A)`` (a 2x3 matrix, the
+  top rows of the 3x3 matrix logarithm), not ``A`` itself:
+  ``log(A^-1) = -log(A)``, so swapping the two inputs must negate the
+  output. The network is antisymmetric by construction,
+  ``f(x, y) = g(x, y) - g(y, x)``: identical tiles give ``L = 0`` (up to
+  float rounding).
+* The distance is ``||L||_F``; to first order it equals the paper's
+  ``||A - I||_F``. A shift by ``t`` pixels in a tile of ``S`` pixels gives
+  ``2 t / S``; a rotation by ``r`` radians ``sqrt(2) r``; a uniform scaling
+  by ``s`` gives ``sqrt(2) |log s|``.
+"""
+
+import os.path as osp
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+CHECKPOINT_FORMAT = 'mmmultilabel-ifnet-v1'
+
+
+class InverseFormNet(nn.Module):
+    """IF-Net: regress the affine transform between two boundary tiles.
+
+    A small CNN ``g`` (two coordinate channels, four stride-2 3x3
+    convolutions, two linear layers) reads a stacked pair of tiles; the
+    output is ``g(pred, target) - g(target, pred)`` reshaped to the 2x3
+    generator
+    ``log(A)`` (see the module docstring). It has no normalisation or
+    dropout layers, so train and eval modes compute the same function.
+
+    Args:
+        tile_size (int): Side ``S`` of the square tiles, a multiple of 16.
+            Defaults to 64.
+        channels (int): Channels of the first convolution; the others have
+            2x and 4x as many. Defaults to 16.
+        hidden (int): Width of the hidden linear layer. Defaults to 256.
+    """
+
+    def __init__(
+        self, tile_size: int = 64, channels: int = 16, hidden: int = 256
+    ) -> None:
+        super().__init__()
+        if tile_size < 16 or tile_size % 16:
+            raise ValueError(
+                f'InverseFormNet tile_size must be a multiple of 16 (four '
+                f'stride-2 convolutions), got {tile_size}'
+            )
+        self.tile_size = tile_size
+        self.channels = channels
+        self.hidden = hidden
+        c1, c2, c3 = channels, 2 * channels, 4 * channels
+        self.convs = nn.Sequential(
+            nn.Conv2d(4, c1, 3, stride=2, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c1, c2, 3, stride=2, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c2, c3, 3, stride=2, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c3, c3, 3, stride=2, padding=1),
+            nn.ReLU(inplace=True),
+        )
+        side = tile_size // 16
+        self.fc = nn.Sequential(
+            nn.Linear(c3 * side * side, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, 6),
+        )
+        # Start at "no transform" as spatial transformers do.
+        nn.init.zeros_(self.fc[-1].weight)
+        nn.init.zeros_(self.fc[-1].bias)
+        coords = torch.linspace(
+            -1 + 1 / tile_size, 1 - 1 / tile_size, tile_size
+        )
+        grid_y, grid_x = torch.meshgrid(coords, coords, indexing='ij')
+        # (2, S, S): x then y, the order of affine_grid
+        self.register_buffer(
+            'coords', torch.stack([grid_x, grid_y]), persistent=False
+        )
+
+    @property
+    def config(self) -> Dict[str, int]:
+        """The constructor arguments, as saved in checkpoints."""
+        return dict(
+            tile_size=self.tile_size,
+            channels=self.channels,
+            hidden=self.hidden,
+        )
+
+    def _check(self, pred: Tensor, target: Tensor) -> None:
+        size = (self.tile_size, self.tile_size)
+        for name, tiles in (('pred', pred), ('target', target)):
+            if tiles.dim() != 4 or tiles.shape[1] != 1:
+                raise ValueError(
+                    f'InverseFormNet expects {name} tiles of shape '
+                    f'(N, 1, {size[0]}, {size[1]}), got {tuple(tiles.shape)}'
+                )
+        if pred.shape != target.shape:
+            raise ValueError(
+                f'InverseFormNet got pred tiles {tuple(pred.shape)} and '
+                f'target tiles {tuple(target.shape)}; they must match'
+            )
+        if tuple(pred.shape[-2:]) != size:
+            raise ValueError(
+                f'InverseFormNet was built for {size[0]}x{size[1]} tiles, got '
+                f'{pred.shape[-2]}x{pred.shape[-1]}; resize the boundary maps '
+                'or set the loss grid so that tiles have this size'
+            )
+
+    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        """Regress the generator ``log(A)`` with ``pred(p) = target(A p)``.
+
+        Args:
+            pred (Tensor): Predicted boundary tiles in [0, 1], shape
+                (N, 1, S, S).
+            target (Tensor): Ground-truth boundary tiles, shape (N, 1, S, S).
+
+        Returns:
+            Tensor: Generators of shape (N, 2, 3); swapping ``pred`` and
+            ``target`` negates them.
+        """
+        self._check(pred, target)
+        num = pred.shape[0]
+        coords = self.coords.to(pred.dtype).expand(num, -1, -1, -1)
+        # (N, 1, S, S) x 2 -> (2N, 4, S, S): both orders in one batch
+        pairs = torch.cat(
+            [
+                torch.cat([pred, target, coords], dim=1),
+                torch.cat([target, pred, coords], dim=1),
+            ]
+        )
+        # (2N, C, S/16, S/16) -> (2N, C * S^2 / 256) -> (2N, 6)
+        out = self.fc(self.convs(pairs).flatten(1))
+        forward, backward = out.split(num)
+        # (N, 6) -> (N, 2, 3)
+        return (forward - backward).view(num, 2, 3)
+
+    def distance(self, pred: Tensor, target: Tensor) -> Tensor:
+        """``||log(A)||_F`` per tile pair: 0 for identical tiles.
+
+        Args:
+            pred (Tensor): Shape (N, 1, S, S).
+            target (Tensor): Shape (N, 1, S, S).
+
+        Returns:
+            Tensor: Shape (N, ).
+        """
+        # (N, 2, 3) -> (N, )
+        return torch.linalg.vector_norm(self(pred, target).flatten(1), dim=1)
+
+    def save(self, path: str, meta: Optional[dict] = None) -> None:
+        """Save weights and architecture for :meth:`from_checkpoint`.
+
+        Args:
+            path (str): Output file (``.pth``).
+            meta (dict, optional): Extra information (training data,
+                iterations, errors); plain Python values only.
+        """
+        torch.save(
+            dict(
+                format=CHECKPOINT_FORMAT,
+                config=self.config,
+                meta=dict(meta or {}),
+                state_dict={k: v.cpu() for k, v in self.state_dict().items()},
+            ),
+            path,
+        )
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str, map_location: str = 'cpu'
+    ) -> Tuple['InverseFormNet', dict]:
+        """Load a network saved by :meth:`save`.
+
+        Args:
+            path (str): Checkpoint written by ``tools/train_inverseform.py``.
+            map_location (str): Device to load the tensors to. Defaults to
+                ``'cpu'``.
+
+        Returns:
+            tuple[InverseFormNet, dict]: The network, in eval mode, and the
+            checkpoint's ``meta``.
+        """
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'IF-Net checkpoint not found: {path}; train one on your '
+                'data set with `python tools/train_inverseform.py '
+                f'ANN_FILE_OR_LABEL_DIR --out {path}`'
+            )
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        if not isinstance(ckpt, dict) or ckpt.get('format') != (
+            CHECKPOINT_FORMAT
+        ):
+            raise ValueError(
+                f'{path} is not an IF-Net checkpoint of '
+                'tools/train_inverseform.py (no '
+                f'format={CHECKPOINT_FORMAT!r} entry)'
+            )
+        net = cls(**ckpt['config'])
+        net.load_state_dict(ckpt['state_dict'])
+        return net.eval(), ckpt.get('meta', {})
+
+
+def affine_from_generator(generators: Tensor) -> Tensor:
+    """``A = exp(L)`` for 2x3 generators, via the 3x3 matrix exponential.
+
+    Args:
+        generators (Tensor): Generators ``L`` of shape (N, 2, 3).
+
+    Returns:
+        Tensor: Affine matrices of shape (N, 2, 3), as
+        :func:`torch.nn.functional.affine_grid` takes them.
+    """
+    num = generators.shape[0]
+    # (N, 2, 3) -> (N, 3, 3) with a zero last row
+    full = torch.cat([generators, generators.new_zeros(num, 1, 3)], dim=1)
+    return torch.linalg.matrix_exp(full)[:, :2]
+
+
+def random_generators(
+    num: int,
+    max_translation: float = 0.3,
+    max_rotation: float = 0.3,
+    max_log_scale: float = 0.25,
+    max_shear: float = 0.1,
+    generator: Optional[torch.Generator] = None,
+) -> Tensor:
+    """Random generators ``L = log(A)`` of affine warps, small ones included.
+
+    Each component is uniform in its range; half of the samples are then
+    scaled down by a uniform factor so that near-identity warps, which
+    matter most once a segmentation is nearly right, are common.
+
+    Args:
+        num (int): Number of generators.
+        max_translation (float): Largest shift, in tile-normalised units
+            (1.0 is half a tile). Defaults to 0.3.
+        max_rotation (float): Largest rotation in radians. Defaults to 0.3.
+        max_log_scale (float): Largest ``|log(scale)|``, isotropic plus a
+            third of it anisotropic. Defaults to 0.25.
+        max_shear (float): Largest shear. Defaults to 0.1.
+        generator (torch.Generator, optional): Random number generator.
+
+    Returns:
+        Tensor: Shape (num, 2, 3).
+    """
+
+    def uniform(*shape: int) -> Tensor:
+        return torch.rand(*shape, generator=generator) * 2 - 1
+
+    rotation = uniform(num) * max_rotation
+    scale = uniform(num) * max_log_scale
+    aniso = uniform(num) * max_log_scale / 3
+    shear = uniform(num) * max_shear
+    gens = torch.zeros(num, 2, 3)
+    gens[:, 0, 0] = scale + aniso
+    gens[:, 1, 1] = scale - aniso
+    gens[:, 0, 1] = -rotation + shear
+    gens[:, 1, 0] = rotation + shear
+    gens[:, :, 2] = uniform(num, 2) * max_translation
+    shrink = torch.where(
+        torch.rand(num, generator=generator) < 0.5,
+        torch.rand(num, generator=generator),
+        torch.ones(num),
+    )
+    return gens * shrink.view(num, 1, 1)
