@@ -181,6 +181,8 @@ def main():
     )
     if tmp is not None:
         tmp.cleanup()
+    if med['attr'] / med['stock'] > 1.03:
+        sys.exit('step-time ratio above the 1.03 target')
 
 
 if __name__ == '__main__':
