@@ -8,8 +8,8 @@ least 80% of its area visible, without holes). Per instance:
   are rotated at random; half of the squares stay axis-aligned);
 * ``color`` (single-label): red, green, blue or yellow;
 * ``size`` (single-label), from the area of the whole (unoccluded) shape:
-  small 250-550 px, medium 900-1500 px, large 2100-3200 px, so the
-  thresholds 700 and 1800 px fall in empty gaps (areas scale with the
+  small 450-800 px, medium 1300-2000 px, large 2800-3800 px, so the
+  thresholds 1000 and 2400 px fall in empty gaps (areas scale with the
   image area for other ``--image-size``\\ s);
 * ``pattern`` (multi-label, each drawn with probability 0.3): ``striped``
   (light diagonal stripes), ``dotted`` (dark dots), ``outlined`` (dark
@@ -61,9 +61,9 @@ COLORS = {  # RGB, far apart in hue
     'yellow': (235, 190, 30),
 }
 SIZES = {  # nominal area range in pixels of the whole shape
-    'small': (250, 550),
-    'medium': (900, 1500),
-    'large': (2100, 3200),
+    'small': (450, 800),
+    'medium': (1300, 2000),
+    'large': (2800, 3800),
 }
 PATTERNS = ('striped', 'dotted', 'outlined')
 PATTERN_PROB = 0.3
