@@ -115,8 +115,34 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=255,
         help='label PNG value of ignored pixels, read as background',
     )
+    parser.add_argument(
+        '--adversarial-steps',
+        type=int,
+        default=0,
+        help='harden the net: half of each batch is perturbed by this many '
+        'signed-gradient steps that try to shrink the predicted distance, '
+        'and still has to give the true transform (default: 0, off)',
+    )
+    parser.add_argument(
+        '--adversarial-eps',
+        type=float,
+        default=0.3,
+        help='largest per-pixel change of a perturbed predicted boundary '
+        'map (default: 0.3)',
+    )
+    parser.add_argument(
+        '--init',
+        help='start from this IF-Net checkpoint (fine-tuning); its '
+        'architecture replaces --tile-size, --channels and --hidden',
+    )
     parser.add_argument('--channels', type=int, default=16)
     parser.add_argument('--hidden', type=int, default=256)
+    parser.add_argument(
+        '--eval-samples',
+        type=int,
+        default=256,
+        help='held-out pairs per line of the final report (default: 256)',
+    )
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--log-interval', type=int, default=200)
     return parser.parse_args(argv)
@@ -340,16 +366,46 @@ def regression_loss(
     return (error * has_gt).sum() / has_gt.sum().clamp(min=1)
 
 
+def perturb(
+    net: InverseFormNet, pred: Tensor, target: Tensor, steps: int, eps: float
+) -> Tensor:
+    """Predicted boundary tiles changed to look aligned to the net.
+
+    A segmentation model trained through the frozen net can lower the
+    distance by texture changes that move no boundary. This searches such
+    changes (signed-gradient steps, each pixel within ``eps``) so that the
+    net can be trained to see through them.
+
+    Args:
+        net (InverseFormNet): The network being trained.
+        pred (Tensor): Predicted boundary tiles (N, 1, S, S) in [0, 1].
+        target (Tensor): Target boundary tiles (N, 1, S, S).
+        steps (int): Number of steps.
+        eps (float): Largest change per pixel.
+
+    Returns:
+        Tensor: The perturbed tiles, detached, in [0, 1].
+    """
+    delta = (torch.rand_like(pred) * 2 - 1) * eps / 2
+    step = 2.5 * eps / steps
+    for _ in range(steps):
+        delta.requires_grad_(True)
+        dist = net.distance((pred + delta).clamp(0, 1), target).sum()
+        (grad,) = torch.autograd.grad(dist, delta)
+        delta = (delta.detach() - step * grad.sign()).clamp(-eps, eps)
+    return (pred + delta).clamp(0, 1).detach()
+
+
 @torch.no_grad()
 def evaluate(
     net: InverseFormNet,
     maps: Sequence[LabelMap],
     args: argparse.Namespace,
-    num: int = 256,
 ) -> Dict[str, float]:
     """Regression error on held-out random warps, and the distance the net
     gives to known shifts and scalings of held-out boundaries."""
     net.eval()
+    num = args.eval_samples
     rng = random.Random(args.seed + 1)
     gen = torch.Generator().manual_seed(args.seed + 1)
     generators = _random_generators(num, args, gen)
@@ -376,6 +432,13 @@ def evaluate(
         has_gt = target.flatten(1).amax(dim=1) > 0
         report[name] = float(net.distance(pred, target)[has_gt].mean())
         report[name + '_true'] = float(gens[0].norm())
+        if name == 'shift_4px':
+            # How far texture changes alone can pull the distance down.
+            with torch.enable_grad():
+                attacked = perturb(net, pred, target, 10, 0.3)
+            report[name + '_attacked'] = float(
+                net.distance(attacked, target)[has_gt].mean()
+            )
     return report
 
 
@@ -412,7 +475,12 @@ def train(args: argparse.Namespace) -> Tuple[InverseFormNet, dict]:
         f'out, from {args.source}'
     )
 
-    net = InverseFormNet(args.tile_size, args.channels, args.hidden)
+    if args.init:
+        net, _ = InverseFormNet.from_checkpoint(args.init)
+        net.train()
+        args.tile_size = net.tile_size
+    else:
+        net = InverseFormNet(args.tile_size, args.channels, args.hidden)
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, total_steps=args.iters, pct_start=0.05
@@ -422,6 +490,20 @@ def train(args: argparse.Namespace) -> Tuple[InverseFormNet, dict]:
     for it in range(1, args.iters + 1):
         generators = _random_generators(args.batch_size, args, gen)
         pred, target = make_batch(train_maps, generators, args, rng)
+        if args.adversarial_steps:
+            half = args.batch_size // 2
+            pred = torch.cat(
+                [
+                    pred[:half],
+                    perturb(
+                        net,
+                        pred[half:],
+                        target[half:],
+                        args.adversarial_steps,
+                        args.adversarial_eps,
+                    ),
+                ]
+            )
         loss = regression_loss(net, pred, target, generators)
         optimizer.zero_grad()
         loss.backward()
@@ -448,6 +530,9 @@ def train(args: argparse.Namespace) -> Tuple[InverseFormNet, dict]:
         max_log_scale=args.max_log_scale,
         max_shear=args.max_shear,
         seed=args.seed,
+        adversarial_steps=args.adversarial_steps,
+        adversarial_eps=args.adversarial_eps,
+        init=args.init,
         held_out=report,
     )
     return net.eval(), meta

@@ -2,6 +2,7 @@
 
 import importlib.util
 import os.path as osp
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -45,6 +46,24 @@ def draw_label_map(
     return label
 
 
+@contextmanager
+def one_thread():
+    """Small convolutions: one thread is many times faster than several on
+    a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with one_thread():
+        yield
+
+
 @pytest.fixture(scope='session')
 def label_dir(tmp_path_factory):
     """16 random 64x64 label PNGs of discs and squares."""
@@ -69,14 +88,8 @@ def trained_ifnet(label_dir, tmp_path_factory):
     scalings only, ~15 s on one core)."""
     tool = load_tool('tools/train_inverseform.py')
     out = tmp_path_factory.mktemp('ifnet') / 'ifnet.pth'
-    # Small convolutions: one thread is many times faster than several on
-    # a busy machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         _train(tool, label_dir, out)
-    finally:
-        torch.set_num_threads(threads)
     return str(out)
 
 
@@ -96,6 +109,7 @@ def _train(tool, label_dir, out) -> None:
             '--max-shear', '0',
             '--max-translation', '0.25',
             '--log-interval', '400',
+            '--eval-samples', '64',
         ]
     )  # fmt: skip
 

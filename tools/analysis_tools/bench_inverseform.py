@@ -9,9 +9,7 @@ then evaluates both on the val split:
 * ``m2f``: the attribute Mask2Former CPU config, against the same config
   with the InverseForm boundary term on matched masks.
 
-Metrics, from the semantic label PNGs of the val split (instance
-predictions with score >= ``--score-thr`` are painted into a label map,
-higher scores on top):
+Metrics of the ``seg`` pair, from the semantic label PNGs of the val split:
 
 * ``mIoU``: mean over the classes (background included) of the
   intersection over union accumulated over the split.
@@ -19,7 +17,12 @@ higher scores on top):
   and class present in the prediction or the ground truth, precision and
   recall of the 1-pixel class boundaries within ``d`` pixels of each
   other, F = 2PR / (P + R); averaged per class over images, then over
-  classes.
+  classes (``_fg``: without background).
+
+Metrics of the ``m2f`` pair, free of a score threshold: every ground-truth
+instance is paired with the predicted mask of its class that overlaps it
+most (any score); ``BF@d`` is the mean boundary F-score and ``mIoU`` the
+mean IoU of these pairs (0 when no prediction of the class overlaps).
 
 plus each evaluator's own numbers (mmseg ``IoUMetric``; segm mAP of
 ``AttrCocoMetric``). Missing pieces are made first: the semantic label PNGs
@@ -77,6 +80,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=['seg'],
         help='model pairs to compare (default: seg)',
     )
+    parser.add_argument(
+        '--runs',
+        nargs='+',
+        choices=['baseline', 'inverseform'],
+        default=['baseline', 'inverseform'],
+        help='which run of each pair (default: both)',
+    )
     parser.add_argument('--data-root', default='data/shapes')
     parser.add_argument(
         '--ifnet',
@@ -102,12 +112,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=float,
         default=None,
         help="InverseForm loss_weight (default: the configs')",
-    )
-    parser.add_argument(
-        '--score-thr',
-        type=float,
-        default=0.5,
-        help='score of instance predictions painted for BF/mIoU',
     )
     parser.add_argument(
         '--tolerances',
@@ -273,21 +277,44 @@ class SemanticScores:
         return out
 
 
-def predicted_labels(sample, score_thr: float) -> np.ndarray:
-    """Label map (H, W) of a SegDataSample or a DetDataSample."""
-    if 'pred_sem_seg' in sample:
-        return sample.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
-    pred = sample.pred_instances
-    height, width = sample.ori_shape
-    label = np.zeros((height, width), np.int64)
-    order = torch.argsort(pred.scores)  # low scores first, high on top
-    for i in order.tolist():
-        if float(pred.scores[i]) < score_thr:
-            continue
-        label[pred.masks[i].cpu().numpy().astype(bool)] = (
-            int(pred.labels[i]) + 1
-        )
-    return label
+class InstanceScores:
+    """Accumulates BF and IoU of every ground-truth instance with the
+    predicted mask of its class that overlaps it most."""
+
+    def __init__(self, tolerances: List[int]) -> None:
+        self.tolerances = tolerances
+        self.bf = {t: [] for t in tolerances}
+        self.ious: List[float] = []
+
+    def add(self, sample) -> None:
+        gt = sample.gt_instances
+        gt_masks = gt.masks
+        if hasattr(gt_masks, 'to_ndarray'):
+            gt_masks = gt_masks.to_ndarray()
+        gt_masks = np.asarray(gt_masks, dtype=bool)
+        pred = sample.pred_instances
+        pred_masks = pred.masks.cpu().numpy().astype(bool)
+        pred_labels = pred.labels.cpu().numpy()
+        for mask, label in zip(gt_masks, gt.labels.cpu().numpy()):
+            candidates = pred_masks[pred_labels == label]
+            if not len(candidates):
+                self.ious.append(0.0)
+                for t in self.tolerances:
+                    self.bf[t].append(0.0)
+                continue
+            inter = (candidates & mask).sum(axis=(1, 2))
+            union = (candidates | mask).sum(axis=(1, 2))
+            iou = inter / np.maximum(union, 1)
+            best = int(iou.argmax())
+            self.ious.append(float(iou[best]))
+            for t in self.tolerances:
+                self.bf[t].append(boundary_f(candidates[best], mask, t))
+
+    def summary(self) -> Dict[str, float]:
+        out = dict(mIoU=100 * float(np.mean(self.ious)))
+        for t in self.tolerances:
+            out[f'BF@{t}'] = 100 * float(np.mean(self.bf[t]))
+        return out
 
 
 def evaluate(
@@ -305,19 +332,24 @@ def evaluate(
     model = runner.model.eval()
     loader = runner.test_dataloader
     evaluator = runner.test_evaluator
-    scores = SemanticScores(NUM_CLASSES, args.tolerances)
+    semantic = SemanticScores(NUM_CLASSES, args.tolerances)
+    instance = InstanceScores(args.tolerances)
     seg_dir = osp.join(args.data_root, 'semseg', 'val')
     with torch.no_grad():
         for batch in loader:
             outputs = model.test_step(batch)
             evaluator.process(data_samples=outputs, data_batch=batch)
             for sample in outputs:
+                if 'pred_instances' in sample:
+                    instance.add(sample)
+                    continue
                 stem = osp.splitext(osp.basename(sample.img_path))[0]
                 gt = cv2.imread(osp.join(seg_dir, stem + '.png'), -1)
-                scores.add(
-                    predicted_labels(sample, args.score_thr),
+                semantic.add(
+                    sample.pred_sem_seg.data[0].cpu().numpy(),
                     gt.astype(np.int64),
                 )
+    scores = instance if instance.ious else semantic
     metrics = evaluator.evaluate(len(loader.dataset))
     keep = {
         k: float(v)
@@ -327,7 +359,8 @@ def evaluate(
     keep = {
         k: v
         for k, v in keep.items()
-        if k in ('mIoU', 'aAcc', 'mAcc') or k.endswith(('segm_mAP', 'mAP_50'))
+        if k in ('mIoU', 'aAcc', 'mAcc')
+        or k.endswith(('segm_mAP', 'segm_mAP_50', 'segm_mAP_75'))
     }
     return dict(
         **scores.summary(), **{f'evaluator/{k}': v for k, v in keep.items()}
@@ -341,7 +374,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     results = dict(seed=args.seed, ifnet=args.ifnet, runs={})
     for which in args.which:
         for with_if, rel in zip((False, True), PAIRS[which]):
-            name = f'{which}_{"inverseform" if with_if else "baseline"}'
+            kind = 'inverseform' if with_if else 'baseline'
+            if kind not in args.runs:
+                continue
+            name = f'{which}_{kind}'
             config = osp.join(CONFIGS, rel)
             work_dir = osp.join(args.work_dir, name)
             opts = overrides(args, which, with_if)
