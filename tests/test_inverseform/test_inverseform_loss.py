@@ -179,3 +179,27 @@ def test_registered_in_mmseg_and_mmdet(random_ifnet):
         built = registry.build(cfg)
         assert type(built) is InverseFormLoss
         assert built.loss_name == 'loss_inverseform'
+
+
+def test_descending_the_loss_over_a_shift_recovers_it(trained_loss):
+    # The prediction may only move: gradient descent on the loss must move
+    # it back onto the ground truth (shifted by 3 px right, 2 px down).
+    label = draw_label_map(shapes=((1, 22, 24, 10), (2, 42, 38, 9)))
+    target = labels_of(label)
+    one_hot = F.one_hot(labels_of(shifted(label, 3, 2)), NUM_CLASSES)
+    one_hot = one_hot.permute(0, 3, 1, 2).float()
+    offset = torch.zeros(1, 2, requires_grad=True)  # tile-normalised x, y
+    optimizer = torch.optim.Adam([offset], lr=0.02)
+    for _ in range(60):
+        theta = torch.cat([torch.eye(2)[None], offset[..., None]], dim=2)
+        grid = F.affine_grid(theta, (1, NUM_CLASSES, 64, 64), False)
+        moved = F.grid_sample(one_hot, grid, padding_mode='border')
+        loss = trained_loss(20.0 * moved, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    # grid offsets are in units of half the 64-pixel map
+    pixels = offset.detach()[0] * 32
+    torch.testing.assert_close(
+        pixels, torch.tensor([3.0, 2.0]), atol=1.0, rtol=0
+    )

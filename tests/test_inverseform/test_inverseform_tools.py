@@ -77,16 +77,15 @@ def test_shapes2semseg_writes_label_pngs(tmp_path, capsys):
         tool.main([str(tmp_path), '--splits', 'val'])
 
 
-def test_train_tool_fine_tunes_with_adversarial_steps(
+def test_train_tool_fine_tunes_a_checkpoint(
     trained_ifnet, label_dir, tmp_path
 ):
     tool = load_tool('tools/train_inverseform.py')
-    out = str(tmp_path / 'hardened.pth')
+    out = str(tmp_path / 'tuned.pth')
     args = [str(label_dir), '--init', trained_ifnet, '--out', out]
-    args += ['--iters', '3', '--batch-size', '4', '--adversarial-steps', '1']
-    args += ['--eval-samples', '8']
+    args += ['--iters', '3', '--batch-size', '4', '--eval-samples', '8']
     assert tool.main(args) == 0
     net, meta = InverseFormNet.from_checkpoint(out)
     assert net.tile_size == 32  # from the initial checkpoint
-    assert meta['init'] == trained_ifnet and meta['adversarial_steps'] == 1
+    assert meta['init'] == trained_ifnet and meta['iters'] == 3
     assert 'shift_4px_attacked' in meta['held_out']
