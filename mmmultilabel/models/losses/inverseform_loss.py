@@ -181,6 +181,10 @@ class InverseFormLoss(nn.Module):
                  grid=(2, 2), loss_weight=0.5),
         ]
 
+    ``docs/inverseform.md`` explains how to train the IF-Net and what the
+    loss did on the shapes data set (it lowered mIoU and boundary F there:
+    a segmentation head can lower the distance without moving boundaries).
+
     Args:
         checkpoint (str): IF-Net checkpoint of
             ``tools/train_inverseform.py`` (trained on the data set's own
