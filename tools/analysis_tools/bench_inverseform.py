@@ -22,15 +22,15 @@ Metrics of the ``seg`` pair, from the semantic label PNGs of the val split:
 Metrics of the ``m2f`` pair, free of a score threshold: every ground-truth
 instance is paired with the predicted mask of its class that overlaps it
 most (any score); ``BF@d`` is the mean boundary F-score and ``mIoU`` the
-mean IoU of these pairs (0 when no prediction of the class overlaps).
+mean IoU of these pairs (0 when no prediction has the instance's class).
 
-plus each evaluator's own numbers (mmseg ``IoUMetric``; segm mAP of
+Both pairs also report their evaluator's own numbers (mmseg ``IoUMetric``; segm mAP of
 ``AttrCocoMetric``). Missing pieces are made first: the semantic label PNGs
 (``tools/dataset_converters/shapes2semseg.py``) and the IF-Net
 (``tools/train_inverseform.py``). Results go to ``WORK_DIR/results.json``
-and a table is printed. CPU time is about ``2 x iters x 0.45 s`` (seg) and
-``2 x m2f-iters x 0.6 s`` (m2f); use ``nice``/``OMP_NUM_THREADS`` on a
-shared machine.
+and a table is printed. On one busy CPU core a ``seg`` run of 1000
+iterations took 5 to 10 minutes and an ``m2f`` run of 500 iterations 10 to
+13; use ``nice``/``OMP_NUM_THREADS`` on a shared machine.
 
 Example:
     python tools/analysis_tools/bench_inverseform.py --which seg m2f
