@@ -6,13 +6,6 @@
 #   python tools/train_inverseform.py data/shapes/annotations/train.json \
 #       --out work_dirs/inverseform/ifnet_shapes.pth
 _base_ = '../mask2former-attr/mask2former-attr_r18_1xb8-1500i_shapes.py'
-custom_imports = dict(
-    imports=[
-        'mmmultilabel',
-        'mmmultilabel.models.dense_heads.boundary_attr_mask2former_head',
-    ],
-    allow_failed_imports=False,
-)
 
 inverseform_checkpoint = 'work_dirs/inverseform/ifnet_shapes.pth'
 model = dict(
