@@ -115,6 +115,7 @@ class AttributeSpec:
         """``attribute_groups`` of an annotation file, read once per path."""
         if path not in _GROUPS_FROM_FILE:
             from mmmultilabel.datasets.formats import load_attr_coco
+
             data = load_attr_coco(path, validate=False)
             _GROUPS_FROM_FILE[path] = data.get('attribute_groups', [])
         return _GROUPS_FROM_FILE[path]

@@ -24,8 +24,9 @@ instance is paired with the predicted mask of its class that overlaps it
 most (any score); ``BF@d`` is the mean boundary F-score and ``mIoU`` the
 mean IoU of these pairs (0 when no prediction has the instance's class).
 
-Both pairs also report their evaluator's own numbers (mmseg ``IoUMetric``; segm mAP of
-``AttrCocoMetric``). Missing pieces are made first: the semantic label PNGs
+Both pairs also report their evaluator's own numbers (mmseg
+``IoUMetric``; segm mAP of ``AttrCocoMetric``). Missing pieces are made
+first: the semantic label PNGs
 (``tools/dataset_converters/shapes2semseg.py``) and the IF-Net
 (``tools/train_inverseform.py``). Results go to ``WORK_DIR/results.json``
 and a table is printed. On one busy CPU core a ``seg`` run of 1000
