@@ -4,7 +4,7 @@ import json
 
 import cv2
 import pytest
-from conftest import load_tool
+from inverseform_utils import load_tool
 
 from mmmultilabel.models.losses.inverseform_net import InverseFormNet
 
