@@ -27,6 +27,7 @@ Example:
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 UNKNOWN = -1
@@ -149,7 +150,7 @@ class AttributeSpec:
     def __iter__(self):
         return iter(self.groups)
 
-    @property
+    @cached_property
     def names(self) -> List[str]:
         return [g.name for g in self.groups]
 
@@ -159,17 +160,17 @@ class AttributeSpec:
                 return g
         raise KeyError(name)
 
-    @property
+    @cached_property
     def num_label_columns(self) -> int:
         """Width ``D`` of an encoded label row."""
         return sum(g.num_values if g.multi_label else 1 for g in self.groups)
 
-    @property
+    @cached_property
     def num_values(self) -> int:
         """Width ``S`` of a score row: one column per value of every group."""
         return sum(g.num_values for g in self.groups)
 
-    @property
+    @cached_property
     def label_slices(self) -> Dict[str, slice]:
         """Columns of each group in a label row of width ``D``."""
         out, start = {}, 0
@@ -179,7 +180,7 @@ class AttributeSpec:
             start += width
         return out
 
-    @property
+    @cached_property
     def score_slices(self) -> Dict[str, slice]:
         """Columns of each group in a score row of width ``S``."""
         out, start = {}, 0

@@ -10,6 +10,7 @@ last dimension (``A`` channels in all):
 """
 
 import os.path as osp
+from functools import lru_cache
 from typing import List, Sequence, Union
 
 import torch
@@ -55,7 +56,15 @@ def attr_logit_channels(spec: AttributeSpec) -> List[int]:
         list[int]: ``num_values + 1`` for a single-label group,
         ``num_values`` for a multi-label group.
     """
-    return [g.num_values if g.multi_label else g.num_values + 1 for g in spec]
+    return list(_logit_channels(tuple(spec.groups)))
+
+
+@lru_cache(maxsize=None)
+def _logit_channels(groups: tuple) -> tuple:
+    """:func:`attr_logit_channels` of hashable groups, computed once."""
+    return tuple(
+        g.num_values if g.multi_label else g.num_values + 1 for g in groups
+    )
 
 
 def split_attr_logits(
