@@ -161,6 +161,26 @@ def _declared_forms(data: Mapping) -> List[str]:
     return forms
 
 
+def _with_attribute_ids(data: Mapping, out: dict, defects: List[str]):
+    """``(source, output, attribute_ids)`` of every annotation that has a
+    list of ``attribute_ids`` (Fashionpedia and PACO forms).
+
+    Annotations without ``attribute_ids`` are skipped (every group unknown);
+    a value that is not a list is recorded in ``defects`` and skipped.
+    """
+    for src, ann in zip(_as_list(data.get('annotations')), out['annotations']):
+        if not isinstance(src, dict) or src.get('attribute_ids') is None:
+            continue
+        ids = src['attribute_ids']
+        if not isinstance(ids, list):
+            defects.append(
+                f'{_ann_where(src)}: field "attribute_ids": '
+                f'expected a list of attribute ids, got {ids!r}'
+            )
+            continue
+        yield src, ann, ids
+
+
 def _copy_anns(data: Mapping, drop_prefix: Optional[str] = None) -> list:
     """Shallow copies of the annotations without the foreign keys."""
     anns = []
@@ -288,16 +308,7 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
         dict(name=g, values=v, multi_label=True) for g, v in groups.items()
     ]
     out['annotations'] = _copy_anns(data)
-    for src, ann in zip(_as_list(data.get('annotations')), out['annotations']):
-        if not isinstance(src, dict) or src.get('attribute_ids') is None:
-            continue  # no attribute_ids: every group unknown
-        ids = src['attribute_ids']
-        if not isinstance(ids, list):
-            defects.append(
-                f'{_ann_where(src)}: field "attribute_ids": '
-                f'expected a list of attribute ids, got {ids!r}'
-            )
-            continue
+    for src, ann, ids in _with_attribute_ids(data, out, defects):
         attributes: Dict[str, List[str]] = {g: [] for g in groups}
         for attr_id in ids:
             if not _is_key(attr_id) or attr_id not in group_of:
@@ -357,16 +368,7 @@ def _from_paco(data: Mapping, defects: List[str]) -> dict:
         if v
     ]
     out['annotations'] = _copy_anns(data, drop_prefix='unknown_')
-    for src, ann in zip(_as_list(data.get('annotations')), out['annotations']):
-        if not isinstance(src, dict) or src.get('attribute_ids') is None:
-            continue  # no attribute_ids: every group unknown
-        ids = src['attribute_ids']
-        if not isinstance(ids, list):
-            defects.append(
-                f'{_ann_where(src)}: field "attribute_ids": '
-                f'expected a list of attribute ids, got {ids!r}'
-            )
-            continue
+    for src, ann, ids in _with_attribute_ids(data, out, defects):
         known = [
             g for g in groups if groups[g] and not src.get(f'unknown_{g}')
         ]
