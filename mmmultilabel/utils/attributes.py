@@ -95,7 +95,7 @@ class AttributeSpec:
     def __init__(self, groups: Union[Iterable, str, None] = None) -> None:
         if isinstance(groups, str):
             groups = self._groups_from_file(groups)
-        self.groups = [self._to_group(g) for g in (groups or [])]
+        self.groups = tuple(self._to_group(g) for g in (groups or []))
         names = [g.name for g in self.groups]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -143,6 +143,14 @@ class AttributeSpec:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, AttributeSpec) and self.groups == other.groups
+
+    def __copy__(self) -> 'AttributeSpec':
+        return self
+
+    def __deepcopy__(self, memo: dict) -> 'AttributeSpec':
+        # A spec is never changed after construction: copies (e.g. the
+        # deep copy of every InstanceData metainfo) can share it.
+        return self
 
     def __len__(self) -> int:
         return len(self.groups)

@@ -250,7 +250,7 @@ def test_dataset_meta_and_weights_checked(attr_files, tmp_path):
     assert AttributeSpec(meta['attribute_groups']) == SPEC
 
     # Weights of another model (no attribute classifiers) are refused.
-    stock = {k: v for k, v in state.items() if 'attr_embeds' not in k}
+    stock = {k: v for k, v in state.items() if 'attr_embed' not in k}
     torch.save(dict(state_dict=stock), bare)
     with pytest.raises(ValueError, match='does not fit the model'):
         _inferencer(cfg_path, bare)

@@ -62,14 +62,10 @@ def test_matched_query_attribute_target_is_its_ground_truth(attr_model_cfg):
 
     targets = head._get_targets_single(cls_score, mask_pred, gt, {})
 
-    labels, pos_inds, attr_targets, attr_weights = (
-        targets[0],
-        targets[4],
-        targets[7],
-        targets[8],
-    )
+    labels, pos_inds, gt_inds = targets[0], targets[4], targets[7]
     assert sorted(pos_inds.tolist()) == [3, 7]
     assert labels[3] == 1 and labels[7] == 2
+    attr_targets, attr_weights = attr_targets_of(head, [gt_inds], [gt])
     assert attr_targets.shape == (NUM_QUERIES, 4)
     assert attr_targets[3].tolist() == gt_attr[0].tolist()
     # Unknown stays unknown: the loss ignores it.
@@ -81,17 +77,63 @@ def test_matched_query_attribute_target_is_its_ground_truth(attr_model_cfg):
     torch.testing.assert_close(attr_weights, expected_weights)
 
 
+def attr_targets_of(head, gt_inds_list, gts):
+    """Attribute targets (Q, D) and weights (Q, ) of the last image."""
+    gts = head.preprocess_gt(
+        [
+            InstanceData(
+                labels=gt.labels,
+                masks=BitmapMasks(gt.masks.numpy(), *gt.masks.shape[1:]),
+                **(
+                    {'attr_labels': gt.attr_labels}
+                    if 'attr_labels' in gt
+                    else {}
+                ),
+            )
+            for gt in gts
+        ],
+        [None] * len(gts),
+    )
+    attr_targets, attr_weights = head._attr_targets(gt_inds_list, gts)
+    return attr_targets[-1], attr_weights[-1]
+
+
 def test_unmatched_queries_get_the_no_object_weight(attr_model_cfg):
     head = build_head(attr_model_cfg, attr_no_object_weight=0.25)
     masks = two_instances()
     gt = InstanceData(labels=torch.tensor([1, 2]), masks=masks)
     cls_score, mask_pred = crafted_predictions(masks, [3, 7], [1, 2])
 
-    targets = head._get_targets_single(cls_score, mask_pred, gt, {})
+    gt_inds = head._get_targets_single(cls_score, mask_pred, gt, {})[7]
+    attr_targets, attr_weights = attr_targets_of(head, [gt_inds], [gt])
 
     # No attr_labels in the ground truth: every attribute is unknown.
-    assert targets[7][3].tolist() == [-1, -1, -1, -1]
-    assert targets[8][0] == 0.25 and targets[8][3] == 1.0
+    assert attr_targets[3].tolist() == [-1, -1, -1, -1]
+    assert attr_targets[0].tolist() == NO_OBJECT_ROW
+    assert attr_weights[0] == 0.25 and attr_weights[3] == 1.0
+
+
+def test_attribute_targets_of_a_batch_index_each_image(attr_model_cfg):
+    """Ground truth rows of the second image are not taken from the first."""
+    head = build_head(attr_model_cfg)
+    masks = two_instances()
+    first = InstanceData(
+        labels=torch.tensor([1, 2]),
+        masks=masks,
+        attr_labels=torch.tensor([[2, 0, 1, 0], [0, 1, 0, 1]]),
+    )
+    second = InstanceData(
+        labels=torch.tensor([0]),
+        masks=masks[:1],
+        attr_labels=torch.tensor([[1, 1, 1, 1]]),
+    )
+    gt_inds = torch.zeros(2, NUM_QUERIES, dtype=torch.long)
+    gt_inds[0, 5], gt_inds[0, 2], gt_inds[1, 2] = 2, 1, 1
+
+    attr_targets, _ = attr_targets_of(head, list(gt_inds), [first, second])
+
+    assert attr_targets[2].tolist() == [1, 1, 1, 1]
+    assert attr_targets[5].tolist() == NO_OBJECT_ROW
 
 
 def test_matching_sees_the_attributes(attr_model_cfg):
@@ -109,10 +151,10 @@ def test_matching_sees_the_attributes(attr_model_cfg):
         masks, [3, 7], [1, 1], torch.tensor([says_second, says_first])
     )
 
-    targets = head._get_targets_single(cls_score, mask_pred, gt, {})
+    gt_inds = head._get_targets_single(cls_score, mask_pred, gt, {})[7]
 
-    assert targets[7][3].tolist() == gt_attr[1].tolist()
-    assert targets[7][7].tolist() == gt_attr[0].tolist()
+    # Query 3 is matched to the second instance, query 7 to the first.
+    assert gt_inds[3] == 2 and gt_inds[7] == 1
 
 
 def test_preprocess_gt_keeps_attr_labels(attr_model_cfg):

@@ -3,8 +3,12 @@
 Both models are built from the same config (the attribute model as is, the
 stock one with mmdet's ``Mask2FormerHead``/``MaskFormerFusionHead`` and
 without attribute costs), start from the same weights, and train on the same
-batches. Steps are interleaved (attr, stock, attr, stock, ...) so that both
-see the same machine load; medians and their ratio are printed.
+batches. Steps are interleaved (attr, stock, stock, attr, ...): each pair of
+steps runs the same batch back to back, so both see the same batch and the
+same machine load. Printed: the median step time of each model, and the
+median over the pairs of the per-pair ratio attr / stock, the measure that
+the 1.03 target applies to (a per-step ratio is not thrown off by batches
+of different sizes or by a slow minute of the machine).
 
 Example:
     python tools/analysis_tools/bench_train_step.py --steps 30
@@ -64,8 +68,8 @@ def parse_args():
     parser.add_argument(
         '--steps',
         type=int,
-        default=30,
-        help='timed steps per model (default: 30)',
+        default=60,
+        help='timed steps per model (default: 60)',
     )
     parser.add_argument(
         '--warmup',
@@ -164,6 +168,9 @@ def main():
             if i >= args.warmup:
                 times[name].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = statistics.median(
+        a / s for a, s in zip(times['attr'], times['stock'])
+    )
     print(
         f'training step, batch {bs}, {args.steps} interleaved steps each '
         f'({torch.get_num_threads()} threads)'
@@ -176,12 +183,12 @@ def main():
         f'  attribute Mask2Former   : {med["attr"] * 1000:8.1f} ms ' '(median)'
     )
     print(
-        f'  ratio attr / stock      : {med["attr"] / med["stock"]:8.3f} '
-        '(target <= 1.03)'
+        f'  ratio attr / stock      : {ratio:8.3f} '
+        '(median of per-step ratios; target <= 1.03)'
     )
     if tmp is not None:
         tmp.cleanup()
-    if med['attr'] / med['stock'] > 1.03:
+    if ratio > 1.03:
         sys.exit('step-time ratio above the 1.03 target')
 
 

@@ -19,6 +19,7 @@ from torch import Tensor
 from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
+from ..task_modules.assigners.attribute_match_cost import AttrGroupsCost
 from ..utils import attr_logit_channels, build_attr_spec, split_attr_logits
 
 
@@ -30,7 +31,8 @@ class AttrMask2FormerHead(Mask2FormerHead):
     features, run after every decoder layer like the class head (deep
     supervision). A single-label group with ``K`` values has ``K + 1``
     outputs, the last being its own no-object slot; a multi-label group has
-    ``K`` sigmoid outputs.
+    ``K`` sigmoid outputs. The classifiers of all groups form one linear
+    layer, ``attr_embed``, with the groups' outputs side by side.
 
     The attribute logits travel concatenated to the class logits, so
     ``forward``, ``loss``, ``predict`` and the ``Mask2Former`` detector are
@@ -116,11 +118,13 @@ class AttrMask2FormerHead(Mask2FormerHead):
                     f'{undeclared}; declared groups are {self.attr_spec.names}'
                 )
 
-        channels = attr_logit_channels(self.attr_spec)
-        self.attr_channels = sum(channels)
-        feat_channels = self.cls_embed.in_features
-        self.attr_embeds = nn.ModuleList(
-            [nn.Linear(feat_channels, c) for c in channels]
+        self.attr_channels = sum(attr_logit_channels(self.attr_spec))
+        # The classifiers of all groups, as one linear layer with the
+        # groups' outputs side by side (A in all).
+        self.attr_embed = (
+            nn.Linear(self.cls_embed.in_features, self.attr_channels)
+            if self.attr_channels
+            else None
         )
         self.loss_attrs = nn.ModuleList(
             [
@@ -133,10 +137,37 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 for group in self.attr_spec
             ]
         )
+        # Label rows: the target of an unmatched query (1, D) and the
+        # largest valid label of every column (D, ).
+        no_object_row, label_max = [], []
+        for group in self.attr_spec:
+            k = group.num_values
+            no_object_row += [0] * k if group.multi_label else [k]
+            label_max += [1] * k if group.multi_label else [k - 1]
+        self.register_buffer(
+            'attr_no_object_row', torch.tensor([no_object_row]).long(), False
+        )
+        self.register_buffer(
+            'attr_label_max', torch.tensor(label_max).long(), False
+        )
         # Targets of the decoder layer being scored; see `get_targets`.
         self._layer_targets: Optional[tuple] = None
+        # The matcher's attribute costs and the widths of their query
+        # features, which `_loss_by_feat_single` computes once per layer.
+        self._attr_costs: List[AttrGroupsCost] = []
         if self.train_cfg:
             self._check_attribute_costs()
+            self._attr_costs = [
+                cost
+                for cost in getattr(self.assigner, 'match_costs', [])
+                if isinstance(cost, AttrGroupsCost)
+            ]
+        self._attr_cost_widths = [
+            cost.pred_features(
+                torch.zeros(1, self.attr_channels), self.attr_spec
+            ).shape[-1]
+            for cost in self._attr_costs
+        ]
 
     @staticmethod
     def _build_attr_loss(
@@ -206,6 +237,27 @@ class AttrMask2FormerHead(Mask2FormerHead):
             )
         return logits.split([num_cls, self.attr_channels], dim=-1)
 
+    def _split_match_inputs(
+        self, logits: Tensor
+    ) -> Tuple[Tensor, Tensor, List[Tensor]]:
+        """Split what :meth:`_loss_by_feat_single` gives the matcher.
+
+        Args:
+            logits (Tensor): Shape (num_queries, num_classes + 1 + A), or
+                with the query features of the attribute costs appended,
+                (num_queries, num_classes + 1 + A + sum(F)).
+
+        Returns:
+            tuple: Class logits (num_queries, num_classes + 1), attribute
+            logits (num_queries, A), and the features (num_queries, F) of
+            each attribute cost (empty if not appended).
+        """
+        widths = [self.num_classes + 1, self.attr_channels]
+        if logits.shape[-1] > sum(widths):
+            widths += self._attr_cost_widths
+        cls_score, attr_pred, *cost_feats = logits.split(widths, dim=-1)
+        return cls_score, attr_pred, cost_feats
+
     def _forward_head(
         self,
         decoder_out: Tensor,
@@ -229,15 +281,13 @@ class AttrMask2FormerHead(Mask2FormerHead):
         cls_pred, mask_pred, attn_mask = super()._forward_head(
             decoder_out, mask_feature, attn_mask_target_size
         )
-        if not self.attr_embeds:
+        if self.attr_embed is None:
             return cls_pred, mask_pred, attn_mask
         # The parent normalises decoder_out for cls_embed without returning
         # it; the attribute classifiers read the same normalised features.
         query_feat = self.transformer_decoder.post_norm(decoder_out)
         # (B, Q, c) -> (B, Q, A)
-        attr_pred = torch.cat(
-            [embed(query_feat) for embed in self.attr_embeds], dim=-1
-        )
+        attr_pred = self.attr_embed(query_feat)
         # (B, Q, C + 1), (B, Q, A) -> (B, Q, C + 1 + A)
         return torch.cat([cls_pred, attr_pred], dim=-1), mask_pred, attn_mask
 
@@ -266,6 +316,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
         targets_list = super().preprocess_gt(
             batch_gt_instances, batch_gt_semantic_segs
         )
+        rows = []
         for gt_instances, targets in zip(batch_gt_instances, targets_list):
             attr_labels = targets.labels.new_full(
                 (len(targets), self.attr_spec.num_label_columns), UNKNOWN
@@ -273,14 +324,32 @@ class AttrMask2FormerHead(Mask2FormerHead):
             if 'attr_labels' in gt_instances:
                 things = self._checked_attr_labels(gt_instances)
                 attr_labels[: len(things)] = things.to(attr_labels.device)
+            rows.append(attr_labels)
+        if not rows:
+            return targets_list
+        # Value checks and cost features once for the batch: (sum N, D)
+        all_rows = torch.cat(rows)
+        self._check_attr_values(all_rows)
+        sizes = [len(r) for r in rows]
+        # The attribute costs' ground truth features, shared by the
+        # matching of every decoder layer.
+        features = {
+            cost.feature_field: cost.gt_features(
+                all_rows, self.attr_spec
+            ).split(sizes)
+            for cost in self._attr_costs
+        }
+        for i, (targets, attr_labels) in enumerate(zip(targets_list, rows)):
             targets.attr_labels = attr_labels
+            for name, per_image in features.items():
+                targets.set_field(per_image[i], name)
         return targets_list
 
     def _checked_attr_labels(self, gt_instances: InstanceData) -> Tensor:
-        """``gt_instances.attr_labels`` as a LongTensor, validated.
+        """``gt_instances.attr_labels`` as a LongTensor of checked shape.
 
         Raises:
-            ValueError: if the shape or a value does not fit the groups.
+            ValueError: if the shape or the type does not fit the groups.
         """
         attr_labels = torch.as_tensor(gt_instances.attr_labels)
         num_gts = len(gt_instances['labels'])
@@ -296,18 +365,34 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 'gt_instances.attr_labels must hold integers, '
                 f'got {attr_labels.dtype}'
             )
-        attr_labels = attr_labels.long()
+        return attr_labels.long()
+
+    def _check_attr_values(self, attr_labels: Tensor) -> None:
+        """Refuse labels that are neither unknown nor a value of the group.
+
+        Args:
+            attr_labels (Tensor): Encoded labels of shape (N, D).
+
+        Raises:
+            ValueError: naming the group, the bad labels and the range.
+        """
+        label_max = self.attr_label_max.to(attr_labels.device)
+        # (N, D): labels neither unknown nor in 0..max of their column
+        bad = (attr_labels != UNKNOWN) & (
+            (attr_labels < 0) | (attr_labels > label_max)
+        )
+        if not bad.any():
+            return
+        column = int(bad.any(0).nonzero()[0])
         for group, cols in zip(
             self.attr_spec, self.attr_spec.label_slices.values()
         ):
-            labels = attr_labels[:, cols]
-            high = 1 if group.multi_label else group.num_values - 1
-            bad = (labels != UNKNOWN) & ((labels < 0) | (labels > high))
-            if bad.any():
+            if cols.start <= column < cols.stop:
+                labels = attr_labels[:, cols]
                 raise ValueError(
-                    f'gt_instances.attr_labels of group "{group.name}" holds '
-                    f'{labels[bad].unique().tolist()}; expected -1 (unknown) '
-                    f'or 0..{high}'
+                    f'gt_instances.attr_labels of group "{group.name}" '
+                    f'holds {labels[bad[:, cols]].unique().tolist()}; '
+                    f'expected -1 (unknown) or 0..{int(label_max[column])}'
                 )
         return attr_labels
 
@@ -325,7 +410,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
 
         Args:
             cls_score (Tensor): Class and attribute logits of one image for
-                one decoder layer, shape (num_queries, num_classes + 1 + A).
+                one decoder layer, shape (num_queries, num_classes + 1 + A),
+                optionally followed by the attribute costs' query features
+                (see :meth:`_split_match_inputs`).
             mask_pred (Tensor): Mask logits of shape (num_queries, h, w).
             gt_instances (:obj:`InstanceData`): ``labels`` (N, ), ``masks``
                 (N, H, W) and ``attr_labels`` (N, D); without
@@ -335,16 +422,13 @@ class AttrMask2FormerHead(Mask2FormerHead):
         Returns:
             tuple[Tensor]: The parent's ``labels``, ``label_weights``,
             ``mask_targets``, ``mask_weights``, ``pos_inds``, ``neg_inds``
-            and ``sampling_result``, then
-
-            - attr_targets (Tensor): Shape (num_queries, D): the ground truth
-              row of the matched instance (unknown stays -1); for other
-              queries ``K`` (no-object slot) in single-label columns and 0 in
-              multi-label columns.
-            - attr_weights (Tensor): Shape (num_queries, ): 1 for matched
-              queries, ``attr_no_object_weight`` for the others.
+            and ``sampling_result``, then ``gt_inds`` (Tensor): shape
+            (num_queries, ), 0 for an unmatched query and ``n + 1`` for a
+            query matched to ground truth ``n`` (the assigner's), from which
+            :meth:`_attr_targets` builds the attribute targets of the whole
+            batch at once.
         """
-        cls_score, attr_pred = self._split_logits(cls_score)
+        cls_score, attr_pred, cost_feats = self._split_match_inputs(cls_score)
         gt_labels = gt_instances.labels
         gt_masks = gt_instances.masks
         if 'attr_labels' in gt_instances:
@@ -377,6 +461,12 @@ class AttrMask2FormerHead(Mask2FormerHead):
             masks=mask_points_pred,
             attr_logits=attr_pred,
         )
+        for cost, feats in zip(self._attr_costs, cost_feats):
+            sampled_pred_instances.set_field(feats, cost.feature_field)
+            if cost.feature_field in gt_instances:
+                sampled_gt_instances.set_field(
+                    gt_instances.get(cost.feature_field), cost.feature_field
+                )
         assign_result = self.assigner.assign(
             pred_instances=sampled_pred_instances,
             gt_instances=sampled_gt_instances,
@@ -399,16 +489,6 @@ class AttrMask2FormerHead(Mask2FormerHead):
         mask_weights = mask_pred.new_zeros((self.num_queries,))
         mask_weights[pos_inds] = 1.0
 
-        # (D, ) -> (num_queries, D)
-        attr_targets = gt_labels.new_tensor(
-            self._no_object_attr_row(), dtype=torch.long
-        ).repeat(self.num_queries, 1)
-        attr_targets[pos_inds] = gt_attr_labels[pos_gt_inds].long()
-        attr_weights = mask_pred.new_full(
-            (self.num_queries,), self.attr_no_object_weight
-        )
-        attr_weights[pos_inds] = 1.0
-
         return (
             labels,
             label_weights,
@@ -417,20 +497,8 @@ class AttrMask2FormerHead(Mask2FormerHead):
             pos_inds,
             sampling_result.neg_inds,
             sampling_result,
-            attr_targets,
-            attr_weights,
+            assign_result.gt_inds,
         )
-
-    def _no_object_attr_row(self) -> List[int]:
-        """Attribute target row of an unmatched query, width ``D``."""
-        row: List[int] = []
-        for group in self.attr_spec:
-            row += (
-                [0] * group.num_values
-                if group.multi_label
-                else [group.num_values]
-            )
-        return row
 
     @contextmanager
     def _reuse_targets(self, targets: tuple) -> Iterator[None]:
@@ -458,8 +526,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
 
         Returns:
             tuple: As the parent; outside of that reuse, followed by
-            ``attr_targets_list`` and ``attr_weights_list`` (see
-            :meth:`_get_targets_single`).
+            ``gt_inds_list`` (see :meth:`_get_targets_single`).
         """
         if self._layer_targets is not None and not return_sampling_results:
             return self._layer_targets
@@ -493,11 +560,23 @@ class AttrMask2FormerHead(Mask2FormerHead):
             tuple[Tensor]: ``loss_cls``, ``loss_mask`` and ``loss_dice`` as
             the parent, then one attribute loss per group in group order.
         """
-        num_imgs = cls_scores.size(0)
-        # (B, Q, C + 1 + A) -> B x (Q, C + 1 + A)
+        match_inputs = cls_scores.detach()
+        if self._attr_costs:
+            # The attribute costs' query features, for the whole batch:
+            # (B, Q, C + 1 + A) -> (B, Q, C + 1 + A + sum(F))
+            attr_logits = self._split_logits(match_inputs)[1]
+            match_inputs = torch.cat(
+                [match_inputs]
+                + [
+                    cost.pred_features(attr_logits, self.attr_spec)
+                    for cost in self._attr_costs
+                ],
+                dim=-1,
+            )
+        # (B, Q, W) -> B x (Q, W)
         targets = self.get_targets(
-            [cls_scores[i] for i in range(num_imgs)],
-            [mask_preds[i] for i in range(num_imgs)],
+            list(match_inputs.unbind(0)),
+            list(mask_preds.unbind(0)),
             batch_gt_instances,
             batch_img_metas,
         )
@@ -506,13 +585,44 @@ class AttrMask2FormerHead(Mask2FormerHead):
             loss_cls, loss_mask, loss_dice = super()._loss_by_feat_single(
                 cls_scores, mask_preds, batch_gt_instances, batch_img_metas
             )
-        attr_targets_list, attr_weights_list = targets[5:7]
         losses_attr = self._loss_attr(
-            attr_preds,
-            torch.stack(attr_targets_list),
-            torch.stack(attr_weights_list),
+            attr_preds, *self._attr_targets(targets[5], batch_gt_instances)
         )
         return (loss_cls, loss_mask, loss_dice) + losses_attr
+
+    def _attr_targets(
+        self, gt_inds_list: List[Tensor], batch_gt_instances: InstanceList
+    ) -> Tuple[Tensor, Tensor]:
+        """Attribute targets and weights of every query of a batch.
+
+        Args:
+            gt_inds_list (list[Tensor]): Per image, shape (num_queries, ):
+                0 for an unmatched query, ``n + 1`` for a query matched to
+                ground truth ``n``.
+            batch_gt_instances (list[:obj:`InstanceData`]): ``attr_labels``
+                (N, D) per image, as :meth:`preprocess_gt` gives.
+
+        Returns:
+            tuple[Tensor, Tensor]:
+
+            - attr_targets (Tensor): Shape (batch_size, num_queries, D): the
+              ground truth row of the matched instance (unknown stays -1);
+              for other queries ``K`` (no-object slot) in single-label
+              columns and 0 in multi-label columns.
+            - attr_weights (Tensor): Shape (batch_size, num_queries): 1 for
+              matched queries, ``attr_no_object_weight`` for the others.
+        """
+        labels = [gt.attr_labels for gt in batch_gt_instances]
+        # (1 + sum N, D): the unmatched row, then every image's ground truth
+        table = torch.cat([self.attr_no_object_row] + labels)
+        sizes = [0] + [len(rows) for rows in labels[:-1]]
+        offsets = table.new_tensor(sizes).cumsum(0)
+        # (B, Q): row of the table for every query
+        gt_inds = torch.stack(gt_inds_list)
+        matched = gt_inds > 0
+        rows = torch.where(matched, gt_inds + offsets[:, None], 0)
+        weights = torch.where(matched, 1.0, self.attr_no_object_weight)
+        return table[rows], weights
 
     def _loss_attr(
         self, attr_preds: Tensor, attr_targets: Tensor, attr_weights: Tensor

@@ -84,7 +84,7 @@ def attr_cross_entropy(
             f'{pred.shape[-1] - 1} for {pred.shape[-1]} logits; unknown '
             f'labels must be {ignore_index}'
         )
-    safe_target = torch.where(known, target, torch.zeros_like(target))
+    safe_target = torch.where(known, target, 0)
     loss = F.cross_entropy(pred, safe_target, reduction='none')
     sample_weight = _known_weight(target, weight, ignore_index)
     if class_weight is not None:
@@ -180,9 +180,7 @@ def attr_sigmoid_focal_loss(
     """
     _check_binary(pred, target, ignore_index)
     known = target != ignore_index
-    safe_target = torch.where(known, target, torch.zeros_like(target)).type_as(
-        pred
-    )
+    safe_target = torch.where(known, target, 0).type_as(pred)
     loss = F.binary_cross_entropy_with_logits(
         pred, safe_target, reduction='none'
     )
@@ -231,11 +229,21 @@ class _AttrLoss(nn.Module):
             None if class_weight is None else [float(w) for w in class_weight]
         )
         self.ignore_index = ignore_index
+        self._class_weight_cache: dict = {}
         self.reduction = reduction
         self.loss_weight = loss_weight
 
     def _criterion(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
         raise NotImplementedError
+
+    def _class_weight_tensor(self, pred: Tensor) -> Tensor:
+        """``class_weight`` on the device and dtype of ``pred``, cached."""
+        key = (pred.device, pred.dtype)
+        if self._class_weight_cache.get('key') != key:
+            self._class_weight_cache = dict(
+                key=key, value=pred.new_tensor(self.class_weight)
+            )
+        return self._class_weight_cache['value']
 
     def forward(
         self,
@@ -268,7 +276,7 @@ class _AttrLoss(nn.Module):
                     f'{len(self.class_weight)} entries for '
                     f'{pred.shape[-1]} logits'
                 )
-            class_weight = pred.new_tensor(self.class_weight)
+            class_weight = self._class_weight_tensor(pred)
         return self.loss_weight * self._criterion(
             pred,
             target,

@@ -12,9 +12,19 @@ Both costs read
 :class:`~mmmultilabel.models.AttrMask2FormerHead` fills in all three. A
 ground truth whose group is unknown costs 0 for that group, so unknown
 labels never pull the matching.
+
+Both costs are bilinear: ``cost(q, n) = weight * <f(q), g(n)>``, with
+query features :meth:`~AttrGroupsCost.pred_features` of the logits and
+ground truth features :meth:`~AttrGroupsCost.gt_features` of the labels.
+The matcher calls a cost once per image and decoder layer; the head
+computes the features beforehand, once per decoder layer for the whole
+batch and once per image for the ground truth, and hands them over in the
+fields named :attr:`~AttrGroupsCost.feature_field`, so each call is one
+matrix product. Given only the logits and labels, a cost computes the
+features itself.
 """
 
-from typing import List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -23,20 +33,17 @@ from mmdet.registry import TASK_UTILS
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmmultilabel.utils import UNKNOWN, AttributeGroup
+from mmmultilabel.utils import UNKNOWN, AttributeSpec
 
-from ...utils import split_attr_logits
+from ...utils import attr_logit_channels
+
+Index = Dict[str, Tensor]
 
 
-def _groups_with_inputs(
-    pred_instances: InstanceData, gt_instances: InstanceData, multi_label: bool
-) -> List[Tuple[AttributeGroup, Tensor, Tensor]]:
-    """The groups of one kind with their logits and ground truth columns.
-
-    Returns:
-        list[tuple]: ``(group, logits, gt_columns)`` with logits of shape
-        (num_queries, out_g) and ground truth of shape (num_gts, d_g).
-    """
+def _inputs(
+    pred_instances: InstanceData, gt_instances: InstanceData
+) -> Tuple[AttributeSpec, Tensor, Tensor]:
+    """The spec, attribute logits (Q, A) and labels (N, D) of a match."""
     spec = pred_instances.metainfo.get('attribute_spec')
     if (
         spec is None
@@ -48,39 +55,130 @@ def _groups_with_inputs(
             "metainfo['attribute_spec'] and gt_instances.attr_labels, as "
             'AttrMask2FormerHead provides; use them with that head'
         )
-    logits = split_attr_logits(pred_instances.attr_logits, spec)
-    gt_labels = gt_instances.attr_labels
-    return [
-        (group, group_logits, gt_labels[:, cols])
-        for group, group_logits, cols in zip(
-            spec, logits, spec.label_slices.values()
+    return spec, pred_instances.attr_logits, gt_instances.attr_labels
+
+
+def _group_index(spec: AttributeSpec, multi_label: bool) -> Optional[Index]:
+    """Where the groups of one kind sit in the logits and label rows.
+
+    Returns:
+        dict[str, Tensor] | None: None without groups of that kind. For
+        ``G`` single-label groups of at most ``K`` values:
+
+        - ``logits`` (G, K + 1): the logit columns of each group's values
+          and no-object slot, padded with ``A``, the index of a ``-inf``
+          column appended to the logits;
+        - ``groups`` (G, ): ``0..G-1``;
+        - ``labels`` (G, ): the label column of each group.
+
+        For multi-label groups with ``M`` values in all: ``logits`` (M, )
+        and ``labels`` (M, ), the columns of each value, and ``scale``
+        (2M, ), one over the number of values of the value's group, twice.
+    """
+    channels = attr_logit_channels(spec)
+    groups = [
+        (group, logit_start, label_start)
+        for group, logit_start, label_start in zip(
+            spec,
+            [sum(channels[:i]) for i in range(len(channels))],
+            [s.start for s in spec.label_slices.values()],
         )
         if group.multi_label == multi_label
     ]
+    if not groups:
+        return None
+    if multi_label:
+        logits, labels, scale = [], [], []
+        for group, logit_start, label_start in groups:
+            k = group.num_values
+            logits += range(logit_start, logit_start + k)
+            labels += range(label_start, label_start + k)
+            scale += [1.0 / k] * k
+        return dict(
+            logits=torch.tensor(logits),
+            labels=torch.tensor(labels),
+            scale=torch.tensor(scale + scale),
+        )
+    width = max(group.num_values + 1 for group, _, _ in groups)
+    pad = sum(channels)
+    logits = [
+        list(range(start, start + group.num_values + 1))
+        + [pad] * (width - group.num_values - 1)
+        for group, start, _ in groups
+    ]
+    return dict(
+        logits=torch.tensor(logits),
+        groups=torch.arange(len(groups)),
+        labels=torch.tensor([start for _, _, start in groups]),
+    )
 
 
-class _AttrGroupsCost(BaseMatchCost):
-    """Sum of a per-group cost over the attribute groups of one kind.
+class AttrGroupsCost(BaseMatchCost):
+    """Bilinear cost over the attribute groups of one kind.
 
     Subclasses set :attr:`multi_label` (which groups they score) and
-    implement :meth:`group_cost`.
+    :attr:`feature_field`, and implement :meth:`pred_features` and
+    :meth:`gt_features`.
 
     Args:
         weight (float): Cost weight. Defaults to 1.
     """
 
     multi_label: bool = False
+    # Name of the precomputed features in pred_instances / gt_instances.
+    feature_field: str = ''
 
-    def group_cost(self, logits: Tensor, gt: Tensor) -> Tensor:
-        """Cost of one group.
+    def __init__(self, weight: float = 1.0) -> None:
+        super().__init__(weight=weight)
+        self._index_cache: Dict[tuple, Optional[Index]] = {}
+
+    def _index(
+        self, spec: AttributeSpec, device: torch.device
+    ) -> Optional[Index]:
+        """:func:`_group_index` on ``device``, built once per layout."""
+        key = (spec.groups, device)
+        if key not in self._index_cache:
+            index = _group_index(spec, self.multi_label)
+            if index is not None:
+                index = {k: v.to(device) for k, v in index.items()}
+            self._index_cache[key] = index
+        return self._index_cache[key]
+
+    def pred_features(self, logits: Tensor, spec: AttributeSpec) -> Tensor:
+        """Query features ``f``.
 
         Args:
-            logits (Tensor): The group's logits, shape (num_queries, out_g).
-            gt (Tensor): The group's label columns, shape (num_gts, d_g).
+            logits (Tensor): Attribute logits of shape (..., A).
+            spec (AttributeSpec): The attribute groups.
 
         Returns:
-            Tensor: Shape (num_queries, num_gts).
+            Tensor: Float, shape (..., F); (..., 0) without groups of this
+            kind.
         """
+        index = self._index(spec, logits.device)
+        if index is None:
+            return logits.new_zeros(logits.shape[:-1] + (0,))
+        return self._pred_features(logits, index)
+
+    def gt_features(self, labels: Tensor, spec: AttributeSpec) -> Tensor:
+        """Ground truth features ``g``.
+
+        Args:
+            labels (Tensor): Encoded labels of shape (N, D).
+            spec (AttributeSpec): The attribute groups.
+
+        Returns:
+            Tensor: Shape (N, F), float; (N, 0) without groups of this kind.
+        """
+        index = self._index(spec, labels.device)
+        if index is None:
+            return labels.new_zeros((len(labels), 0), dtype=torch.float)
+        return self._gt_features(labels, index)
+
+    def _pred_features(self, logits: Tensor, index: Index) -> Tensor:
+        raise NotImplementedError
+
+    def _gt_features(self, labels: Tensor, index: Index) -> Tensor:
         raise NotImplementedError
 
     @torch.no_grad()
@@ -95,78 +193,100 @@ class _AttrGroupsCost(BaseMatchCost):
 
         Args:
             pred_instances (:obj:`InstanceData`): ``attr_logits`` of shape
-                (num_queries, A) and metainfo ``attribute_spec``.
+                (num_queries, A) and metainfo ``attribute_spec``; or the
+                features (num_queries, F) in :attr:`feature_field`.
             gt_instances (:obj:`InstanceData`): ``attr_labels`` of shape
-                (num_gts, D).
+                (num_gts, D); or the features (num_gts, F) in
+                :attr:`feature_field`.
             img_meta (dict, optional): Unused.
 
         Returns:
             Tensor: Cost matrix of shape (num_queries, num_gts).
         """
-        cost = pred_instances.attr_logits.new_zeros(
-            (len(pred_instances), len(gt_instances))
-        )
-        for _, logits, gt in _groups_with_inputs(
-            pred_instances, gt_instances, multi_label=self.multi_label
-        ):
-            cost = cost + self.group_cost(logits, gt)
-        return cost * self.weight
+        pred = pred_instances.get(self.feature_field)
+        gt = gt_instances.get(self.feature_field)
+        if pred is None or gt is None:
+            spec, logits, labels = _inputs(pred_instances, gt_instances)
+            pred = self.pred_features(logits, spec)
+            gt = self.gt_features(labels, spec)
+        # (Q, F) @ (F, N) -> (Q, N)
+        cost = torch.mm(pred, gt.t())
+        return cost if self.weight == 1 else cost * self.weight
 
 
 @TASK_UTILS.register_module()
-class AttrClassificationCost(_AttrGroupsCost):
+class AttrClassificationCost(AttrGroupsCost):
     """Classification cost of the single-label attribute groups.
 
     For every single-label group, the cost of matching query ``q`` to ground
     truth ``n`` is ``-p_q(v_n)``, the softmax probability (over values and
     no-object slot) of the ground truth value, as mmdet's
-    ``ClassificationCost``; the costs of the groups are summed.
+    ``ClassificationCost``; the costs of the groups are summed. Features:
+    the probabilities of every group's values and no-object slot (padded to
+    the longest group), and minus the one-hot encoding of the known ground
+    truth values.
 
     Args:
         weight (float): Cost weight. Defaults to 1.
     """
 
     multi_label = False
+    feature_field = 'attr_cls_cost_feats'
 
-    def group_cost(self, logits: Tensor, gt: Tensor) -> Tensor:
-        # (num_gts, 1) -> (num_gts, )
-        gt = gt[:, 0]
-        known = gt != UNKNOWN
-        # (num_queries, K + 1) -> (num_queries, num_gts)
-        prob = logits.softmax(-1)[:, gt.clamp(min=0)]
-        return -prob * known[None].float()
+    def _pred_features(self, logits: Tensor, index: Index) -> Tensor:
+        # (..., A) -> (..., A + 1): the -inf column that pads short groups
+        logits = logits.float()
+        padded = torch.cat(
+            [logits, logits.new_full(logits.shape[:-1] + (1,), -float('inf'))],
+            dim=-1,
+        )
+        # (..., G, K + 1): softmax within every group -> (..., G * (K + 1))
+        return padded[..., index['logits']].softmax(-1).flatten(-2)
+
+    def _gt_features(self, labels: Tensor, index: Index) -> Tensor:
+        num_groups, width = index['logits'].shape
+        # (N, D) -> (N, G)
+        labels = labels[:, index['labels']]
+        # Column of each group's value in (N, G * (K + 1))
+        columns = index['groups'] * width + labels.clamp(min=0)
+        known = (labels != UNKNOWN).float()
+        return known.new_zeros((len(labels), num_groups * width)).scatter_(
+            1, columns, -known
+        )
 
 
 @TASK_UTILS.register_module()
-class AttrBinaryCrossEntropyCost(_AttrGroupsCost):
+class AttrBinaryCrossEntropyCost(AttrGroupsCost):
     """Binary cross-entropy cost of the multi-label attribute groups.
 
     For every multi-label group, the cost of matching query ``q`` to ground
     truth ``n`` is the mean over the group's values of the sigmoid binary
     cross-entropy between the query's logits and the ground truth's 0/1
     labels (unknown labels count 0), as mmdet's ``CrossEntropyLossCost``;
-    the costs of the groups are summed.
+    the costs of the groups are summed. Features: the cross-entropy of each
+    value being present and absent, over the size of its group, and the
+    known 0/1 labels and their complements.
 
     Args:
         weight (float): Cost weight. Defaults to 1.
     """
 
     multi_label = True
+    feature_field = 'attr_bce_cost_feats'
 
-    def group_cost(self, logits: Tensor, gt: Tensor) -> Tensor:
-        logits = logits.float()
-        known = (gt != UNKNOWN).float()
-        pos_target = gt.clamp(min=0).float() * known
-        neg_target = (1 - gt.clamp(min=0).float()) * known
-        # (num_queries, K): cost of each value being present / absent
-        pos = F.binary_cross_entropy_with_logits(
-            logits, torch.ones_like(logits), reduction='none'
+    def _pred_features(self, logits: Tensor, index: Index) -> Tensor:
+        # (..., A) -> (..., M)
+        logits = logits[..., index['logits']].float()
+        # -log(sigmoid(x)) and -log(1 - sigmoid(x)) -> (..., 2M)
+        return (
+            torch.cat([F.softplus(-logits), F.softplus(logits)], dim=-1)
+            * index['scale']
         )
-        neg = F.binary_cross_entropy_with_logits(
-            logits, torch.zeros_like(logits), reduction='none'
-        )
-        # (num_queries, K) x (num_gts, K) -> (num_queries, num_gts)
-        group_cost = torch.einsum('qk,nk->qn', pos, pos_target) + torch.einsum(
-            'qk,nk->qn', neg, neg_target
-        )
-        return group_cost / logits.shape[-1]
+
+    def _gt_features(self, labels: Tensor, index: Index) -> Tensor:
+        # (N, D) -> (N, M)
+        labels = labels[:, index['labels']]
+        known = (labels != UNKNOWN).float()
+        present = labels.clamp(min=0).float() * known
+        # (N, 2M): present, absent
+        return torch.cat([present, known - present], dim=1)
