@@ -172,3 +172,47 @@ def test_pipeline_rows_come_from_the_annotations(shapes):
         gt = dataset[idx]['data_samples'].gt_instances
         for pair in zip(gt.labels.tolist(), gt.attr_labels.tolist()):
             assert pair in allowed
+
+
+def whole_shapes(folder, category):
+    """Point lists of the unoccluded ``category`` shapes of a labelme set."""
+    out = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith('.json'):
+            with open(osp.join(folder, name)) as f:
+                for shape in json.load(f)['shapes']:
+                    if shape['label'].startswith(category + '|'):
+                        out.append((shape['shape_type'], shape['points']))
+    return out
+
+
+def upright(points):
+    """Whether a triangle's highest corner is above its base's middle."""
+    top, *base = sorted(points, key=lambda p: p[1])
+    return abs(top[0] - (base[0][0] + base[1][0]) / 2) < 0.05
+
+
+@pytest.mark.parametrize('rotate', [False, True])
+def test_shapes_are_upright_unless_rotate(tmp_path, rotate):
+    out = tmp_path / 'shapes'
+    args = [str(out), '--num-train', '30', '--num-val', '1', '--no-progress']
+    assert MAKE_SHAPES.main(args + ['--rotate'] * rotate) == 0
+    squares = whole_shapes(out / 'train', 'square')
+    triangles = [
+        points
+        for kind, points in whole_shapes(out / 'train', 'triangle')
+        if len(points) == 3
+    ]
+    # Four corners on more than two columns: a turned square.
+    turned_squares = [
+        p
+        for _, p in squares
+        if len({round(x, 1) for x, _ in p}) > 2 and len(p) == 4
+    ]
+    assert squares and triangles
+    if rotate:
+        assert turned_squares
+        assert not all(upright(p) for p in triangles)
+    else:
+        assert not turned_squares
+        assert all(upright(p) for p in triangles)

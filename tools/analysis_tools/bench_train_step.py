@@ -68,8 +68,8 @@ def parse_args():
     parser.add_argument(
         '--steps',
         type=int,
-        default=60,
-        help='timed steps per model (default: 60)',
+        default=100,
+        help='timed steps per model (default: 100)',
     )
     parser.add_argument(
         '--warmup',
