@@ -1,5 +1,6 @@
 """Detection visualizer that writes the attributes of every instance."""
 
+import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -8,12 +9,20 @@ import torch
 from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from mmdet.registry import VISUALIZERS
+from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks, PolygonMasks, bitmap_to_polygon
 from mmdet.visualization import DetLocalVisualizer, get_palette
 from mmengine.structures import InstanceData
 
 from mmmultilabel.utils import UNKNOWN, AttributeSpec
 
+# Fields of a sample drawn as maps, at the size of the image.
+_MAP_FIELDS = (
+    'gt_sem_seg',
+    'gt_panoptic_seg',
+    'pred_sem_seg',
+    'pred_panoptic_seg',
+)
 # A placed label: (x1, y1, x2, y2) in image pixels.
 Rect = Tuple[float, float, float, float]
 
@@ -106,7 +115,11 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
     (a stock mmdet model) or a ``dataset_meta`` without attribute groups are
     drawn without attribute text.
 
-    Readability: the font height follows the image size
+    Readability: :meth:`add_datasample` draws an image whose shorter side is
+    below ``min_draw_size`` enlarged by the smallest integer factor that
+    reaches it (nearest neighbour, so pixels stay sharp), its instances
+    with it, so that labels do not hide small images. The font height then
+    follows the drawn size
     (``font_scale`` x 2.2% of ``sqrt(H * W)``, at least ``min_font_px``
     pixels) and is reduced down to 70% for instances that cover little of the
     image. A label that is wider than the image breaks into lines at the
@@ -129,7 +142,7 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
         mask_color (str | tuple[int], optional): Mask colour; None uses the
             class palette. Defaults to None.
         line_width (int | float): Box line width. Defaults to 3.
-        alpha (float): Opacity of masks and boxes. Defaults to 0.8.
+        alpha (float): Opacity of boxes and mask outlines. Defaults to 0.8.
         font_scale (float): Multiplier of the font height. Defaults to 1.0.
         min_font_px (float): Smallest font height in pixels.
             Defaults to 9.
@@ -139,6 +152,13 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
             (``color=?``); None leaves unknown groups out. Defaults to '?'.
         empty_text (str): Text of a multi-label group known to have no
             value. Defaults to '-'.
+        mask_alpha (float): Opacity of mask fills, lower than ``alpha`` so
+            that the object's own colour (often an attribute) shows
+            through. Defaults to 0.4.
+        min_draw_size (int): Shorter side below which
+            :meth:`add_datasample` enlarges the image; 0 never enlarges.
+            Samples with semantic or panoptic maps are drawn at their own
+            size. Defaults to 512.
     """
 
     def __init__(
@@ -157,6 +177,8 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
         show_attr_scores: bool = False,
         unknown_text: Optional[str] = '?',
         empty_text: str = '-',
+        mask_alpha: float = 0.4,
+        min_draw_size: int = 512,
     ) -> None:
         super().__init__(
             name=name,
@@ -174,12 +196,47 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
         self.show_attr_scores = show_attr_scores
         self.unknown_text = unknown_text
         self.empty_text = empty_text
+        self.mask_alpha = mask_alpha
+        self.min_draw_size = min_draw_size
 
     @property
     def attr_spec(self) -> AttributeSpec:
         """Attribute groups of ``dataset_meta`` (empty without them)."""
         meta = self.dataset_meta or {}
         return AttributeSpec(meta.get('attribute_groups'))
+
+    def add_datasample(
+        self,
+        name: str,
+        image: np.ndarray,
+        data_sample: Optional[DetDataSample] = None,
+        *args,
+        **kwargs,
+    ) -> None:
+        """mmdet's ``add_datasample``, small images drawn enlarged.
+
+        Args:
+            name (str): The image identifier.
+            image (np.ndarray): RGB image, shape (H, W, 3).
+            data_sample (:obj:`DetDataSample`, optional): Ground truth and
+                predictions, at the size of ``image``.
+            *args, **kwargs: The other arguments of mmdet's
+                ``DetLocalVisualizer.add_datasample`` (``draw_gt``,
+                ``draw_pred``, ``show``, ``out_file``, ``pred_score_thr``,
+                ...).
+        """
+        factor = 1
+        if self.min_draw_size > 0 and not (
+            data_sample is not None
+            and any(key in data_sample for key in _MAP_FIELDS)
+        ):
+            factor = math.ceil(self.min_draw_size / min(image.shape[:2]))
+        if factor > 1:
+            # (H, W, 3) -> (factor * H, factor * W, 3)
+            image = image.repeat(factor, axis=0).repeat(factor, axis=1)
+            if data_sample is not None:
+                data_sample = _enlarged(data_sample, factor)
+        super().add_datasample(name, image, data_sample, *args, **kwargs)
 
     # ------------------------------------------------------------- drawing
     def _draw_instances(
@@ -274,7 +331,7 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
             polygons.extend(self._clip(c) for c in contours)
         if polygons:
             self.draw_polygons(polygons, edge_colors='w', alpha=self.alpha)
-        self.draw_binary_masks(masks, colors=colors, alphas=self.alpha)
+        self.draw_binary_masks(masks, colors=colors, alphas=self.mask_alpha)
 
     def _label_texts(
         self,
@@ -478,6 +535,31 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
         x = min(max(x, 0.0), max(self.width - width, 0.0))
         y = min(max(y, 0.0), max(self.height - height, 0.0))
         return x, y, x + width, y + height
+
+
+def _enlarged(data_sample: DetDataSample, factor: int) -> DetDataSample:
+    """A copy of a sample with instances ``factor`` times larger.
+
+    Boxes are multiplied; masks (N, H, W) become (N, factor * H,
+    factor * W), each pixel repeated.
+    """
+    out = data_sample.clone()
+    for key in ('gt_instances', 'pred_instances', 'ignored_instances'):
+        if key not in data_sample:
+            continue
+        instances = data_sample.get(key).clone()
+        if 'bboxes' in instances:
+            instances.bboxes = _to_numpy(instances.bboxes) * factor
+        if 'masks' in instances:
+            masks = instances.masks
+            if isinstance(masks, (PolygonMasks, BitmapMasks)):
+                masks = masks.to_ndarray()
+            masks = _to_numpy(masks)
+            instances.masks = masks.repeat(factor, axis=1).repeat(
+                factor, axis=2
+            )
+        out.set_field(instances, key)
+    return out
 
 
 def _overlap(a: Rect, b: Rect) -> bool:

@@ -1,6 +1,7 @@
 """AttrInferencer on a tiny randomly initialised attribute Mask2Former."""
 
 import json
+import math
 import os.path as osp
 
 import mmcv
@@ -18,6 +19,12 @@ from mmmultilabel.apis import AttrInferencer, UnreadableImageError
 from mmmultilabel.utils import AttributeSpec
 
 SPEC = AttributeSpec(ATTRIBUTE_GROUPS)
+
+
+def enlarged_shape(img):
+    """Shape of a drawing of ``img``: small images are drawn enlarged."""
+    factor = max(1, math.ceil(512 / min(img.shape[:2])))
+    return (factor * img.shape[0], factor * img.shape[1], 3)
 
 
 def _inferencer(cfg_path, ckpt_path, **kwargs):
@@ -79,7 +86,7 @@ def test_folder_schema_files_and_json_round_trip(attr_files, images_dir):
         with open(out_dir / f'img{i}.json') as f:
             assert json.load(f) == record
         drawn = mmcv.imread(str(out_dir / f'img{i}.png'))
-        assert drawn.shape == img.shape  # the prediction only
+        assert drawn.shape == enlarged_shape(img)  # the prediction only
 
 
 def test_array_list_and_datasamples(attr_files, images_dir):
@@ -102,7 +109,7 @@ def test_array_list_and_datasamples(attr_files, images_dir):
         np.testing.assert_array_equal(mask_util.decode(rle), mask.numpy())
     assert pred.attr_labels.shape == (len(pred), SPEC.num_label_columns)
     assert pred.attr_scores.shape == (len(pred), SPEC.num_values)
-    assert result['visualization'][0].shape == img.shape
+    assert result['visualization'][0].shape == enlarged_shape(img)
 
 
 def test_score_threshold_drops_instances(attr_files, images_dir):

@@ -160,7 +160,7 @@ def test_font_grows_with_the_image():
 
 
 def test_ground_truth_and_prediction_side_by_side(tmp_path):
-    vis = _visualizer(show_attr_scores=True)
+    vis = _visualizer(show_attr_scores=True, min_draw_size=0)
     h, w = 50, 70
     img = np.random.RandomState(0).randint(0, 255, (h, w, 3), np.uint8)
     sample = DetDataSample()
@@ -177,6 +177,28 @@ def test_ground_truth_and_prediction_side_by_side(tmp_path):
     vis.add_datasample('x', img, sample, out_file=str(out_file))
     assert vis.get_image().shape == (h, 2 * w, 3)
     assert out_file.is_file()
+
+
+def test_small_images_are_drawn_enlarged_with_their_instances():
+    vis = _visualizer()  # min_draw_size 512: 64 px -> factor 8
+    h, w = 64, 96
+    img = np.full((h, w, 3), 128, np.uint8)
+    sample = DetDataSample()
+    gt = _instances(h, w, [[8, 8, 24, 24]], [0], [ROW])
+    gt.masks = BitmapMasks(gt.masks.numpy(), h, w)
+    sample.gt_instances = gt
+
+    vis.add_datasample('x', img, sample, draw_pred=False)
+
+    drawn = vis.get_image()
+    assert drawn.shape == (8 * h, 8 * w, 3)
+    # The mask is painted where the instance is, 8 times larger ...
+    painted = (drawn != 128).any(-1)
+    assert painted[8 * 14 : 8 * 23, 8 * 9 : 8 * 23].mean() > 0.8
+    # ... and nothing far from it.
+    assert not painted[8 * 40 :, 8 * 40 :].any()
+    # The caller's sample keeps its size.
+    assert sample.gt_instances.masks.to_ndarray().shape == (1, h, w)
 
 
 def test_samples_without_attributes_still_draw():
