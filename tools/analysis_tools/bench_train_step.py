@@ -182,6 +182,7 @@ def main():
     print(
         f'  attribute Mask2Former   : {med["attr"] * 1000:8.1f} ms ' '(median)'
     )
+    print(f'  ratio of the medians    : {med["attr"] / med["stock"]:8.3f}')
     print(
         f'  ratio attr / stock      : {ratio:8.3f} '
         '(median of per-step ratios; target <= 1.03)'
