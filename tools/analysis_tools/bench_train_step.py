@@ -3,12 +3,15 @@
 Both models are built from the same config (the attribute model as is, the
 stock one with mmdet's ``Mask2FormerHead``/``MaskFormerFusionHead`` and
 without attribute costs), start from the same weights, and train on the same
-batches. Steps are interleaved (attr, stock, stock, attr, ...): each pair of
-steps runs the same batch back to back, so both see the same batch and the
-same machine load. Printed: the median step time of each model, and the
-median over the pairs of the per-pair ratio attr / stock, the measure that
-the 1.03 target applies to (a per-step ratio is not thrown off by batches
-of different sizes or by a slow minute of the machine).
+batches. Each model is built twice, in the order attr, stock, stock, attr,
+so that neither gains from where its tensors were allocated. Every step
+runs the four copies back to back on one batch, in an order rotated from
+step to step, so all see the same batch and the same machine load.
+Printed: the median step time of each model; the median over steps of the
+ratio (attr + attr copy) / (stock + stock copy), the measure that the 1.03
+target applies to (a per-step ratio is not thrown off by batches of
+different sizes or by a slow minute of the machine); and the same ratio for
+the two identical stock copies, which shows the noise of the measurement.
 
 Example:
     python tools/analysis_tools/bench_train_step.py --steps 30
@@ -16,6 +19,7 @@ Example:
 
 import argparse
 import copy
+import gc
 import os.path as osp
 import statistics
 import subprocess
@@ -68,8 +72,8 @@ def parse_args():
     parser.add_argument(
         '--steps',
         type=int,
-        default=100,
-        help='timed steps per model (default: 100)',
+        default=60,
+        help='timed steps per model copy (default: 60)',
     )
     parser.add_argument(
         '--warmup',
@@ -96,6 +100,21 @@ def stock_model_cfg(attr_cfg: dict) -> dict:
 
 
 def step_time(model, optimizer, batch) -> float:
+    """Seconds of one training step, without garbage collection in it.
+
+    As ``timeit``, the collector is paused while the step runs (and run
+    before it), so that a collection started by one model's garbage is not
+    charged to the other.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        return _step_time(model, optimizer, batch)
+    finally:
+        gc.enable()
+
+
+def _step_time(model, optimizer, batch) -> float:
     start = time.perf_counter()
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
@@ -143,37 +162,53 @@ def main():
         for i in range(4)
     ]
 
+    # Two copies of each model, built in the order attr, stock, stock,
+    # attr, so that neither model gains from where its tensors were
+    # allocated; the two stock copies also show the measurement's noise.
     torch.manual_seed(0)
-    attr_model = MODELS.build(cfg.model)
-    attr_model.init_weights()
-    stock_model = MODELS.build(stock_model_cfg(cfg.model))
-    missing, _ = (
-        stock_model.load_state_dict(attr_model.state_dict(), strict=False),
-        None,
-    )
-    assert not missing.missing_keys, missing.missing_keys
-    models = dict(attr=attr_model, stock=stock_model)
+    state = None
+    models = {}
+    for name in ('attr', 'stock', 'stock_copy', 'attr_copy'):
+        model_cfg = (
+            cfg.model
+            if name.startswith('attr')
+            else (stock_model_cfg(cfg.model))
+        )
+        model = MODELS.build(model_cfg)
+        if state is None:
+            model.init_weights()
+            state = model.state_dict()
+        else:
+            missing = model.load_state_dict(state, strict=False)
+            assert not missing.missing_keys, missing.missing_keys
+        models[name] = model.train()
     optims = {
         k: torch.optim.AdamW(m.parameters(), lr=1e-4)
         for k, m in models.items()
     }
-    for m in models.values():
-        m.train()
 
-    times = dict(attr=[], stock=[])
+    names = list(models)
+    times = {name: [] for name in names}
     for i in range(args.warmup + args.steps):
         batch = batches[i % len(batches)]
-        for name in ('attr', 'stock') if i % 2 == 0 else ('stock', 'attr'):
+        # Every step runs the four models on one batch, in rotated order.
+        for name in names[i % 4 :] + names[: i % 4]:
             t = step_time(models[name], optims[name], batch)
             if i >= args.warmup:
                 times[name].append(t)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    ratio = statistics.median(
-        a / s for a, s in zip(times['attr'], times['stock'])
+    attr = [a + b for a, b in zip(times['attr'], times['attr_copy'])]
+    stock = [a + b for a, b in zip(times['stock'], times['stock_copy'])]
+    ratio = statistics.median(a / s for a, s in zip(attr, stock))
+    noise = statistics.median(
+        a / s for a, s in zip(times['stock_copy'], times['stock'])
+    )
+    med = dict(
+        attr=statistics.median(times['attr'] + times['attr_copy']),
+        stock=statistics.median(times['stock'] + times['stock_copy']),
     )
     print(
-        f'training step, batch {bs}, {args.steps} interleaved steps each '
-        f'({torch.get_num_threads()} threads)'
+        f'training step, batch {bs}, {args.steps} rotated steps of two '
+        f'copies of each model ({torch.get_num_threads()} threads)'
     )
     print(
         f'  stock mmdet Mask2Former : {med["stock"] * 1000:8.1f} ms '
@@ -183,6 +218,7 @@ def main():
         f'  attribute Mask2Former   : {med["attr"] * 1000:8.1f} ms ' '(median)'
     )
     print(f'  ratio of the medians    : {med["attr"] / med["stock"]:8.3f}')
+    print(f'  stock copy / stock      : {noise:8.3f} (same model: the noise)')
     print(
         f'  ratio attr / stock      : {ratio:8.3f} '
         '(median of per-step ratios; target <= 1.03)'
