@@ -403,10 +403,11 @@ class AttrMask2FormerHead(Mask2FormerHead):
         gt_instances: InstanceData,
         img_meta: dict,
     ) -> Tuple[Tensor]:
-        """Match with attribute costs and add attribute targets.
+        """Match with attribute costs; also return each query's match.
 
-        As the parent, with the attribute logits and labels given to the
-        assigner, so the attribute costs take part in the matching.
+        As the parent, with the attribute logits and labels (and the
+        attribute costs' features) given to the assigner, so the attribute
+        costs take part in the matching.
 
         Args:
             cls_score (Tensor): Class and attribute logits of one image for
