@@ -1,7 +1,7 @@
 # CPU-sized attribute Mask2Former on the embedded shapes data set
 # (`make demo`): ResNet-18 from scratch, 64 channels, 20 queries, 3 decoder
-# layers, 128x128 images, batch 8, 1500 iterations (~11 min on 2 CPU cores;
-# segm mAP 0.69 on the val split).
+# layers, 128x128 images, batch 8, 1500 iterations (11-13 min on 2 CPU
+# cores; segm mAP 0.69-0.76 on the val split).
 # Attribute groups: color and size (single-label), pattern (multi-label).
 _base_ = './mask2former-attr_r50_8xb2-lsj-50e_coco-attr.py'
 
