@@ -543,11 +543,13 @@ def _enlarged(data_sample: DetDataSample, factor: int) -> DetDataSample:
     Boxes are multiplied; masks (N, H, W) become (N, factor * H,
     factor * W), each pixel repeated.
     """
+    # clone() copies the sample and each InstanceData, not the tensors: the
+    # enlarged fields are set on the copies, the caller's stay as they are.
     out = data_sample.clone()
     for key in ('gt_instances', 'pred_instances', 'ignored_instances'):
-        if key not in data_sample:
+        if key not in out:
             continue
-        instances = data_sample.get(key).clone()
+        instances = out.get(key).clone()
         if 'bboxes' in instances:
             instances.bboxes = _to_numpy(instances.bboxes) * factor
         if 'masks' in instances:

@@ -175,7 +175,7 @@ def test_pipeline_rows_come_from_the_annotations(shapes):
 
 
 def whole_shapes(folder, category):
-    """Point lists of the unoccluded ``category`` shapes of a labelme set."""
+    """``(shape_type, points)`` of every ``category`` shape of a folder."""
     out = []
     for name in sorted(os.listdir(folder)):
         if name.endswith('.json'):

@@ -11,6 +11,9 @@ from mmdet.registry import MODELS
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData, PixelData
 
+from mmmultilabel.models.task_modules.assigners.attribute_match_cost import (
+    AttrGroupsCost,
+)
 from mmmultilabel.utils import AttributeSpec
 
 NUM_QUERIES = 10
@@ -154,6 +157,55 @@ def test_matching_sees_the_attributes(attr_model_cfg):
     gt_inds = head._get_targets_single(cls_score, mask_pred, gt, {})[7]
 
     # Query 3 is matched to the second instance, query 7 to the first.
+    assert gt_inds[3] == 2 and gt_inds[7] == 1
+
+
+def test_precomputed_cost_features_match_alike(attr_model_cfg):
+    """The path of training: cost features from the batch and preprocess_gt.
+
+    The head appends the attribute costs' query features to the logits and
+    preprocess_gt attaches the ground truth features; the matching must be
+    the one the costs give from logits and labels.
+    """
+    head = build_head(attr_model_cfg)
+    masks = two_instances()
+    masks[1] = masks[0]
+    gt_attr = torch.tensor([[0, 0, 1, 0], [1, 1, 0, 1]])
+    gt = InstanceData(
+        labels=torch.tensor([1, 1]), masks=masks, attr_labels=gt_attr
+    )
+    says_second = [0.0, 5.0, 0.0, 0.0, 0.0, 5.0, 0.0, -5.0, 5.0]
+    says_first = [5.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 5.0, -5.0]
+    cls_score, mask_pred = crafted_predictions(
+        masks, [3, 7], [1, 1], torch.tensor([says_second, says_first])
+    )
+    (prepared,) = head.preprocess_gt(
+        [
+            InstanceData(
+                labels=gt.labels,
+                masks=BitmapMasks(masks.numpy(), 64, 64),
+                attr_labels=gt_attr,
+            )
+        ],
+        [None],
+    )
+    attr_logits = head._split_logits(cls_score)[1]
+    features = [
+        cost.pred_features(attr_logits, head.attr_spec)
+        for cost in head._attr_costs
+    ]
+    assert [f.shape[-1] for f in features] == head._attr_cost_widths
+    assert all(cost.feature_field in prepared for cost in head._attr_costs)
+
+    with mock.patch.object(
+        AttrGroupsCost,
+        'pred_features',
+        side_effect=AssertionError('features recomputed'),
+    ):
+        gt_inds = head._get_targets_single(
+            torch.cat([cls_score] + features, dim=-1), mask_pred, prepared, {}
+        )[7]
+
     assert gt_inds[3] == 2 and gt_inds[7] == 1
 
 

@@ -7,7 +7,7 @@ from mmdet.registry import VISUALIZERS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
-from mmengine.structures import InstanceData
+from mmengine.structures import InstanceData, PixelData
 
 from mmmultilabel.utils import AttributeSpec
 from mmmultilabel.visualization import (
@@ -199,6 +199,20 @@ def test_small_images_are_drawn_enlarged_with_their_instances():
     assert not painted[8 * 40 :, 8 * 40 :].any()
     # The caller's sample keeps its size.
     assert sample.gt_instances.masks.to_ndarray().shape == (1, h, w)
+
+
+def test_samples_with_maps_keep_their_size():
+    """Semantic maps are drawn at the image size: no enlargement."""
+    vis = _visualizer()
+    h, w = 64, 96
+    img = np.full((h, w, 3), 128, np.uint8)
+    sample = DetDataSample()
+    sample.gt_instances = _instances(h, w, [[8, 8, 24, 24]], [0], [ROW])
+    sample.gt_sem_seg = PixelData(sem_seg=torch.zeros(1, h, w).long())
+
+    vis.add_datasample('x', img, sample, draw_pred=False)
+
+    assert vis.get_image().shape == (h, w, 3)
 
 
 def test_samples_without_attributes_still_draw():

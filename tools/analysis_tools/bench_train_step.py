@@ -169,11 +169,9 @@ def main():
     state = None
     models = {}
     for name in ('attr', 'stock', 'stock_copy', 'attr_copy'):
-        model_cfg = (
-            cfg.model
-            if name.startswith('attr')
-            else (stock_model_cfg(cfg.model))
-        )
+        model_cfg = cfg.model
+        if name.startswith('stock'):
+            model_cfg = stock_model_cfg(cfg.model)
         model = MODELS.build(model_cfg)
         if state is None:
             model.init_weights()

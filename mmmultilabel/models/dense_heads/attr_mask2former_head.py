@@ -394,7 +394,6 @@ class AttrMask2FormerHead(Mask2FormerHead):
                     f'holds {labels[bad[:, cols]].unique().tolist()}; '
                     f'expected -1 (unknown) or 0..{int(label_max[column])}'
                 )
-        return attr_labels
 
     def _get_targets_single(
         self,

@@ -229,21 +229,11 @@ class _AttrLoss(nn.Module):
             None if class_weight is None else [float(w) for w in class_weight]
         )
         self.ignore_index = ignore_index
-        self._class_weight_cache: dict = {}
         self.reduction = reduction
         self.loss_weight = loss_weight
 
     def _criterion(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
         raise NotImplementedError
-
-    def _class_weight_tensor(self, pred: Tensor) -> Tensor:
-        """``class_weight`` on the device and dtype of ``pred``, cached."""
-        key = (pred.device, pred.dtype)
-        if self._class_weight_cache.get('key') != key:
-            self._class_weight_cache = dict(
-                key=key, value=pred.new_tensor(self.class_weight)
-            )
-        return self._class_weight_cache['value']
 
     def forward(
         self,
@@ -276,7 +266,7 @@ class _AttrLoss(nn.Module):
                     f'{len(self.class_weight)} entries for '
                     f'{pred.shape[-1]} logits'
                 )
-            class_weight = self._class_weight_tensor(pred)
+            class_weight = pred.new_tensor(self.class_weight)
         return self.loss_weight * self._criterion(
             pred,
             target,

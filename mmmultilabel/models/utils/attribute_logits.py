@@ -56,7 +56,7 @@ def attr_logit_channels(spec: AttributeSpec) -> List[int]:
         list[int]: ``num_values + 1`` for a single-label group,
         ``num_values`` for a multi-label group.
     """
-    return list(_logit_channels(tuple(spec.groups)))
+    return list(_logit_channels(spec.groups))
 
 
 @lru_cache(maxsize=None)
