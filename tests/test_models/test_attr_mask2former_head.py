@@ -139,20 +139,28 @@ def test_attribute_targets_of_a_batch_index_each_image(attr_model_cfg):
     assert attr_targets[5].tolist() == NO_OBJECT_ROW
 
 
-def test_matching_sees_the_attributes(attr_model_cfg):
-    """Two instances alike in class and mask, told apart by attributes."""
-    head = build_head(attr_model_cfg)
+def told_apart_by_attributes():
+    """Two instances alike in class and mask, and predictions where query 3
+    says the attributes of the second, query 7 those of the first."""
     masks = two_instances()
     masks[1] = masks[0]
-    gt_attr = torch.tensor([[0, 0, 1, 0], [1, 1, 0, 1]])
     gt = InstanceData(
-        labels=torch.tensor([1, 1]), masks=masks, attr_labels=gt_attr
+        labels=torch.tensor([1, 1]),
+        masks=masks,
+        attr_labels=torch.tensor([[0, 0, 1, 0], [1, 1, 0, 1]]),
     )
     says_second = [0.0, 5.0, 0.0, 0.0, 0.0, 5.0, 0.0, -5.0, 5.0]
     says_first = [5.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 5.0, -5.0]
     cls_score, mask_pred = crafted_predictions(
         masks, [3, 7], [1, 1], torch.tensor([says_second, says_first])
     )
+    return gt, cls_score, mask_pred
+
+
+def test_matching_sees_the_attributes(attr_model_cfg):
+    """Two instances alike in class and mask, told apart by attributes."""
+    head = build_head(attr_model_cfg)
+    gt, cls_score, mask_pred = told_apart_by_attributes()
 
     gt_inds = head._get_targets_single(cls_score, mask_pred, gt, {})[7]
 
@@ -168,23 +176,13 @@ def test_precomputed_cost_features_match_alike(attr_model_cfg):
     the one the costs give from logits and labels.
     """
     head = build_head(attr_model_cfg)
-    masks = two_instances()
-    masks[1] = masks[0]
-    gt_attr = torch.tensor([[0, 0, 1, 0], [1, 1, 0, 1]])
-    gt = InstanceData(
-        labels=torch.tensor([1, 1]), masks=masks, attr_labels=gt_attr
-    )
-    says_second = [0.0, 5.0, 0.0, 0.0, 0.0, 5.0, 0.0, -5.0, 5.0]
-    says_first = [5.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 5.0, -5.0]
-    cls_score, mask_pred = crafted_predictions(
-        masks, [3, 7], [1, 1], torch.tensor([says_second, says_first])
-    )
+    gt, cls_score, mask_pred = told_apart_by_attributes()
     (prepared,) = head.preprocess_gt(
         [
             InstanceData(
                 labels=gt.labels,
-                masks=BitmapMasks(masks.numpy(), 64, 64),
-                attr_labels=gt_attr,
+                masks=BitmapMasks(gt.masks.numpy(), 64, 64),
+                attr_labels=gt.attr_labels,
             )
         ],
         [None],
