@@ -16,7 +16,7 @@ import os.path as osp
 import sys
 from typing import Dict, List, Optional, Union
 
-import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.apis import AttrInferencer
 
 

@@ -17,11 +17,10 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 from mmengine.utils import mkdir_or_exist
 
-import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+import mmmultilabel  # noqa: F401  (registers modules)
+from mmmultilabel.engine import CheckpointGlobalError, build_runner
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,6 +59,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config settings, e.g. test_dataloader.batch_size=4',
+    )
+    parser.add_argument(
+        '--safe-globals',
+        nargs='+',
+        metavar='NAME',
+        help='full names of further Python globals a checkpoint you trust '
+        'may hold (appended to checkpoint_safe_globals); checkpoints load '
+        'with torch.load(weights_only=True)',
     )
     parser.add_argument(
         '--launcher',
@@ -104,16 +111,15 @@ def main(argv=None) -> None:
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
 
-    runner = (
-        Runner.from_cfg(cfg)
-        if 'runner_type' not in cfg
-        else RUNNERS.build(cfg)
-    )
+    runner = build_runner(cfg, args.safe_globals)
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out)
         )
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except CheckpointGlobalError as err:
+        sys.exit(f'error: {err}')
     if args.metrics_out and is_main_process():
         mkdir_or_exist(osp.dirname(osp.abspath(args.metrics_out)))
         with open(args.metrics_out, 'w') as f:

@@ -33,6 +33,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.structures import InstanceData
 from rich.progress import track
 
+from mmmultilabel.engine import checkpoint_safe_globals
 from mmmultilabel.utils import UNKNOWN, AttributeSpec
 
 InputType = Union[str, np.ndarray]
@@ -150,14 +151,17 @@ class AttrInferencer(DetInferencer):
         for path, what in ((model, 'config'), (weights, 'checkpoint')):
             if isinstance(path, str) and not osp.isfile(path):
                 raise FileNotFoundError(f'{what} file not found: {path}')
-        super().__init__(
-            model=model,
-            weights=weights,
-            device=device,
-            scope=scope,
-            palette=palette,
-            show_progress=show_progress,
-        )
+        # Checkpoints load with torch.load(weights_only=True) and exactly
+        # the globals mmengine's checkpoints hold.
+        with checkpoint_safe_globals(weights or '<no checkpoint>'):
+            super().__init__(
+                model=model,
+                weights=weights,
+                device=device,
+                scope=scope,
+                palette=palette,
+                show_progress=show_progress,
+            )
         self.attr_spec = AttributeSpec(
             self.model.dataset_meta.get('attribute_groups')
         )
