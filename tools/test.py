@@ -97,7 +97,16 @@ def main(argv=None) -> None:
             'overwrite it'
         )
 
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(args.config)
+    except ModuleNotFoundError as err:
+        hint = (
+            ' (the InverseForm mmseg configs need it: pip install '
+            '"mmmultilabel[mmseg]")'
+            if 'mmseg' in str(err)
+            else ''
+        )
+        sys.exit(f'error: {args.config}: {err}{hint}')
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
