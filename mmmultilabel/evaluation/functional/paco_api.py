@@ -101,14 +101,13 @@ class PacoGroundTruth:
             evaluator needs and how they were handled.
     """
 
-    def __init__(
-        self, data: Mapping, source: str = '<ground truth>'
-    ) -> None:
+    def __init__(self, data: Mapping, source: str = '<ground truth>') -> None:
         self.source = source
         self.notes: List[str] = []
         if not isinstance(data, Mapping):
             self._fail(
-                'top level', f'expected a JSON object, got {type(data).__name__}'
+                'top level',
+                f'expected a JSON object, got {type(data).__name__}',
             )
         for key in ('images', 'annotations', 'categories'):
             if not isinstance(data.get(key), list):
@@ -180,8 +179,12 @@ class PacoGroundTruth:
             self.cats[cat['id']] = cat
         self.cat_ids = sorted(self.cats)
         by_name = {c['name']: c['id'] for c in cats}
-        self.obj_ids = sorted(i for i, c in self.cats.items() if ':' not in c['name'])
-        self.part_ids = sorted(i for i, c in self.cats.items() if ':' in c['name'])
+        self.obj_ids = sorted(
+            i for i, c in self.cats.items() if ':' not in c['name']
+        )
+        self.part_ids = sorted(
+            i for i, c in self.cats.items() if ':' in c['name']
+        )
         self.part_to_obj: Dict[int, int] = {}
         for pid in self.part_ids:
             name = self.cats[pid]['name']
@@ -216,7 +219,9 @@ class PacoGroundTruth:
             (t, list(ids)) for t, ids in types.items()
         )
         # as PACO: the last type that lists an id wins
-        self.attr_type = {a: t for t, ids in self.attr_types.items() for a in ids}
+        self.attr_type = {
+            a: t for t, ids in self.attr_types.items() for a in ids
+        }
         ids = [a for a in self.attr_names if a >= 0]
         self.num_probs = max(ids) + 1 if ids else 0
 
@@ -227,7 +232,9 @@ class PacoGroundTruth:
         self.num_crowd = 0
         for ann in anns:
             if not isinstance(ann, Mapping):
-                self._fail('annotations', f'expected an object, got {ann!r:.200}')
+                self._fail(
+                    'annotations', f'expected an object, got {ann!r:.200}'
+                )
             where = f'annotation id={ann.get("id")!r}'
             for key in ('id', 'image_id', 'category_id', 'segmentation'):
                 if key not in ann:
@@ -236,10 +243,13 @@ class PacoGroundTruth:
                 self.num_no_mask += 1
                 continue
             if ann['image_id'] not in self.images:
-                self._fail(where, f'image id {ann["image_id"]!r} is not an image')
+                self._fail(
+                    where, f'image id {ann["image_id"]!r} is not an image'
+                )
             if ann['category_id'] not in self.cats:
                 self._fail(
-                    where, f'category id {ann["category_id"]!r} is not a category'
+                    where,
+                    f'category id {ann["category_id"]!r} is not a category',
                 )
             if not _is_number(ann.get('area')):
                 self._fail(
@@ -296,7 +306,9 @@ class PacoGroundTruth:
             self.num_probs = max(a for _, _, a in self.joint) + 1
         # positives of each pair: annotations (with a mask) that list the
         # attribute, whatever their unknown flags say
-        self.pair_positives: Dict[Tuple[int, int], List[int]] = defaultdict(list)
+        self.pair_positives: Dict[Tuple[int, int], List[int]] = defaultdict(
+            list
+        )
         no_ids = 0
         for ann in self.anns:
             cat = ann['category_id']
@@ -419,14 +431,17 @@ def load_paco_results(
     """
     if not isinstance(results, (list, tuple)):
         raise PacoFormatError(
-            f'{source}: expected a list of results, got {type(results).__name__}'
+            f'{source}: expected a list of results, got '
+            f'{type(results).__name__}'
         )
     pair_cats = {c for _, c, _ in gt.joint}
     by_img: Dict[int, List[Tuple[int, Mapping]]] = OrderedDict()
     for n, res in enumerate(results):
         where = f'{source}: result #{n + 1}'
         if not isinstance(res, Mapping):
-            raise PacoFormatError(f'{where}: expected an object, got {res!r:.200}')
+            raise PacoFormatError(
+                f'{where}: expected an object, got {res!r:.200}'
+            )
         where += f' (image id {res.get("image_id")!r})'
         if res.get('image_id') not in gt.images:
             raise PacoFormatError(
@@ -489,7 +504,11 @@ def load_paco_results(
                     f'{where}: field "segmentation" must be a RLE '
                     '{"size": [h, w], "counts": ...} for '
                     f'{iou_type} evaluation'
-                    + (' (or give every result a "bbox")' if iou_type == 'bbox' else '')
+                    + (
+                        ' (or give every result a "bbox")'
+                        if iou_type == 'bbox'
+                        else ''
+                    )
                 )
             if isinstance(segm['counts'], list):
                 segm = mask_utils.frPyObjects(segm, *segm['size'])

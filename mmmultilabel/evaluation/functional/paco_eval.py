@@ -1,4 +1,4 @@
-"""PACO's evaluation: category AP and object-attribute AP, as PACO computes them.
+"""PACO's evaluation: category AP and object-attribute AP, exactly as PACO.
 
 :class:`PACOeval` reproduces ``PACOEval`` of ``facebookresearch/paco``
 (``paco/evaluation/paco_eval_api/eval.py``, an ``LVISEval`` subclass) and
@@ -57,7 +57,7 @@ import io
 import math
 import time
 from collections import OrderedDict, defaultdict
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 import pycocotools.mask as mask_utils
@@ -136,7 +136,10 @@ class PACOeval(COCOeval):
         self._dts = defaultdict(list)
         present = defaultdict(set)
         for ann in gt.anns:
-            if ann['category_id'] not in cats or not 0 < ann['area'] < math.inf:
+            if (
+                ann['category_id'] not in cats
+                or not 0 < ann['area'] < math.inf
+            ):
                 continue
             g = dict(
                 id=ann['id'],
@@ -159,10 +162,17 @@ class PACOeval(COCOeval):
         for img_id in self.params.imgIds:
             neg = gt.federated(img_id, 'neg_category_ids')
             for d in by_img.get(img_id, ()):
-                if d['category_id'] not in cats or not 0 < d['area'] < math.inf:
+                if (
+                    d['category_id'] not in cats
+                    or not 0 < d['area'] < math.inf
+                ):
                     continue
                 cat = d['category_id']
-                if neg is not None and cat not in neg and cat not in present[img_id]:
+                if (
+                    neg is not None
+                    and cat not in neg
+                    and cat not in present[img_id]
+                ):
                     continue
                 self._dts[img_id, cat].append(d)
         self.img_nel = {
@@ -244,7 +254,7 @@ class PACOeval(COCOeval):
         self._evaluate_pairs()
 
     def _pair_cells(self) -> Dict[Tuple[int, int], List[int]]:
-        """``(image, pair) -> category detection ids`` (``_prepare_joint_attr``)."""
+        """``(image, pair) -> detection ids`` (``_prepare_joint_attr``)."""
         gt = self.gt
         pos_imgs = defaultdict(set)
         for (img_id, j), ids in gt.pair_positives.items():
@@ -254,7 +264,11 @@ class PACOeval(COCOeval):
         for img_id in self.params.imgIds:
             neg = gt.federated(img_id, 'neg_category_ids_attrs')
             for j, cat, _ in gt.joint:
-                if neg is not None and j not in neg and j not in pos_imgs[img_id]:
+                if (
+                    neg is not None
+                    and j not in neg
+                    and j not in pos_imgs[img_id]
+                ):
                     continue
                 cells[img_id, j] = [d['id'] for d in self._dts[img_id, cat]]
         return cells
@@ -299,13 +313,19 @@ class PACOeval(COCOeval):
         # PACO keeps the category's detections in file order here ...
         dts = [d for d in dt_obj if d['id'] in dt_ids]
         gt_ign = [
-            int(bool(g['ignore']) or g['area'] < a_rng[0] or g['area'] > a_rng[1])
+            int(
+                bool(g['ignore'])
+                or g['area'] < a_rng[0]
+                or g['area'] > a_rng[1]
+            )
             for g in gts
         ]
         gt_idx = np.argsort(gt_ign, kind='mergesort')
         gts = [gts[n] for n in gt_idx]
         gt_ig = np.array([gt_ign[n] for n in gt_idx])
-        probs = np.array([d['attribute_probs'][attr] for d in dts], dtype=float)
+        probs = np.array(
+            [d['attribute_probs'][attr] for d in dts], dtype=float
+        )
         scores = np.array([d['score'] for d in dts], dtype=float) * probs
         dt_idx = np.argsort(-scores, kind='mergesort')
         dts = [dts[n] for n in dt_idx]
@@ -593,13 +613,14 @@ def evaluate_paco(
         notes.append(
             f'{results_source}: on {ev.row_order_cells} (image, pair, area) '
             'cell(s) the detections of a category are not listed in '
-            'decreasing score; PACO\'s pair matching then reads the IoUs of '
+            "decreasing score; PACO's pair matching then reads the IoUs of "
             'other detections of the image (reproduced; sort the results by '
             'score to avoid it)'
         )
-    lines = [f'PACO {iou_type}: {len(dts)} detections, '
-             f'{time.perf_counter() - tic:.2f}s'] + notes
+    lines = [
+        f'PACO {iou_type}: {len(dts)} detections, '
+        f'{time.perf_counter() - tic:.2f}s'
+    ] + notes
     if tables:
         lines += paco_tables(ev)
     return dict(ev.stats), lines
-
