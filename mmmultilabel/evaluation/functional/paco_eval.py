@@ -277,41 +277,66 @@ class PACOeval(COCOeval):
         p = self.params
         cells = self._pair_cells()
         self.attr_eval_imgs: Dict[Tuple[int, int, int], dict] = {}
-        self.row_order_cells = 0
+        self.row_order_cats = set()
         img_index = {i: n for n, i in enumerate(p.imgIds)}
         cat_index = {c: n for n, c in enumerate(p.catIds)}
-        num_imgs, num_areas = len(p.imgIds), len(p.areaRng)
+        num_imgs = len(p.imgIds)
         keys = set(cells) | {
             k for k, ids in self.gt.pair_positives.items() if ids
         }
         for img_id, j in sorted(keys, key=lambda k: (img_index[k[0]], k[1])):
             cat, attr = self.gt.pair_of[j]
-            gt_obj, dt_obj = self._gts[img_id, cat], self._dts[img_id, cat]
-            if not gt_obj and not dt_obj:
+            if not self._gts[img_id, cat] and not self._dts[img_id, cat]:
                 continue
             pos = set(self.gt.pair_positives.get((img_id, j), ()))
             dt_ids = set(cells.get((img_id, j), ()))
             if not pos and not dt_ids:
                 continue
-            base = (cat_index[cat] * num_areas) * num_imgs + img_index[img_id]
+            cell = self._pair_cell(img_id, cat, attr, pos, dt_ids)
+            base = cat_index[cat] * len(p.areaRng) * num_imgs
+            base += img_index[img_id]
             for a, a_rng in enumerate(p.areaRng):
                 obj_res = self.evalImgs[base + a * num_imgs]
                 self.attr_eval_imgs[j, a, img_id] = self._evaluate_pair_img(
-                    img_id, cat, attr, a_rng, pos, dt_ids, obj_res
+                    cell, a_rng, obj_res
                 )
 
-    def _evaluate_pair_img(
-        self, img_id, cat, attr, a_rng, pos, dt_ids, obj_res
-    ) -> dict:
-        """PACO's ``evaluate_img_attr`` for one (image, pair, area range)."""
-        p = self.params
-        num_thrs = len(p.iouThrs)
+    def _pair_cell(self, img_id, cat, attr, pos, dt_ids) -> dict:
+        """What PACO's ``evaluate_img_attr`` computes the same way for every
+        area range of one (image, pair)."""
         gt_obj, dt_obj = self._gts[img_id, cat], self._dts[img_id, cat]
         ious = self.ious[img_id, cat]
         gt_sel = [n for n, g in enumerate(gt_obj) if g['id'] in pos]
-        gts = [gt_obj[n] for n in gt_sel]
         # PACO keeps the category's detections in file order here ...
         dts = [d for d in dt_obj if d['id'] in dt_ids]
+        probs = np.array(
+            [d['attribute_probs'][attr] for d in dts], dtype=float
+        )
+        scores = np.array([d['score'] for d in dts], dtype=float) * probs
+        dt_idx = np.argsort(-scores, kind='mergesort')
+        rows = None
+        if dts and gt_sel and len(ious):
+            # ... and reorders the IoU rows, which are in score order, by
+            # the positions of that file order (official row order)
+            rows = np.asarray(ious)[:, gt_sel][dt_idx, :]
+            if (img_id, cat) not in self.row_order_cats and any(
+                a['id'] != b['id']
+                for a, b in zip(dt_obj, self._sorted_dts(img_id, cat))
+            ):
+                self.row_order_cats.add((img_id, cat))
+        a_type = self.gt.attr_type[attr]
+        return dict(
+            gts=[gt_obj[n] for n in gt_sel],
+            dts=[dts[n] for n in dt_idx],
+            scores=scores[dt_idx],
+            rows=rows,
+            unknown={g['id']: bool(g['unknown'][a_type]) for g in gt_obj},
+        )
+
+    def _evaluate_pair_img(self, cell, a_rng, obj_res) -> dict:
+        """PACO's ``evaluate_img_attr`` for one (image, pair, area range)."""
+        num_thrs = len(self.params.iouThrs)
+        gts, dts = cell['gts'], cell['dts']
         gt_ign = [
             int(
                 bool(g['ignore'])
@@ -323,41 +348,26 @@ class PACOeval(COCOeval):
         gt_idx = np.argsort(gt_ign, kind='mergesort')
         gts = [gts[n] for n in gt_idx]
         gt_ig = np.array([gt_ign[n] for n in gt_idx])
-        probs = np.array(
-            [d['attribute_probs'][attr] for d in dts], dtype=float
-        )
-        scores = np.array([d['score'] for d in dts], dtype=float) * probs
-        dt_idx = np.argsort(-scores, kind='mergesort')
-        dts = [dts[n] for n in dt_idx]
-        scores = scores[dt_idx]
         dtm = np.zeros((num_thrs, len(dts)))
         dt_ig = np.zeros((num_thrs, len(dts)), dtype=bool)
-        if dts and gts and len(ious):
-            # ... and reorders the IoU rows, which are in score order, by
-            # the positions of that file order (official row order)
-            rows = np.asarray(ious)[:, gt_sel][:, gt_idx][dt_idx, :]
-            if any(
-                a['id'] != b['id']
-                for a, b in zip(dt_obj, self._sorted_dts(img_id, cat))
-            ):
-                self.row_order_cells += 1
-            self._match(rows, gts, dts, gt_ig, dtm, dt_ig)
+        if cell['rows'] is not None:
+            self._match(cell['rows'][:, gt_idx], gts, dts, gt_ig, dtm, dt_ig)
         areas = np.array([d['area'] for d in dts], dtype=float)
         out_rng = (areas < a_rng[0]) | (areas > a_rng[1])
         dt_ig |= (dtm == 0) & out_rng[None, :]
         # unknown rule, from the object-level match of each detection
-        col = {i: n for n, i in enumerate(obj_res['dtIds'])}
-        cols = [col[d['id']] for d in dts]
-        obj_m = obj_res['dtMatches'][:, cols]
-        obj_ig = obj_res['dtIgnore'][:, cols]
-        a_type = self.gt.attr_type[attr]
-        unknown = {g['id']: bool(g['unknown'][a_type]) for g in gt_obj}
         free = (dtm == 0) & ~dt_ig
-        for t, n in zip(*np.nonzero(free)):
-            g = obj_m[t, n]
-            dt_ig[t, n] = unknown[int(g)] if g > 0 else obj_ig[t, n]
+        if free.any():
+            col = {i: n for n, i in enumerate(obj_res['dtIds'])}
+            cols = [col[d['id']] for d in dts]
+            obj_m = obj_res['dtMatches'][:, cols]
+            obj_ig = obj_res['dtIgnore'][:, cols]
+            unknown = cell['unknown']
+            for t, n in zip(*np.nonzero(free)):
+                g = obj_m[t, n]
+                dt_ig[t, n] = unknown[int(g)] if g > 0 else obj_ig[t, n]
         return dict(
-            dtScores=scores,
+            dtScores=cell['scores'],
             dtMatches=dtm,
             dtIgnore=dt_ig,
             num_pos=int(np.count_nonzero(gt_ig == 0)),
@@ -397,12 +407,13 @@ class PACOeval(COCOeval):
         self.attr_precision = -np.ones(
             (len(p.iouThrs), len(p.recThrs), num_pairs, len(p.areaRng))
         )
+        by_area = defaultdict(list)
+        for (j, a, img_id), e in self.attr_eval_imgs.items():
+            by_area[a].append((j, img_id, e))
         for a in range(len(p.areaRng)):
             cls, img, rank, score, tp, fp = [], [], [], [], [], []
             num_pos = np.zeros(num_pairs, dtype=np.int64)
-            for (j, a_idx, img_id), e in self.attr_eval_imgs.items():
-                if a_idx != a:
-                    continue
+            for j, img_id, e in by_area[a]:
                 k, n = pair_index[j], len(e['dtScores'])
                 num_pos[k] += e['num_pos']
                 cls.append(np.full(n, k))
@@ -609,13 +620,13 @@ def evaluate_paco(
     ev.accumulate()
     ev.summarize()
     notes = [f'{gt_source}: {n}' for n in index.notes]
-    if ev.row_order_cells:
+    if ev.row_order_cats:
         notes.append(
-            f'{results_source}: on {ev.row_order_cells} (image, pair, area) '
-            'cell(s) the detections of a category are not listed in '
-            "decreasing score; PACO's pair matching then reads the IoUs of "
-            'other detections of the image (reproduced; sort the results by '
-            'score to avoid it)'
+            f'{results_source}: on {len(ev.row_order_cats)} (image, '
+            'category) cell(s) the detections are not listed in decreasing '
+            "score; PACO's pair matching then reads the IoUs of other "
+            'detections of the same category and image (reproduced; sort '
+            'the results by score to avoid it)'
         )
     lines = [
         f'PACO {iou_type}: {len(dts)} detections, '
