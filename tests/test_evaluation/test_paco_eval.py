@@ -266,3 +266,21 @@ def test_own_form_missing_group_is_an_error():
         PacoFormatError, match=r'result #3 .*attribute_scores\.material'
     ):
         attr_results_to_paco(own, gt)
+
+
+def test_missing_box_for_bbox_evaluation_is_an_error():
+    gt, results = pc.unknown_case()
+    del gt['annotations'][2]['bbox']
+    with pytest.raises(PacoFormatError, match='annotation id=3: field "bbox"'):
+        evaluate_paco(gt, results, 'bbox', gt_source='gt.json')
+    gt['images'][0].pop('height')
+    with pytest.raises(PacoFormatError, match='gt.json: image id=1: fields'):
+        evaluate_paco(gt, [], 'segm', gt_source='gt.json')
+
+
+def test_inputs_are_not_modified(paco_files):
+    gt, results = paco_files
+    gt_copy, results_copy = copy.deepcopy(gt), copy.deepcopy(results)
+    for iou_type in ('segm', 'bbox'):
+        evaluate_paco(gt, results, iou_type)
+    assert gt == gt_copy and results == results_copy

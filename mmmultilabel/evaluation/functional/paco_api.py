@@ -369,13 +369,44 @@ class PacoGroundTruth:
     def to_rle(self, ann: Mapping) -> dict:
         """Mask of an annotation as compressed RLE (``LVIS.ann_to_rle``)."""
         segm = ann['segmentation']
+        where = f'annotation id={ann["id"]}'
+        if isinstance(segm, Mapping) and isinstance(segm.get('counts'), str):
+            return segm
+        if not isinstance(segm, (list, Mapping)):
+            self._fail(
+                where,
+                'field "segmentation" must be polygons or RLE, got '
+                f'{type(segm).__name__}',
+            )
         img = self.images[ann['image_id']]
-        if isinstance(segm, list):
-            rles = mask_utils.frPyObjects(segm, img['height'], img['width'])
-            return mask_utils.merge(rles)
-        if isinstance(segm.get('counts'), list):
-            return mask_utils.frPyObjects(segm, img['height'], img['width'])
-        return segm
+        size = img['height'], img['width']
+        if not all(_is_id(v) for v in size):
+            self._fail(
+                f'image id={ann["image_id"]}',
+                'fields "height" and "width" are needed to read the polygon '
+                f'or uncompressed RLE mask of {where}',
+            )
+        try:
+            if isinstance(segm, list):
+                return mask_utils.merge(mask_utils.frPyObjects(segm, *size))
+            return mask_utils.frPyObjects(segm, *size)
+        except (TypeError, ValueError, KeyError, IndexError) as err:
+            self._fail(where, f'field "segmentation" is not a mask: {err}')
+
+    def box(self, ann: Mapping) -> list:
+        """``bbox`` of an annotation, needed for ``bbox`` evaluation."""
+        box = ann.get('bbox')
+        if not (
+            isinstance(box, (list, tuple))
+            and len(box) == 4
+            and all(_is_number(v) for v in box)
+        ):
+            self._fail(
+                f'annotation id={ann["id"]}',
+                f'field "bbox" [x, y, w, h] is needed for bbox evaluation, '
+                f'got {box!r}',
+            )
+        return list(box)
 
 
 def _check_probs(probs, num_probs: int, where: str) -> None:

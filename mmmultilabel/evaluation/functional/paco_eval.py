@@ -150,9 +150,10 @@ class PACOeval(COCOeval):
                 iscrowd=0,
                 unknown={t: ann.get(f'unknown_{t}') for t in gt.attr_types},
             )
-            g['segmentation' if segm else 'bbox'] = (
-                gt.to_rle(ann) if segm else ann['bbox']
-            )
+            if segm:
+                g['segmentation'] = gt.to_rle(ann)
+            else:
+                g['bbox'] = gt.box(ann)
             self._gts[g['image_id'], g['category_id']].append(g)
             present[g['image_id']].add(g['category_id'])
         self.present = present
