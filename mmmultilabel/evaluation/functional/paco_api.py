@@ -36,7 +36,7 @@ and ``attribute_probs`` indexed by attribute id.
 import math
 from collections import OrderedDict, defaultdict
 from numbers import Real
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 import pycocotools.mask as mask_utils
 
@@ -121,7 +121,7 @@ class PacoGroundTruth:
         self._index_annotations(data['annotations'])
         self._index_pairs(data)
 
-    def _fail(self, where: str, msg: str):
+    def _fail(self, where: str, msg: str) -> NoReturn:
         raise PacoFormatError(f'{self.source}: {where}: {msg}')
 
     # ------------------------------------------------------------- images

@@ -57,7 +57,7 @@ import io
 import math
 import time
 from collections import OrderedDict, defaultdict
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pycocotools.mask as mask_utils
@@ -182,8 +182,14 @@ class PACOeval(COCOeval):
         }
 
     # ----------------------------------------------------- object level
-    def evaluateImg(self, imgId, catId, aRng, maxDet):
-        """COCOeval's cell plus the LVIS federated and PACO part rules."""
+    def evaluateImg(
+        self, imgId: int, catId: int, aRng: List[float], maxDet: int
+    ) -> Optional[dict]:
+        """COCOeval's cell plus the LVIS federated and PACO part rules.
+
+        Returns:
+            dict | None: COCOeval's record; ``dtIgnore`` (T, D) updated.
+        """
         res = super().evaluateImg(imgId, catId, aRng, maxDet)
         if res is None:
             return None
@@ -196,7 +202,9 @@ class PACOeval(COCOeval):
             self._part_rule(imgId, obj, aRng, res)
         return res
 
-    def _part_rule(self, img_id, obj, a_rng, res) -> None:
+    def _part_rule(
+        self, img_id: int, obj: int, a_rng: List[float], res: dict
+    ) -> None:
         """PACO: an unmatched part detection counts unless it overlaps an
         object ground truth a little (see the module docstring)."""
         objs = self._gts[img_id, obj]
@@ -214,8 +222,9 @@ class PACOeval(COCOeval):
                 if dtm[t, i] == 0:
                     dt_ig[t, i] = bool(row.size) and row.max() < thrs[t]
 
-    def _overlap(self, dts, objs) -> np.ndarray:
-        """``inter / (area(obj) - inter + 1e-7)`` of every (dt, obj gt)."""
+    def _overlap(self, dts: List[dict], objs: List[dict]) -> np.ndarray:
+        """(D, G) ``inter / (area(obj) - inter + 1e-7)`` of every (dt, obj
+        gt), PACO's ``calculate_part_*_area_outside_obj``."""
         out = np.zeros((len(dts), len(objs)))
         if self.params.iouType == 'segm':
             for j, g in enumerate(objs):
@@ -242,7 +251,7 @@ class PACOeval(COCOeval):
                 out[i, j] = inter / (o[2] * o[3] - inter + 1e-7)
         return out
 
-    def _sorted_dts(self, img_id, cat_id) -> List[dict]:
+    def _sorted_dts(self, img_id: int, cat_id: int) -> List[dict]:
         dts = self._dts[img_id, cat_id]
         order = np.argsort([-d['score'] for d in dts], kind='mergesort')
         return [dts[i] for i in order[: self.params.maxDets[-1]]]
@@ -302,7 +311,9 @@ class PACOeval(COCOeval):
                     cell, a_rng, obj_res
                 )
 
-    def _pair_cell(self, img_id, cat, attr, pos, dt_ids) -> dict:
+    def _pair_cell(
+        self, img_id: int, cat: int, attr: int, pos: set, dt_ids: set
+    ) -> dict:
         """What PACO's ``evaluate_img_attr`` computes the same way for every
         area range of one (image, pair)."""
         gt_obj, dt_obj = self._gts[img_id, cat], self._dts[img_id, cat]
@@ -334,8 +345,16 @@ class PACOeval(COCOeval):
             unknown={g['id']: bool(g['unknown'][a_type]) for g in gt_obj},
         )
 
-    def _evaluate_pair_img(self, cell, a_rng, obj_res) -> dict:
-        """PACO's ``evaluate_img_attr`` for one (image, pair, area range)."""
+    def _evaluate_pair_img(
+        self, cell: dict, a_rng: List[float], obj_res: dict
+    ) -> dict:
+        """PACO's ``evaluate_img_attr`` for one (image, pair, area range).
+
+        Returns:
+            dict: ``dtScores`` (D,), ``dtMatches`` (T, D) matched gt id or
+            0, ``dtIgnore`` (T, D) bool, ``num_pos`` (non-ignored
+            positives).
+        """
         num_thrs = len(self.params.iouThrs)
         gts, dts = cell['gts'], cell['dts']
         gt_ign = [
@@ -374,8 +393,19 @@ class PACOeval(COCOeval):
             num_pos=int(np.count_nonzero(gt_ig == 0)),
         )
 
-    def _match(self, ious, gts, dts, gt_ig, dtm, dt_ig) -> None:
-        """LVIS/COCO greedy matching (no crowd) of one cell, in place."""
+    def _match(
+        self,
+        ious: np.ndarray,
+        gts: List[dict],
+        dts: List[dict],
+        gt_ig: np.ndarray,
+        dtm: np.ndarray,
+        dt_ig: np.ndarray,
+    ) -> None:
+        """LVIS/COCO greedy matching (no crowd) of one cell, in place.
+
+        ``ious`` (D, G), ``gt_ig`` (G,); fills ``dtm`` and ``dt_ig`` (T, D).
+        """
         gtm = np.zeros((len(self.params.iouThrs), len(gts)))
         for t, thr in enumerate(self.params.iouThrs):
             for i, d in enumerate(dts):
