@@ -284,3 +284,10 @@ def test_inputs_are_not_modified(paco_files):
     for iou_type in ('segm', 'bbox'):
         evaluate_paco(gt, results, iou_type)
     assert gt == gt_copy and results == results_copy
+
+
+def test_not_a_paco_file_is_an_error():
+    gt, results = pc.hierarchy_case()
+    del gt['attr_type_to_attr_idxs']
+    with pytest.raises(PacoFormatError, match='not a PACO annotation file'):
+        evaluate_paco(gt, results, 'bbox')

@@ -115,6 +115,13 @@ class PacoGroundTruth:
                     'top level',
                     f'field "{key}" must be a list (PACO annotation file)',
                 )
+        if 'attr_type_to_attr_idxs' not in data:
+            self._fail(
+                'top level',
+                'field "attr_type_to_attr_idxs" is missing: not a PACO '
+                'annotation file (the paco protocol reads PACO files as '
+                'published; other forms are evaluated with protocol "attr")',
+            )
         self._index_images(data['images'])
         self._index_categories(data['categories'])
         self._index_attributes(data)
