@@ -149,7 +149,9 @@ def test_ddp_step_on_two_ranks_equals_one_process_on_the_batch(
     mmdet divides it by each rank's own sum of class weights (so do the
     reference Mask2Former and stock mmdet), which differs between the ranks.
     Rank 0's image has no instance in one step and only unknown attributes
-    in the other; rank 1's has three instances.
+    in the other; rank 1's has three instances, so that mmdet's mean number
+    of masks, 1.5, stays above its clamp at 1. The random points of the
+    matching and of the mask losses are fixed (see ``ddp_utils``).
     """
     torch.manual_seed(0)
     model = MODELS.build(copy.deepcopy(attr_model_cfg))

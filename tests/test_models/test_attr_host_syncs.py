@@ -24,7 +24,7 @@ def step_syncs(model_cfg, batch):
 
 @pytest.fixture
 def counts(mask2former_cfg, make_batch):
-    batch = make_batch(num_gts=(2, 3))
+    batch = make_batch(num_gts=(2, 3), sizes=((45, 37), (37, 45)))
     stock = copy.deepcopy(mask2former_cfg.model)
     assert stock.panoptic_head.type == 'Mask2FormerHead'
     attr = to_attr_model(copy.deepcopy(stock), ATTRIBUTE_GROUPS)
