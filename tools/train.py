@@ -104,6 +104,15 @@ def main(argv=None) -> None:
             )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
+    amp_types = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper')
+    wrapper_type = cfg.get('optim_wrapper', {}).get('type')
+    if wrapper_type in amp_types and not torch.cuda.is_available():
+        sys.exit(
+            f'error: {args.config} trains with {wrapper_type} (mixed '
+            'precision), which needs a CUDA GPU; none is available. Use the '
+            'config without "amp" in its name, or '
+            '--cfg-options optim_wrapper.type=OptimWrapper'
+        )
 
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):

@@ -3,6 +3,7 @@
 import json
 import sys
 
+import pytest
 import torch
 from tools_utils import CPU_CONFIG, fast_options, run
 
@@ -96,3 +97,16 @@ def test_tools_refuse_bad_input_with_clear_errors(tmp_path):
     )
     assert proc.returncode != 0 and '--force' in proc.stderr
     assert existing.read_text() == '{}'
+
+
+def test_amp_config_without_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip('checks the message on a machine without CUDA')
+    amp_cfg = CPU_CONFIG.replace(
+        'mask2former-attr_r18_1xb8-1500i_shapes.py',
+        'mask2former-attr_r50_8xb2-amp-lsj-50e_coco-attr.py',
+    )
+    proc = run([sys.executable, 'tools/train.py', amp_cfg], check=False)
+    assert proc.returncode == 1
+    assert 'AmpOptimWrapper' in proc.stderr and 'CUDA' in proc.stderr
+    assert 'Traceback' not in proc.stderr
