@@ -13,7 +13,7 @@ SCRIPT = textwrap.dedent("""
     import mmengine.dist.utils as dist_utils
     import mmdet.models, mmdet.evaluation, mmdet.datasets  # noqa: F401
     from mmengine.model.wrappers import MMDistributedDataParallel
-    from mmengine.registry import MODEL_WRAPPERS, RUNNERS
+    from mmdet.registry import MODEL_WRAPPERS, RUNNERS
     from mmengine.runner.checkpoint import CheckpointLoader
 
     def snapshot():

@@ -1,7 +1,7 @@
 """Distributed data parallel for models on the CPU."""
 
+from mmdet.registry import MODEL_WRAPPERS
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
-from mmengine.registry import MODEL_WRAPPERS
 from torch import nn
 
 

@@ -3,8 +3,8 @@
 from typing import Dict, Optional, Union
 
 import torch
+from mmdet.registry import RUNNERS
 from mmengine.dist import is_distributed
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from torch import nn
 
@@ -32,9 +32,11 @@ class SafeRunner(Runner):
       in :class:`CPUDistributedDataParallel` (no ``device_ids``, SyncBN
       reverted) instead of ``MMDistributedDataParallel``.
 
-    Select it with ``runner_type = 'SafeRunner'`` in a config (every
-    mmmultilabel config does); ``tools/train.py`` and ``tools/test.py`` use
-    it for configs that name no runner.
+    Select it with ``runner_type = 'SafeRunner'`` in a config whose
+    ``default_scope`` is ``mmdet`` (every mmmultilabel detection config
+    does), ``'mmdet.SafeRunner'`` in other scopes (e.g. mmseg configs);
+    ``tools/train.py`` and ``tools/test.py`` use it for configs that name
+    no runner.
     """
 
     def _safe_globals(self, filename: str):
@@ -71,7 +73,8 @@ class SafeRunner(Runner):
                 'MMDistributedDataParallel',
                 'mmengine.MMDistributedDataParallel',
             ):
-                cfg['type'] = 'CPUDistributedDataParallel'
+                # Scoped: mmengine looks wrappers up in its root registry.
+                cfg['type'] = 'mmdet.CPUDistributedDataParallel'
                 cfg.setdefault('broadcast_buffers', False)
                 cfg.setdefault(
                     'find_unused_parameters',
@@ -94,7 +97,7 @@ def build_runner(cfg, safe_globals=None) -> Runner:
         Runner: ``RUNNERS.build(cfg)``.
     """
     if 'runner_type' not in cfg:
-        cfg.runner_type = 'SafeRunner'
+        cfg.runner_type = 'mmdet.SafeRunner'
     if safe_globals:
         cfg.checkpoint_safe_globals = list(
             cfg.get('checkpoint_safe_globals', None) or []
