@@ -22,6 +22,7 @@ from mmengine.runner import Runner
 from mmengine.utils import mkdir_or_exist
 
 import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+from mmmultilabel.datasets import AnnotationDefectError, AnnotationSyntaxError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,6 +75,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _run(cfg: Config, args: argparse.Namespace) -> dict:
+    """Build the runner and test; returns the metrics."""
+    runner = (
+        Runner.from_cfg(cfg)
+        if 'runner_type' not in cfg
+        else RUNNERS.build(cfg)
+    )
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out)
+        )
+    return runner.test()
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     for path, what in (
@@ -104,16 +119,17 @@ def main(argv=None) -> None:
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
 
-    runner = (
-        Runner.from_cfg(cfg)
-        if 'runner_type' not in cfg
-        else RUNNERS.build(cfg)
-    )
-    if args.out is not None:
-        runner.test_evaluator.metrics.append(
-            DumpDetResults(out_file_path=args.out)
+    try:
+        metrics = _run(cfg, args)
+    except (AnnotationSyntaxError, AnnotationDefectError) as err:
+        # The message names the file, the ids and the fix.
+        sys.exit(f'error: {err}')
+    except FileNotFoundError as err:
+        sys.exit(
+            f'error: file not found: {err.filename or err}; check the paths '
+            'of the config (data_root, ann_file, data_prefix) or '
+            '--cfg-options'
         )
-    metrics = runner.test()
     if args.metrics_out and is_main_process():
         mkdir_or_exist(osp.dirname(osp.abspath(args.metrics_out)))
         with open(args.metrics_out, 'w') as f:
