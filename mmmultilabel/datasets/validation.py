@@ -18,7 +18,6 @@ from collections import Counter
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
-
 from tqdm import tqdm
 
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
