@@ -74,7 +74,8 @@ class LabelmeSpec:
             ids from 1).
         groups (AttributeSpec): Attribute groups.
         ignore_labels (list[str]): Labels (the category part) of regions
-            to ignore. Defaults to ``['__ignore__']``.
+            to ignore; ``__ignore__`` is always one of them. Defaults to
+            ``['__ignore__']``.
     """
 
     categories: Optional[List[dict]] = None
@@ -121,9 +122,16 @@ class LabelmeSpec:
                 f'spec: "ignore_labels" must be a list of labels, got '
                 f'{ignore!r}'
             )
-        out = cls(categories=categories, groups=groups, ignore_labels=ignore)
+        out = cls(categories=categories, groups=groups)
+        out.add_ignore_labels(ignore)
         out.check()
         return out
+
+    def add_ignore_labels(self, labels: Sequence[str]) -> None:
+        """Add labels of regions to ignore (``__ignore__`` stays one)."""
+        for label in labels:
+            if label not in self.ignore_labels:
+                self.ignore_labels.append(label)
 
     def check(self) -> None:
         """Raise if an ignore label is also a declared category."""

@@ -13,7 +13,7 @@ from mmmultilabel.datasets import validate_attr_coco
 from mmmultilabel.datasets.labelme import LabelmeError, parse_label
 
 TOOL = 'tools/dataset_converters/labelme2coco.py'
-SRC = osp.join(DATA, 'labelme')
+SRC = osp.join(DATA, 'labelme', 'attributes')
 SPEC = osp.join(DATA, 'labelme_spec.json')
 CLI_SPEC = [
     '--classes',

@@ -70,8 +70,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--ignore-labels',
         nargs='+',
         metavar='LABEL',
-        help='labels of regions to ignore, written as iscrowd=1 regions of '
-        'every category (default: the spec, else __ignore__)',
+        help='more labels of regions to ignore besides __ignore__ (and '
+        'those of the spec), written as iscrowd=1 regions of every category',
     )
     parser.add_argument(
         '--skip-invalid',
@@ -115,8 +115,7 @@ def build_spec(args: argparse.Namespace) -> LabelmeSpec:
         spec.groups = LabelmeSpec.from_dict(
             dict(attribute_groups=groups)
         ).groups
-    if args.ignore_labels:
-        spec.ignore_labels = list(args.ignore_labels)
+    spec.add_ignore_labels(args.ignore_labels or [])
     spec.check()
     unknown = set(args.multi_label) - set(spec.groups.names)
     if unknown:
