@@ -33,6 +33,11 @@ def id_list(ids: Sequence[Any], limit: int = MAX_IDS_SHOWN) -> str:
     return shown + (', ...' if len(ids) > limit else '')
 
 
+def _is_key(value: Any) -> bool:
+    """Whether ``value`` can be an id (an int or a string, not a bool)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
 def _is_number(value: Any) -> bool:
     return (
         isinstance(value, (int, float))
@@ -49,11 +54,11 @@ def image_sizes(data: Mapping) -> Dict[Any, Tuple[int, int]]:
         if not isinstance(img, dict):
             continue
         h, w = img.get('height'), img.get('width')
-        if all(
+        if _is_key(img.get('id')) and all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0
             for v in (h, w)
         ):
-            sizes.setdefault(img.get('id'), (h, w))
+            sizes.setdefault(img['id'], (h, w))
     return sizes
 
 
@@ -178,7 +183,8 @@ def complete_annotations(data: dict, warnings: List[str]) -> None:
     for ann in dicts:
         if not _no_bbox(ann) or not _has_mask(ann):
             continue
-        size = sizes.get(ann.get('image_id'))
+        img_id = ann.get('image_id')
+        size = sizes.get(img_id) if _is_key(img_id) else None
         box = None if size is None else mask_bbox(ann['segmentation'], *size)
         if box is not None:
             ann['bbox'] = box
