@@ -47,6 +47,12 @@ PLAIN_COCO = 'coco'
 #: Name of the single-label group made from ``subcat_id``.
 SUBCAT_GROUP = 'subcat'
 
+#: Top-level key of the canonical dict that keeps the attribute ids of a
+#: Fashionpedia or PACO file: ``[{"id", "group", "value"}, ...]``, so that
+#: evaluators can read id-based fields (PACO's
+#: ``joint_obj_attribute_categories``, the ``*_attrs`` federated fields).
+ATTRIBUTE_ID_MAP = 'attribute_id_map'
+
 # Keys of the foreign forms that the canonical form does not keep.
 _FOREIGN_TOP_KEYS = ('subcats', 'attributes', 'attr_type_to_attr_idxs')
 _FOREIGN_ANN_KEYS = ('subcat_id', 'attribute_ids')
@@ -243,6 +249,16 @@ def _attribute_table(data: Mapping, defects: List[str]) -> Dict[Any, dict]:
     return table
 
 
+def _id_map(table: Mapping[Any, dict], group_of: Mapping[Any, str]) -> list:
+    """``[{"id", "group", "value"}]`` of the source attribute ids, in the
+    order of the source table (ids in no group are left out)."""
+    return [
+        dict(id=attr_id, group=group_of[attr_id], value=entry['name'])
+        for attr_id, entry in table.items()
+        if attr_id in group_of
+    ]
+
+
 def _from_subcat(data: Mapping, defects: List[str]) -> dict:
     subcats = data.get('subcats')
     names: Dict[Any, str] = {}
@@ -318,6 +334,7 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
     out['attribute_groups'] = [
         dict(name=g, values=v, multi_label=True) for g, v in groups.items()
     ]
+    out[ATTRIBUTE_ID_MAP] = _id_map(table, group_of)
     out['annotations'] = _copy_anns(data)
     for src, ann, ids in _with_attribute_ids(data, out, defects):
         attributes: Dict[str, List[str]] = {g: [] for g in groups}
@@ -383,6 +400,7 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
     out['attribute_groups'] = [
         dict(name=g, values=v, multi_label=True) for g, v in groups.items()
     ]
+    out[ATTRIBUTE_ID_MAP] = _id_map(table, group_of)
     out['annotations'] = _copy_anns(data, drop_prefix='unknown_')
     _paco_flag_warnings(data, groups, list(type_map), warnings)
     listed_unknown: Dict[str, List[Any]] = {}

@@ -15,7 +15,7 @@ _COCO_TOP = {'info', 'licenses', 'type', 'images', 'annotations'}
 _COCO_TOP |= {'categories'}
 #: Top-level keys, per form, besides the COCO ones.
 _TOP = {
-    'attr_coco': {'attribute_groups'},
+    'attr_coco': {'attribute_groups', 'attribute_id_map'},
     'subcat': {'subcats'},
     'fashionpedia': {'attributes'},
     # PACO (docs/PACO_DATASET.md of its repository).

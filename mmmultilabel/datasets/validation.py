@@ -117,6 +117,7 @@ class _Checker:
     def run(self) -> None:
         self.check_categories()
         self.check_groups()
+        self.check_id_map()
         self.check_images()
         self.check_annotations()
 
@@ -229,6 +230,43 @@ class _Checker:
                 self.groups[name] = AttributeGroup(name, tuple(values), multi)
             else:
                 self.broken_groups.add(name)
+
+    def check_id_map(self) -> None:
+        """``attribute_id_map``: source attribute ids of declared values."""
+        id_map = self.data.get('attribute_id_map')
+        if id_map is None:
+            return
+        if not isinstance(id_map, list):
+            self.add(
+                'top level',
+                'attribute_id_map',
+                'expected a list of {"id", "group", "value"}, got '
+                f'{type(id_map).__name__}',
+            )
+            return
+        for i, entry in enumerate(id_map):
+            field = f'attribute_id_map[{i}]'
+            group = (
+                self.groups.get(entry.get('group'))
+                if isinstance(entry, dict) and _is_key(entry.get('group'))
+                else None
+            )
+            if not isinstance(entry, dict) or not _is_key(entry.get('id')):
+                self.add(
+                    'top level',
+                    field,
+                    'expected {"id", "group", "value"}, got '
+                    f'{_short(entry)}',
+                )
+            elif entry.get('group') in self.broken_groups:
+                continue
+            elif group is None or entry.get('value') not in group.values:
+                self.add(
+                    'top level',
+                    field,
+                    f'{entry.get("group")!r}={entry.get("value")!r} is not '
+                    'a declared group and value',
+                )
 
     # ----------------------------------------------------------- images
     def check_images(self) -> None:

@@ -265,6 +265,13 @@ def test_federated_fields_survive_on_images(tmp_path):
     data = paco()
     got = load_attr_coco(data)
     assert got['images'] == data['images']
+    # ... with the attribute ids that their "*_attrs" versions refer to
+    assert got['attribute_id_map'] == [
+        dict(id=0, group='color', value='red'),
+        dict(id=1, group='color', value='blue'),
+        dict(id=2, group='material', value='wood'),
+        dict(id=3, group='material', value='metal'),
+    ]
     api = load_attr_coco_api(write(tmp_path, data))
     assert api.imgs[1]['not_exhaustive_category_ids'] == [1]
     assert api.imgs[1]['not_exhaustive_category_ids_attrs'] == [3]
@@ -307,6 +314,22 @@ def test_unread_fields_are_warnings_naming_them(edit, message):
     warnings = []
     assert validate_attr_coco(data, warnings=warnings) == []
     assert any(w.startswith(message) for w in warnings), warnings
+
+
+def test_attribute_id_map_round_trip(tmp_path):
+    data = fashionpedia()
+    got = load_attr_coco(data)
+    assert got['attribute_id_map'] == [
+        dict(id=5, group='textile pattern', value='plain'),
+        dict(id=7, group='textile pattern', value='floral'),
+    ]
+    # the canonical dict validates as it is, and a wrong entry is an error
+    assert validate_attr_coco(got) == []
+    got['attribute_id_map'][1]['value'] = 'dotted'
+    assert validate_attr_coco(got) == [
+        'top level: field "attribute_id_map[1]": \'textile pattern\'='
+        "'dotted' is not a declared group and value"
+    ]
 
 
 def test_federated_field_of_the_wrong_type_is_an_error():
