@@ -1,5 +1,6 @@
 # mmmultilabel: set-up, demo, tests and benchmarks.
-# Pins live in requirements/*.txt; this file only orders the steps.
+# Ranges live in requirements/*.txt, the tested exact versions in
+# requirements/pinned.txt; this file only orders the steps.
 
 SHELL := /bin/bash
 VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
@@ -26,12 +27,13 @@ $(STAMP): $(REQS)
 	@$(PY) -c "import mmcv.ops" 2>/dev/null \
 	  || { echo "Building mmcv with CPU ops (about 16 minutes on 2 cores)..."; \
 	       MMCV_WITH_OPS=1 MAX_JOBS=2 $(PIP) install --no-build-isolation \
-	         -r requirements/mmcv.txt -c requirements/runtime.txt \
+	         -r requirements/mminstall.txt -c requirements/pinned.txt \
 	       && $(PY) -c "import mmcv.ops" 2>/dev/null \
 	       || { echo "Cached mmcv wheel does not match this torch; rebuilding it."; \
 	            MMCV_WITH_OPS=1 MAX_JOBS=2 $(PIP) install --no-build-isolation \
-	              --no-cache-dir --force-reinstall --no-deps -r requirements/mmcv.txt; }; }
-	$(PIP) install -q -r requirements/runtime.txt -r requirements/mim-deps.txt -r requirements/tests.txt
+	              --no-cache-dir --force-reinstall --no-deps -r requirements/mminstall.txt -c requirements/pinned.txt; }; }
+	$(PIP) install -q -r requirements/runtime.txt -r requirements/mmseg.txt \
+	  -r requirements/mim-deps.txt -r requirements/tests.txt -c requirements/pinned.txt
 	$(PIP) install -q --no-deps -r requirements/mim.txt
 	$(PIP) install -q --no-build-isolation --no-deps -e . --config-settings editable_mode=compat
 	@# mim looks for <site-packages>/mmmultilabel/.mim/{configs,tools}: link

@@ -7,7 +7,7 @@ import torch
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
-import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+import mmmultilabel  # noqa: F401  (registers modules)
 
 # As mmdet's own tests do: all mmdet modules, default scope "mmdet".
 register_all_modules(init_default_scope=True)

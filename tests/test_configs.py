@@ -33,6 +33,7 @@ def test_configs_found():
     assert {
         'mask2former-attr_r18_1xb8-1500i_shapes.py',
         'mask2former-attr_r50_8xb2-lsj-50e_coco-attr.py',
+        'mask2former-attr_r50_8xb2-amp-lsj-50e_coco-attr.py',
         'mask2former-attr_r50_8xb2-lsj-50e_fashionpedia.py',
     } <= names
 
@@ -68,3 +69,19 @@ def test_fashionpedia_groups_come_from_supercategories():
     assert spec.names == ['color', 'damage']
     assert all(g.multi_label for g in spec)
     assert cfg.model.panoptic_head.loss_attr_multi.type == 'AttrFocalLoss'
+
+
+def test_amp_config_differs_only_by_the_optim_wrapper():
+    def load(name):
+        return Config.fromfile(osp.join(osp.dirname(CONFIGS[0]), name))
+
+    amp = load('mask2former-attr_r50_8xb2-amp-lsj-50e_coco-attr.py')
+    base = load('mask2former-attr_r50_8xb2-lsj-50e_coco-attr.py')
+    wrapper = amp.pop('optim_wrapper')
+    base_wrapper = base.pop('optim_wrapper')
+    assert wrapper.pop('type') == 'AmpOptimWrapper'
+    assert wrapper.pop('loss_scale') == 'dynamic'
+    assert base_wrapper.pop('type') == 'OptimWrapper'
+    # optimizer, gradient clipping and parameter-wise settings are kept
+    assert wrapper == base_wrapper
+    assert amp.to_dict() == base.to_dict()

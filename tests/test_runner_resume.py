@@ -1,12 +1,14 @@
-"""Save a checkpoint with mmengine's Runner and resume from it on CPU."""
+"""Save a checkpoint with the Runner, then resume from it and load it with
+``load_from``, on CPU, under torch's weights_only loading."""
 
 import copy
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
-from mmengine.runner import Runner
 from torch.utils.data import Dataset
+
+from mmmultilabel.engine import SafeRunner
 
 
 class ToyModel(BaseModel):
@@ -36,13 +38,14 @@ class RecordStart(Hook):
 
     def before_train(self, runner):
         self.iter = runner.iter
+        self.weight = runner.model.linear.weight.detach().clone()
         self.optim_state = copy.deepcopy(
             runner.optim_wrapper.optimizer.state_dict()
         )
 
 
-def _runner(work_dir, max_iters, resume=False, hooks=()):
-    return Runner(
+def _runner(work_dir, max_iters, resume=False, hooks=(), load_from=None):
+    return SafeRunner(
         model=ToyModel(),
         work_dir=str(work_dir),
         train_dataloader=dict(
@@ -59,6 +62,7 @@ def _runner(work_dir, max_iters, resume=False, hooks=()):
         ),
         custom_hooks=list(hooks),
         resume=resume,
+        load_from=load_from,
         default_scope='mmdet',
     )
 
@@ -79,3 +83,21 @@ def test_save_and_resume(tmp_path):
         assert torch.equal(resumed[key]['exp_avg'], value['exp_avg'])
         assert torch.equal(resumed[key]['step'], value['step'])
     assert second.iter == 5
+
+
+def test_load_from(tmp_path):
+    first = _runner(tmp_path / 'a', max_iters=3)
+    first.train()
+    weights = first.model.linear.weight.detach().clone()
+
+    record = RecordStart()
+    second = _runner(
+        tmp_path / 'b',
+        max_iters=4,
+        hooks=[record],
+        load_from=str(tmp_path / 'a' / 'iter_3.pth'),
+    )
+    second.train()
+    assert record.iter == 0  # load_from loads weights, not the loop state
+    assert not record.optim_state['state']
+    assert torch.equal(record.weight, weights)

@@ -5,10 +5,11 @@ Examples:
     python tools/infer.py CONFIG CHECKPOINT images/ --out-dir outputs \\
         --score-thr 0.5 --attr-thr 0.6 pattern=0.8
 
-For every readable image, ``OUT_DIR/<name>.json`` holds its instances (the
-schema of ``docs/inference.md``) and ``OUT_DIR/<name>.png`` the drawn
-prediction. An image that cannot be read is skipped with a message; all of
-them are listed at the end and the exit status is then 1.
+For every readable image, ``OUT_DIR/preds/<name>.json`` holds its instances
+(the schema of ``docs/inference.md``) and ``OUT_DIR/vis/<file name>`` the
+drawn prediction (mmdet's layout). An image that cannot be read is skipped
+with a message; all of them are listed at the end and the exit status is
+then 1.
 """
 
 import argparse
@@ -16,7 +17,7 @@ import os.path as osp
 import sys
 from typing import Dict, List, Optional, Union
 
-import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.apis import AttrInferencer
 
 
@@ -31,7 +32,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'input', help='an image file or a folder of images (not recursive)'
     )
     parser.add_argument(
-        '--out-dir', required=True, help='folder for the JSON and PNG files'
+        '--out-dir',
+        required=True,
+        help='output folder: OUT_DIR/preds/<image>.json and '
+        "OUT_DIR/vis/<image file name> (mmdet's layout)",
     )
     parser.add_argument(
         '--score-thr',
@@ -120,6 +124,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             attr_thr=attr_thr,
             out_dir=args.out_dir,
             no_save_vis=args.no_vis,
+            no_save_pred=False,
             skip_unreadable=True,
         )
     except (ValueError, FileNotFoundError) as e:

@@ -17,12 +17,11 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 from mmengine.utils import mkdir_or_exist
 
-import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.datasets import AnnotationDefectError, AnnotationSyntaxError
+from mmmultilabel.engine import CheckpointGlobalError, build_runner
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,6 +62,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='override config settings, e.g. test_dataloader.batch_size=4',
     )
     parser.add_argument(
+        '--safe-globals',
+        nargs='+',
+        metavar='NAME',
+        help='full names of further Python globals a checkpoint you trust '
+        'may hold (appended to checkpoint_safe_globals); checkpoints load '
+        'with torch.load(weights_only=True)',
+    )
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -77,11 +84,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def _run(cfg: Config, args: argparse.Namespace) -> dict:
     """Build the runner and test; returns the metrics."""
-    runner = (
-        Runner.from_cfg(cfg)
-        if 'runner_type' not in cfg
-        else RUNNERS.build(cfg)
-    )
+    runner = build_runner(cfg, args.safe_globals)
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out)
@@ -105,7 +108,16 @@ def main(argv=None) -> None:
             'overwrite it'
         )
 
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(args.config)
+    except ModuleNotFoundError as err:
+        hint = (
+            ' (the InverseForm mmseg configs need it: pip install '
+            '"mmmultilabel[mmseg]")'
+            if 'mmseg' in str(err)
+            else ''
+        )
+        sys.exit(f'error: {args.config}: {err}{hint}')
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -121,8 +133,11 @@ def main(argv=None) -> None:
 
     try:
         metrics = _run(cfg, args)
-    except (AnnotationSyntaxError, AnnotationDefectError) as err:
-        # The message names the file, the ids and the fix.
+    except (
+        CheckpointGlobalError,
+        AnnotationSyntaxError,
+        AnnotationDefectError,  # names the file, the ids and the fix
+    ) as err:
         sys.exit(f'error: {err}')
     except FileNotFoundError as err:
         sys.exit(

@@ -13,10 +13,9 @@ import sys
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+import mmmultilabel  # noqa: F401  (registers modules)
+from mmmultilabel.engine import CheckpointGlobalError, build_runner
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,6 +51,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         'train_cfg.max_iters=100 train_dataloader.batch_size=4',
     )
     parser.add_argument(
+        '--safe-globals',
+        nargs='+',
+        metavar='NAME',
+        help='full names of further Python globals a checkpoint you trust '
+        'may hold (appended to checkpoint_safe_globals); checkpoints load '
+        'with torch.load(weights_only=True)',
+    )
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -68,7 +75,16 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
         sys.exit(f'error: config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(args.config)
+    except ModuleNotFoundError as err:
+        hint = (
+            ' (the InverseForm mmseg configs need it: pip install '
+            '"mmmultilabel[mmseg]")'
+            if 'mmseg' in str(err)
+            else ''
+        )
+        sys.exit(f'error: {args.config}: {err}{hint}')
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -109,12 +125,11 @@ def main(argv=None) -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    runner = (
-        Runner.from_cfg(cfg)
-        if 'runner_type' not in cfg
-        else RUNNERS.build(cfg)
-    )
-    runner.train()
+    runner = build_runner(cfg, args.safe_globals)
+    try:
+        runner.train()
+    except CheckpointGlobalError as err:
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_20k.py',
 ]
 custom_imports = dict(imports=['mmmultilabel'], allow_failed_imports=False)
+runner_type = 'SafeRunner'  # weights_only checkpoint loading, CPU DDP
 
 data_root = 'data/shapes/'
 classes = ('background', 'circle', 'square', 'triangle')

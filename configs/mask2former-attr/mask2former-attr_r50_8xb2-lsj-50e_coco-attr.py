@@ -9,6 +9,9 @@
 # Set data_root, the annotation files, classes and attribute_groups below.
 _base_ = 'mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco.py'
 custom_imports = dict(imports=['mmmultilabel'], allow_failed_imports=False)
+# mmengine's Runner plus checkpoints loaded with torch.load(weights_only=True)
+# and distributed runs without CUDA (gloo); see mmmultilabel/engine/runner.
+runner_type = 'SafeRunner'
 
 data_root = 'data/coco-attr/'
 train_ann = 'annotations/train.json'

@@ -1,24 +1,11 @@
 """Inference on images: instances with masks, categories and attributes."""
 
 import copy
-import logging
-import math
-import os
 import os.path as osp
 import warnings
-from typing import (
-    Callable,
-    Dict,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-)
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import cv2
-import mmcv
 import mmengine
 import numpy as np
 import torch.nn as nn
@@ -26,30 +13,19 @@ from mmdet.apis import DetInferencer
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import encode_mask_results
 from mmdet.utils import ConfigType
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import Compose
 from mmengine.infer.infer import ModelType
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.structures import InstanceData
-from rich.progress import track
 
+from mmmultilabel.engine import checkpoint_safe_globals
 from mmmultilabel.utils import UNKNOWN, AttributeSpec
 
 InputType = Union[str, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType]]
 AttrThr = Union[float, Mapping[str, float], None]
 
-IMG_EXTENSIONS = (
-    '.jpg',
-    '.jpeg',
-    '.png',
-    '.ppm',
-    '.bmp',
-    '.pgm',
-    '.tif',
-    '.tiff',
-    '.webp',
-)
 # Annotation loaders that a test pipeline may hold; inference has no
 # annotations, so they are dropped.
 ANNOTATION_LOADERS = (
@@ -66,15 +42,54 @@ class UnreadableImageError(ValueError):
     """An input image that cannot be read or decoded."""
 
 
+class _ReadingPipeline:
+    """The test pipeline with its image loading step guarded.
+
+    An input whose loading fails raises :class:`UnreadableImageError` that
+    names it, or, while ``skip`` is set, is recorded in ``failed`` and
+    gives ``None`` (dropped from its batch by the collate function).
+
+    Args:
+        pipeline (Compose): mmdet's inference pipeline.
+        load_idx (int): Index of its loading transform.
+    """
+
+    def __init__(self, pipeline: Compose, load_idx: int) -> None:
+        self.load = Compose(pipeline.transforms[: load_idx + 1])
+        self.rest = Compose(pipeline.transforms[load_idx + 1 :])
+        self.skip = False
+        self.failed: List[dict] = []
+
+    def __call__(self, single_input: InputType) -> Optional[dict]:
+        try:
+            results = self.load(single_input)
+            if results is None or results.get('img') is None:
+                raise ValueError('the file is empty or not an image')
+        except (OSError, ValueError, AssertionError, cv2.error) as e:
+            name = single_input if isinstance(single_input, str) else 'array'
+            err = UnreadableImageError(
+                f'cannot read image {name}: {e}. Check that the file exists '
+                'and is a complete image (JPEG/PNG), or remove it from the '
+                'input'
+            )
+            if not self.skip:
+                raise err from e
+            print_log(f'skipped: {err}', logger='current', level=30)
+            self.failed.append(dict(input=single_input, error=str(err)))
+            return None
+        return self.rest(results)
+
+
 class AttrInferencer(DetInferencer):
     """Instances with mask, box, category, score and attributes per image.
 
-    In the manner of :class:`mmdet.apis.DetInferencer`: built from a config
-    and a checkpoint, called on an image path, an image array (BGR, as
-    ``mmcv.imread`` returns), a list of them, or a folder (its files with an
-    image extension, sorted, not recursive). A checkpoint saved on a GPU
-    loads on the CPU (it is read with ``map_location='cpu'``, then moved to
-    ``device``).
+    :class:`mmdet.apis.DetInferencer` with the hooks that attributes
+    change: input handling (files, folders, remote paths through mmengine's
+    file backends, arrays), batching, drawing into ``out_dir/vis/`` and the
+    ``out_dir/preds/`` layout are mmdet's. A checkpoint loads with
+    ``torch.load(weights_only=True)`` (see
+    :func:`~mmmultilabel.engine.checkpoint_safe_globals`); one saved on a
+    GPU loads on the CPU.
 
     Each image gives one JSON-serialisable dict (see ``docs/inference.md``)::
 
@@ -90,15 +105,19 @@ class AttrInferencer(DetInferencer):
                   'pattern': {'value': ['striped', 'dotted'],
                               'score': [0.91, 0.72]}}}]}
 
-    Thresholds:
+    Keyword arguments of :meth:`__call__` besides mmdet's:
 
-    - ``score_thr``: instances whose score is below it are dropped.
+    - ``score_thr``: instances whose score is below it are dropped (before
+      drawing and output).
     - ``attr_thr`` (one float for every group, or ``{group: thr}``): a
       single-label group is unknown when the probability of its predicted
       value is below ``thr``; a multi-label group is unknown when any of its
       values is unsure, i.e. has a probability strictly between
       ``1 - thr`` and ``thr`` (so ``thr <= 0.5`` never makes it unknown).
       A group the model already predicted unknown stays unknown.
+    - ``skip_unreadable``: an image that cannot be read is skipped and
+      listed in the result's ``failed`` instead of raising
+      :class:`UnreadableImageError`.
 
     The class and attribute names come from the checkpoint's
     ``meta['dataset_meta']``; missing ``classes``, ``attribute_groups`` or
@@ -118,23 +137,22 @@ class AttrInferencer(DetInferencer):
             :class:`~mmdet.apis.DetInferencer`; ``'none'`` takes them from
             the config or checkpoint. Defaults to 'none'.
         show_progress (bool): Show a progress bar. Defaults to True.
-        score_thr (float): Default class score threshold of :meth:`__call__`.
+        score_thr (float): Default ``score_thr`` of :meth:`__call__`.
             Defaults to 0.3.
-        attr_thr (float | dict[str, float], optional): Default attribute
-            thresholds of :meth:`__call__`. Defaults to None (keep the
-            model's attribute decisions).
+        attr_thr (float | dict[str, float], optional): Default ``attr_thr``
+            of :meth:`__call__`. Defaults to None (keep the model's
+            attribute decisions).
 
     Examples:
         >>> from mmmultilabel.apis import AttrInferencer
         >>> inferencer = AttrInferencer('configs/....py', 'model.pth')
-        >>> result = inferencer('demo/', out_dir='outputs/')
+        >>> result = inferencer('demo/', out_dir='outputs/',
+        ...                     no_save_pred=False)
         >>> result['predictions'][0]['instances'][0]['attributes']
     """
 
-    preprocess_kwargs: set = set()
-    forward_kwargs: set = set()
-    visualize_kwargs: set = set()
-    postprocess_kwargs: set = set()
+    preprocess_kwargs: set = {'skip_unreadable'}
+    forward_kwargs: set = {'score_thr', 'attr_thr'}
 
     def __init__(
         self,
@@ -150,14 +168,15 @@ class AttrInferencer(DetInferencer):
         for path, what in ((model, 'config'), (weights, 'checkpoint')):
             if isinstance(path, str) and not osp.isfile(path):
                 raise FileNotFoundError(f'{what} file not found: {path}')
-        super().__init__(
-            model=model,
-            weights=weights,
-            device=device,
-            scope=scope,
-            palette=palette,
-            show_progress=show_progress,
-        )
+        with checkpoint_safe_globals(weights or '<no checkpoint>'):
+            super().__init__(
+                model=model,
+                weights=weights,
+                device=device,
+                scope=scope,
+                palette=palette,
+                show_progress=show_progress,
+            )
         self.attr_spec = AttributeSpec(
             self.model.dataset_meta.get('attribute_groups')
         )
@@ -244,47 +263,30 @@ class AttrInferencer(DetInferencer):
             )
         model.dataset_meta = meta
 
-    def _init_pipeline(self, cfg: ConfigType) -> Compose:
-        """Test pipeline that starts from a loaded image array.
-
-        ``LoadImageFromFile`` becomes ``LoadImageFromNDArray`` (the
-        inferencer reads files itself, to report unreadable ones) and
-        annotation loaders are dropped.
-        """
-        pipeline_cfg = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
-        pipeline_cfg = [
+    def _init_pipeline(self, cfg: ConfigType) -> _ReadingPipeline:
+        """mmdet's inference pipeline without annotation loaders, with its
+        loading step guarded (see :class:`_ReadingPipeline`)."""
+        cfg = copy.deepcopy(cfg)
+        pipeline_cfg = cfg.test_dataloader.dataset.pipeline
+        cfg.test_dataloader.dataset.pipeline = [
             t for t in pipeline_cfg if t['type'] not in ANNOTATION_LOADERS
         ]
-        if 'meta_keys' in pipeline_cfg[-1]:
-            pipeline_cfg[-1]['meta_keys'] = tuple(
-                k for k in pipeline_cfg[-1]['meta_keys'] if k != 'img_id'
-            )
-        idx = self._get_transform_idx(
-            pipeline_cfg, ('LoadImageFromFile', 'mmdet.LoadImageFromFile')
+        pipeline = super()._init_pipeline(cfg)
+        load_idx = self._get_transform_idx(
+            cfg.test_dataloader.dataset.pipeline, 'mmdet.InferencerLoader'
         )
-        if idx == -1:
-            raise ValueError(
-                'test_dataloader.dataset.pipeline of the config has no '
-                'LoadImageFromFile; it must start by loading the image'
-            )
-        load_cfg = dict(pipeline_cfg[idx])
-        self._imread_args = dict(
-            flag=load_cfg.get('color_type', 'color'),
-            backend=load_cfg.get('imdecode_backend', 'cv2'),
-            backend_args=load_cfg.get('backend_args'),
-        )
-        pipeline_cfg[idx] = dict(
-            type='mmdet.LoadImageFromNDArray',
-            to_float32=load_cfg.get('to_float32', False),
-        )
-        return Compose(pipeline_cfg)
+        return _ReadingPipeline(pipeline, load_idx)
 
     def _init_collate(self, cfg: ConfigType) -> Callable:
-        """The config's ``test_dataloader.collate_fn``, by default
-        ``pseudo_collate`` (as the parent, without its registry warning)."""
-        if cfg.test_dataloader.get('collate_fn') is None:
-            return pseudo_collate
-        return super()._init_collate(cfg)
+        """The config's collate function, after dropping skipped inputs."""
+        collate = super()._init_collate(cfg)
+
+        def collate_readable(chunk: list):
+            # [(input, data or None)] -> collated (inputs, data)
+            kept = [item for item in chunk if item[1] is not None]
+            return collate(kept) if kept else ([], None)
+
+        return collate_readable
 
     def _init_visualizer(self, cfg: ConfigType):
         """The config's visualizer, else an ``AttrDetLocalVisualizer``."""
@@ -292,231 +294,70 @@ class AttrInferencer(DetInferencer):
             cfg.visualizer = dict(type='AttrDetLocalVisualizer')
         return super()._init_visualizer(cfg)
 
-    # -------------------------------------------------------------- inputs
+    # ---------------------------------------------------------------- flow
     def _inputs_to_list(self, inputs: InputsType) -> list:
-        """A list of paths or arrays; a folder becomes its image files.
+        """mmdet's input list; a folder's images are sorted by name.
 
         Raises:
             FileNotFoundError: if a folder holds no image file.
         """
-        if isinstance(inputs, str) and osp.isdir(inputs):
-            files = sorted(
-                f
-                for f in os.listdir(inputs)
-                if f.lower().endswith(IMG_EXTENSIONS)
-                and osp.isfile(osp.join(inputs, f))
-            )
-            if not files:
-                raise FileNotFoundError(
-                    f'no image in folder {inputs} (looked for the '
-                    f'extensions {", ".join(IMG_EXTENSIONS)})'
-                )
-            return [osp.join(inputs, f) for f in files]
-        if isinstance(inputs, (list, tuple)):
-            return list(inputs)
-        return [inputs]
+        listed = super()._inputs_to_list(inputs)
+        if isinstance(inputs, str) and listed != [inputs]:
+            if not listed:
+                raise FileNotFoundError(f'no image in folder {inputs}')
+            listed = sorted(listed)
+        return listed
 
-    def read_image(self, path: str) -> np.ndarray:
-        """Read an image file as the config's loader would (BGR by default).
-
-        Args:
-            path (str): Image path.
+    def __call__(self, inputs: InputsType, *args, **kwargs) -> dict:
+        """``DetInferencer.__call__`` plus a ``failed`` list.
 
         Returns:
-            np.ndarray: The image, shape (H, W, 3).
-
-        Raises:
-            UnreadableImageError: if the file is missing or not an image.
+            dict: ``predictions`` and ``visualization`` as mmdet's, and
+            ``failed`` (list[dict] of ``{'input': ..., 'error': ...}`` of
+            the images skipped with ``skip_unreadable``).
         """
-        args = self._imread_args
-        try:
-            img_bytes = mmengine.fileio.get(
-                path, backend_args=args['backend_args']
-            )
-            img = mmcv.imfrombytes(
-                img_bytes, flag=args['flag'], backend=args['backend']
-            )
-        except (OSError, ValueError, cv2.error) as e:
-            raise UnreadableImageError(
-                f'cannot read image {path}: {e}. Check that the file exists '
-                'and is a complete image, or remove it from the input'
-            ) from e
-        if img is None:
-            raise UnreadableImageError(
-                f'cannot decode image {path}: the file is empty, truncated '
-                'or not an image. Re-export it as JPEG/PNG or remove it from '
-                'the input'
-            )
-        return img
+        self.pipeline.failed = []
+        results = super().__call__(inputs, *args, **kwargs)
+        results['failed'] = self.pipeline.failed
+        return results
 
-    def _load(self, single_input: InputType) -> Tuple[np.ndarray, dict]:
-        """Image array (for drawing) and pipeline output of one input."""
-        if isinstance(single_input, str):
-            img = self.read_image(single_input)
-        elif isinstance(single_input, np.ndarray):
-            img = single_input
-        else:
-            raise TypeError(
-                'an input must be an image path or an array (H, W, 3), got '
-                f'{type(single_input).__name__}'
-            )
-        return img, self.pipeline(dict(img=img))
-
-    # ---------------------------------------------------------------- call
-    def __call__(
+    def preprocess(
         self,
         inputs: InputsType,
         batch_size: int = 1,
+        skip_unreadable: bool = False,
+        **kwargs,
+    ):
+        """mmdet's batching; unreadable images raise unless skipped."""
+        self.pipeline.skip = skip_unreadable
+        yield from super().preprocess(inputs, batch_size, **kwargs)
+
+    def forward(
+        self,
+        inputs: Optional[dict],
         score_thr: Optional[float] = None,
         attr_thr: AttrThr = None,
-        out_dir: str = '',
-        no_save_vis: bool = False,
-        no_save_pred: bool = False,
-        return_vis: bool = False,
-        show: bool = False,
-        wait_time: float = 0,
-        return_datasamples: bool = False,
-        skip_unreadable: bool = False,
-    ) -> dict:
-        """Predict the instances of every input image.
-
-        Args:
-            inputs (str | np.ndarray | list): An image path, an image array
-                (H, W, 3) in BGR, a list of them, or a folder.
-            batch_size (int): Images per forward pass. Defaults to 1.
-            score_thr (float, optional): Drop instances scoring below it.
-                Defaults to None (the inferencer's ``score_thr``).
-            attr_thr (float | dict[str, float], optional): Attribute
-                thresholds (see the class doc). Defaults to None (the
-                inferencer's ``attr_thr``).
-            out_dir (str): Write ``<name>.json`` and ``<name>.png`` (the
-                drawn prediction) per image here; ``<name>`` is the image
-                file name without extension (with ``_1``, ``_2``... when two
-                inputs share it), or an 8-digit counter for arrays. ``''``
-                writes nothing. Defaults to ''.
-            no_save_vis (bool): Write no PNG. Defaults to False.
-            no_save_pred (bool): Write no JSON. Defaults to False.
-            return_vis (bool): Return the drawn images. Defaults to False.
-            show (bool): Show the drawn images in a window.
-                Defaults to False.
-            wait_time (float): Seconds each shown image stays.
-                Defaults to 0.
-            return_datasamples (bool): Return :obj:`DetDataSample` (after
-                the thresholds) instead of dicts. Defaults to False.
-            skip_unreadable (bool): Skip an image that cannot be read and
-                list it in ``failed`` instead of raising. Defaults to False.
-
-        Returns:
-            dict: ``predictions`` (list[dict | DetDataSample], one per read
-            image), ``visualization`` (list[np.ndarray] of RGB images, or
-            None unless ``return_vis``) and ``failed`` (list[dict] of
-            ``{'input': ..., 'error': ...}`` for the skipped images).
-
-        Raises:
-            UnreadableImageError: for an unreadable image, unless
-                ``skip_unreadable``.
-        """
+        **kwargs,
+    ) -> List[DetDataSample]:
+        """Predict a batch and apply the thresholds (class doc)."""
+        if inputs is None:  # every image of the batch was skipped
+            return []
         score_thr = self.score_thr if score_thr is None else score_thr
         group_thrs = self._group_thrs(
             self.attr_thr if attr_thr is None else attr_thr
         )
-        ori_inputs = self._inputs_to_list(inputs)
-        if out_dir:
-            mmengine.mkdir_or_exist(out_dir)
-        out_names = self._out_names(ori_inputs)
-        results: dict = dict(
-            predictions=[],
-            visualization=[] if return_vis else None,
-            failed=[],
-        )
-        chunks = self._chunks(
-            ori_inputs, out_names, batch_size, skip_unreadable, results
-        )
-        if self.show_progress:
-            chunks = track(
-                chunks,
-                description='Inference',
-                total=math.ceil(len(ori_inputs) / batch_size),
+        preds = super().forward(inputs, **kwargs)
+        for pred in preds:
+            pred.pred_instances = self.apply_thresholds(
+                pred.pred_instances.cpu(), score_thr, group_thrs
             )
-        for chunk in chunks:
-            if not chunk:
-                continue
-            sources, names, imgs, data = zip(*chunk)
-            preds = self.forward(self.collate_fn(list(data)))
-            for source, pred in zip(sources, preds):
-                pred.set_metainfo(
-                    dict(img_path=source if isinstance(source, str) else None)
-                )
-                pred.pred_instances = self.apply_thresholds(
-                    pred.pred_instances.cpu(), score_thr, group_thrs
-                )
-            vis = self.visualize(
-                imgs,
-                preds,
-                names,
-                out_dir='' if no_save_vis else out_dir,
-                return_vis=return_vis,
-                show=show,
-                wait_time=wait_time,
-            )
-            if return_vis:
-                results['visualization'].extend(vis)
-            results['predictions'].extend(
-                self.postprocess(
-                    preds,
-                    names,
-                    out_dir='' if no_save_pred else out_dir,
-                    return_datasamples=return_datasamples,
-                )
-            )
-        return results
+        return preds
 
-    def _out_names(self, inputs: list) -> List[str]:
-        """Output file stem of every input, unique within the call."""
-        names, seen = [], {}
-        for single_input in inputs:
-            if isinstance(single_input, str):
-                stem = osp.splitext(osp.basename(single_input))[0]
-            else:
-                stem = f'{self.num_predicted_imgs:08d}'
-                self.num_predicted_imgs += 1
-            count = seen.get(stem, 0)
-            seen[stem] = count + 1
-            names.append(stem if count == 0 else f'{stem}_{count}')
-        return names
-
-    def _chunks(
-        self,
-        inputs: list,
-        names: List[str],
-        batch_size: int,
-        skip_unreadable: bool,
-        results: dict,
-    ):
-        """Yield lists of (input, name, image, data); each list is one
-        batch, possibly shorter (or empty) where images were skipped."""
-        for start in range(0, len(inputs), batch_size):
-            chunk = []
-            for single_input, name in zip(
-                inputs[start : start + batch_size],
-                names[start : start + batch_size],
-            ):
-                try:
-                    img, data = self._load(single_input)
-                except UnreadableImageError as e:
-                    if not skip_unreadable:
-                        raise
-                    print_log(
-                        f'skipped: {e}',
-                        logger='current',
-                        level=logging.WARNING,
-                    )
-                    results['failed'].append(
-                        dict(input=single_input, error=str(e))
-                    )
-                    continue
-                chunk.append((single_input, name, img, data))
-            yield chunk
+    def visualize(self, inputs: list, preds: list, **kwargs):
+        """mmdet's drawing of every kept instance (``score_thr`` has been
+        applied in :meth:`forward`)."""
+        kwargs['pred_score_thr'] = -1.0
+        return super().visualize(inputs, preds, **kwargs)
 
     # ---------------------------------------------------------- thresholds
     def _group_thrs(self, attr_thr: AttrThr) -> Dict[str, float]:
@@ -594,106 +435,41 @@ class AttrInferencer(DetInferencer):
         return instances
 
     # -------------------------------------------------------------- output
-    def visualize(
-        self,
-        imgs: Sequence[np.ndarray],
-        preds: Sequence[DetDataSample],
-        names: Sequence[str],
-        out_dir: str = '',
-        return_vis: bool = False,
-        show: bool = False,
-        wait_time: float = 0,
-    ) -> Optional[List[np.ndarray]]:
-        """Draw the predictions of a batch.
-
-        Args:
-            imgs (Sequence[np.ndarray]): Images as read, (H, W, 3) BGR or
-                (H, W) grey.
-            preds (Sequence[:obj:`DetDataSample`]): Their predictions.
-            names (Sequence[str]): Output file stems.
-            out_dir (str): Write ``<out_dir>/<name>.png`` unless ``''``.
-                Defaults to ''.
-            return_vis (bool): Return the drawn images. Defaults to False.
-            show (bool): Show them in a window. Defaults to False.
-            wait_time (float): Seconds each shown image stays.
-                Defaults to 0.
-
-        Returns:
-            list[np.ndarray] | None: The drawn RGB images (H, W, 3) if
-            anything was drawn, else None.
-        """
-        if not (out_dir or return_vis or show):
-            return None
-        if self.visualizer is None:
-            raise ValueError(
-                'drawing needs a "visualizer" in the config, e.g. '
-                "visualizer = dict(type='AttrDetLocalVisualizer')"
-            )
-        drawn = []
-        for img, pred, name in zip(imgs, preds, names):
-            if img.ndim == 2:
-                img = np.repeat(img[..., None], 3, axis=-1)
-            else:
-                img = img[..., 2::-1]  # BGR -> RGB
-            self.visualizer.add_datasample(
-                name,
-                img,
-                pred,
-                draw_gt=False,
-                show=show,
-                wait_time=wait_time,
-                out_file=osp.join(out_dir, f'{name}.png') if out_dir else None,
-                pred_score_thr=-1.0,  # the thresholds are applied already
-            )
-            drawn.append(self.visualizer.get_image())
-        return drawn
-
-    def postprocess(
-        self,
-        preds: Sequence[DetDataSample],
-        names: Sequence[str],
-        out_dir: str = '',
-        return_datasamples: bool = False,
-    ) -> list:
-        """Records of a batch; write ``<out_dir>/<name>.json`` per image.
-
-        Args:
-            preds (Sequence[:obj:`DetDataSample`]): Predictions.
-            names (Sequence[str]): Output file stems.
-            out_dir (str): Write the JSON files here unless ``''``.
-                Defaults to ''.
-            return_datasamples (bool): Return ``preds`` instead of the
-                records. Defaults to False.
-
-        Returns:
-            list[dict | DetDataSample]: One per prediction.
-        """
-        records = []
-        for pred, name in zip(preds, names):
-            record = self.pred2dict(pred)
-            if out_dir:
-                mmengine.dump(
-                    record, osp.join(out_dir, f'{name}.json'), indent=2
-                )
-            records.append(pred if return_datasamples else record)
-        return records
-
     def pred2dict(
         self, data_sample: DetDataSample, pred_out_dir: str = ''
     ) -> dict:
-        """The JSON-serialisable record of one image.
+        """The JSON-serialisable record of one image (class doc).
+
+        Written to ``<pred_out_dir>/preds/<image name>.json`` (a counter
+        for arrays) unless ``pred_out_dir`` is ``''``, as mmdet does.
 
         Args:
             data_sample (:obj:`DetDataSample`): Prediction with
                 ``pred_instances`` (``masks`` (N, H, W), ``bboxes`` (N, 4),
                 ``labels`` (N, ), ``scores`` (N, ), optional
                 ``attr_labels`` (N, D) and ``attr_scores`` (N, S)).
-            pred_out_dir (str): Unused; :meth:`__call__` writes the files.
+            pred_out_dir (str): Output folder, ``''`` for none.
 
         Returns:
-            dict: ``image``, ``height``, ``width``, ``instances`` as in the
-            class doc and ``docs/inference.md``.
+            dict: ``image``, ``height``, ``width``, ``instances``.
         """
+        record = self._record(data_sample)
+        if pred_out_dir:
+            img_path = data_sample.get('img_path')
+            if img_path:
+                stem = osp.splitext(osp.basename(img_path))[0]
+            else:
+                stem = str(self.num_predicted_imgs)
+                self.num_predicted_imgs += 1
+            mmengine.dump(
+                record,
+                osp.join(pred_out_dir, 'preds', f'{stem}.json'),
+                indent=2,
+            )
+        return record
+
+    def _record(self, data_sample: DetDataSample) -> dict:
+        """Record of one image without writing it."""
         classes = self.model.dataset_meta['classes']
         height, width = data_sample.ori_shape[:2]
         pred = data_sample.pred_instances.cpu()

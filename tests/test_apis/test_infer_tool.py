@@ -43,10 +43,13 @@ def test_folder_with_a_corrupt_image(attr_files, images_dir, tmp_path):
     assert proc.returncode == 1, proc.stderr[-3000:]
     summary = proc.stderr[proc.stderr.index('could not be read') :]
     assert 'broken.jpg' in summary and 'img0.png' not in summary
-    assert sorted(p.name for p in out_dir.iterdir()) == [
-        f'img{i}.{ext}' for i in range(3) for ext in ('json', 'png')
+    assert sorted(p.name for p in (out_dir / 'preds').iterdir()) == [
+        f'img{i}.json' for i in range(3)
     ]
-    with open(out_dir / 'img1.json') as f:
+    assert sorted(p.name for p in (out_dir / 'vis').iterdir()) == [
+        f'img{i}.png' for i in range(3)
+    ]
+    with open(out_dir / 'preds' / 'img1.json') as f:
         record = json.load(f)
     assert record['image'] == str(images_dir / 'img1.png')
     assert (record['height'], record['width']) == (64, 50)
@@ -69,8 +72,9 @@ def test_thresholds_from_the_command_line(attr_files, images_dir, tmp_path):
         argv + ['--score-thr', '0', '--attr-thr', '0', 'color=0.999']
     )
     assert code == 0
-    assert sorted(os.listdir(out_dir)) == ['img0.json']
-    with open(out_dir / 'img0.json') as f:
+    assert sorted(os.listdir(out_dir)) == ['preds']
+    assert sorted(os.listdir(out_dir / 'preds')) == ['img0.json']
+    with open(out_dir / 'preds' / 'img0.json') as f:
         instances = json.load(f)['instances']
     assert instances
     for inst in instances:
@@ -78,7 +82,7 @@ def test_thresholds_from_the_command_line(attr_files, images_dir, tmp_path):
         assert inst['attributes']['size']['value'] is not None
 
     assert tool.main(argv + ['--score-thr', '1.01']) == 0
-    with open(out_dir / 'img0.json') as f:
+    with open(out_dir / 'preds' / 'img0.json') as f:
         assert json.load(f)['instances'] == []
 
 

@@ -70,10 +70,15 @@ def test_folder_schema_files_and_json_round_trip(attr_files, images_dir):
     inferencer = _inferencer(*attr_files)
     out_dir = images_dir / 'out'
     result = inferencer(
-        str(images_dir), score_thr=0.0, out_dir=str(out_dir), batch_size=2
+        str(images_dir),
+        score_thr=0.0,
+        out_dir=str(out_dir),
+        no_save_pred=False,
+        batch_size=2,
     )
     records = result['predictions']
-    assert result['failed'] == [] and result['visualization'] is None
+    assert result['failed'] == []
+    assert len(result['visualization']) == 3  # drawn, as mmdet returns
     assert [osp.basename(r['image']) for r in records] == [
         'img0.png',
         'img1.png',
@@ -83,9 +88,9 @@ def test_folder_schema_files_and_json_round_trip(attr_files, images_dir):
         img = mmcv.imread(record['image'])
         _check_record(record, *img.shape[:2])
         assert record['instances'], 'score_thr=0 keeps every instance'
-        with open(out_dir / f'img{i}.json') as f:
+        with open(out_dir / 'preds' / f'img{i}.json') as f:
             assert json.load(f) == record
-        drawn = mmcv.imread(str(out_dir / f'img{i}.png'))
+        drawn = mmcv.imread(str(out_dir / 'vis' / f'img{i}.png'))
         assert drawn.shape == enlarged_shape(img)  # the prediction only
 
 
@@ -209,6 +214,7 @@ def test_folder_with_unreadable_images(attr_files, images_dir):
         score_thr=0.0,
         skip_unreadable=True,
         out_dir=str(images_dir / 'out'),
+        no_save_pred=False,
     )
     assert [osp.basename(r['image']) for r in result['predictions']] == [
         'img0.png',
@@ -218,8 +224,12 @@ def test_folder_with_unreadable_images(attr_files, images_dir):
     failed = {osp.basename(f['input']): f['error'] for f in result['failed']}
     assert set(failed) == {'corrupt.jpg', 'empty.png'}
     assert 'corrupt.jpg' in failed['corrupt.jpg']
-    assert sorted(p.name for p in (images_dir / 'out').iterdir()) == [
-        f'img{i}.{ext}' for i in range(3) for ext in ('json', 'png')
+    out = images_dir / 'out'
+    assert sorted(p.name for p in (out / 'preds').iterdir()) == [
+        f'img{i}.json' for i in range(3)
+    ]
+    assert sorted(p.name for p in (out / 'vis').iterdir()) == [
+        f'img{i}.png' for i in range(3)
     ]
 
 

@@ -3,10 +3,12 @@ attribute Mask2Former's boundary term."""
 
 import copy
 import os.path as osp
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
+import torch.distributed as dist
 from inverseform_utils import REPO
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import DetDataSample
@@ -176,3 +178,29 @@ def test_mask2former_without_boundary_loss_is_the_attribute_head(m2f_model):
     }
     for name, loss in plain_losses.items():
         torch.testing.assert_close(boundary_losses[name], loss, msg=name)
+
+
+def test_mask2former_collectives_do_not_depend_on_matches(m2f_model):
+    """A rank without matches runs the collectives of a rank with matches,
+    in the same order (else DDP ranks pair different all-reduces)."""
+
+    def all_reduces(num_gts):
+        calls = []
+
+        def all_reduce(tensor, op=None, **kwargs):
+            calls.append(tuple(tensor.shape))
+
+        with (
+            mock.patch.object(dist, 'is_initialized', return_value=True),
+            mock.patch.object(dist, 'get_world_size', return_value=2),
+            mock.patch.object(dist, 'all_reduce', all_reduce),
+        ):
+            m2f_losses(m2f_model, num_gts)
+        return calls
+
+    with_matches, without = all_reduces((2, 3)), all_reduces((0, 0))
+    num_groups = len(m2f_model.panoptic_head.attr_spec)
+    # Per decoder layer: mmdet's number of masks, the attribute
+    # normalisers, the boundary loss's number of masks.
+    assert with_matches == [(1,), (num_groups,), (1,)] * 3
+    assert without == with_matches

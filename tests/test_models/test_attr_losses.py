@@ -1,5 +1,7 @@
 """Attribute losses: ignored unknown labels, weights, mmdet's interface."""
 
+from unittest import mock
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -122,3 +124,61 @@ def test_class_weight_length_is_checked():
     loss = build('AttrCrossEntropyLoss', class_weight=[1.0, 1.0])
     with pytest.raises(ValueError, match='2 entries for 3 logits'):
         loss(torch.randn(2, 3), torch.tensor([0, 1]))
+
+
+@pytest.mark.parametrize(
+    'type_, pred, target, class_weight, expected',
+    [
+        # known targets 0, 2, 1 with weights 1, 0.5, 2 and classes 1, 3, 2
+        (
+            'AttrCrossEntropyLoss',
+            torch.randn(4, 3),
+            torch.tensor([0, 2, -1, 1]),
+            [1.0, 2.0, 3.0],
+            1 * 1 + 0.5 * 3 + 2 * 2,
+        ),
+        # row 0: both values (w 1); row 1 unknown; row 2 w 0; row 3: value
+        # 1 only (w 2); values weigh 2 and 1
+        (
+            'AttrFocalLoss',
+            torch.randn(4, 2),
+            torch.tensor([[1, 0], [-1, -1], [0, 1], [-1, 1]]),
+            [2.0, 1.0],
+            (2 + 1) * 1 + 1 * 2,
+        ),
+    ],
+)
+def test_weight_sum_is_the_divisor_of_the_mean(
+    type_, pred, target, class_weight, expected
+):
+    weight = torch.tensor([1.0, 0.5, 0.0, 2.0])
+    loss = build(type_, class_weight=class_weight)
+    total = loss.weight_sum(pred, target, weight)
+    assert total.item() == pytest.approx(expected)
+    # the mean is the sum divided by it, and any avg_factor replaces it
+    summed = loss(pred, target, weight, reduction_override='sum')
+    torch.testing.assert_close(loss(pred, target, weight), summed / total)
+    torch.testing.assert_close(
+        loss(pred, target, weight, avg_factor=total * 2), summed / total / 2
+    )
+
+
+@pytest.mark.parametrize(
+    'type_, pred, target',
+    [
+        ('AttrCrossEntropyLoss', torch.randn(2, 3), torch.tensor([0, 1])),
+        ('AttrFocalLoss', torch.randn(2, 2), torch.tensor([[0, 1], [1, 0]])),
+    ],
+)
+def test_check_targets_false_reads_nothing_on_the_host(type_, pred, target):
+    """Valid targets: without the check no value is read on the host."""
+    loss = build(type_, check_targets=False)
+    with mock.patch.object(
+        torch.Tensor, '__bool__', side_effect=AssertionError('host read')
+    ):
+        loss(pred, target)
+    with pytest.raises(AssertionError, match='host read'):
+        with mock.patch.object(
+            torch.Tensor, '__bool__', side_effect=AssertionError('host read')
+        ):
+            build(type_)(pred, target)

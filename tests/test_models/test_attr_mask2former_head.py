@@ -288,6 +288,45 @@ def test_group_weights_reach_the_losses(attr_model_cfg):
     assert size.loss_weight == 0.5 * color.loss_weight
 
 
+def test_losses_skip_their_target_checks_unless_configured(attr_model_cfg):
+    """The head checks the labels once per batch; its losses do not check
+    again per group and layer, unless the config asks for it."""
+    head = build_head(attr_model_cfg)
+    assert [loss.check_targets for loss in head.loss_attrs] == [False] * 3
+    head = build_head(
+        attr_model_cfg,
+        loss_attr_multi=dict(
+            type='AttrBinaryCrossEntropyLoss', check_targets=True
+        ),
+    )
+    assert [loss.check_targets for loss in head.loss_attrs] == [
+        False,
+        False,
+        True,
+    ]
+
+
+def test_check_attr_labels_false_skips_the_value_check(attr_model_cfg):
+    gt = InstanceData(
+        labels=torch.tensor([0, 1]),
+        masks=BitmapMasks(two_instances().numpy(), 64, 64),
+        attr_labels=torch.tensor([[3, 0, 0, 0], [0, 0, 0, 0]]),
+    )
+    head = build_head(attr_model_cfg, check_attr_labels=False)
+    (targets,) = head.preprocess_gt([gt], [None])
+    assert targets.attr_labels.tolist() == gt.attr_labels.tolist()
+    with pytest.raises(ValueError, match='group "color"'):
+        build_head(attr_model_cfg).preprocess_gt([gt], [None])
+
+
+def test_loss_without_weight_sum_is_refused(attr_model_cfg):
+    with pytest.raises(TypeError, match='weight_sum'):
+        build_head(
+            attr_model_cfg,
+            loss_attr_single=dict(type='CrossEntropyLoss', ignore_index=-1),
+        )
+
+
 @pytest.mark.parametrize(
     'overrides, message',
     [

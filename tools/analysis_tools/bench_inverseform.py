@@ -50,9 +50,9 @@ import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-import mmmultilabel  # noqa: F401  (registers modules, applies compat)
+import mmmultilabel  # noqa: F401  (registers modules)
+from mmmultilabel.engine import build_runner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs')
@@ -328,7 +328,7 @@ def evaluate(
     cfg.load_from = checkpoint
     cfg.log_level = 'WARNING'
     cfg.test_evaluator.pop('outfile_prefix', None)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.load_checkpoint(checkpoint, map_location='cpu')
     model = runner.model.eval()
     loader = runner.test_dataloader

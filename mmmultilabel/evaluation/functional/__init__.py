@@ -1,6 +1,13 @@
 from .attr_coco_eval import AttrCOCOeval, macro_f1, multilabel_f1
 from .coco_api import load_attr_coco_api, load_attr_results
 from .matching import greedy_match, match_ragged
+from .paco_api import PacoFormatError, PacoGroundTruth, load_paco_results
+from .paco_eval import PACOeval, evaluate_paco, paco_summary
+from .paco_results import (
+    attr_results_to_paco,
+    paco_attribute_groups,
+    paco_results_to_attr,
+)
 from .summary import (
     attr_coco_results,
     attr_coco_tables,
@@ -16,6 +23,15 @@ __all__ = [
     'load_attr_results',
     'greedy_match',
     'match_ragged',
+    'PacoFormatError',
+    'PacoGroundTruth',
+    'load_paco_results',
+    'PACOeval',
+    'evaluate_paco',
+    'paco_summary',
+    'attr_results_to_paco',
+    'paco_attribute_groups',
+    'paco_results_to_attr',
     'attr_coco_results',
     'attr_coco_tables',
     'check_metric_items',

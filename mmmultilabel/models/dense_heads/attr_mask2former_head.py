@@ -11,7 +11,7 @@ from mmcv.ops import point_sample
 from mmdet.models.dense_heads import Mask2FormerHead
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, InstanceList, OptConfigType
+from mmdet.utils import ConfigType, InstanceList, OptConfigType, reduce_mean
 from mmengine.logging import print_log
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
@@ -78,6 +78,14 @@ class AttrMask2FormerHead(Mask2FormerHead):
         attr_loss_weights (dict[str, float], optional): Multiplier of the
             ``loss_weight`` of some groups, ``{group: w}``. Defaults to None
             (all 1).
+        check_attr_labels (bool): Check once per batch that every
+            ``attr_labels`` value is unknown or a value of its group (a
+            ``ValueError`` naming the group otherwise). The check reads the
+            labels on the host: one device synchronisation per training
+            step, which stock Mask2Former does not have. Pipelines whose
+            labels come from ``LoadAttrAnnotations`` (encoded by the data
+            set's groups, which ``AttrGroupsCheckHook`` compares with the
+            model's) can turn it off. Defaults to True.
         **kwargs: Keyword arguments of ``Mask2FormerHead``.
     """
 
@@ -90,6 +98,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
         attr_no_object_weight: float = 0.0,
         attr_value_weights: Optional[Dict[str, Sequence[float]]] = None,
         attr_loss_weights: Optional[Dict[str, float]] = None,
+        check_attr_labels: bool = True,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -105,6 +114,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 type='AttrBinaryCrossEntropyLoss', loss_weight=2.0
             )
         self.attr_no_object_weight = float(attr_no_object_weight)
+        self.check_attr_labels = check_attr_labels
         attr_value_weights = dict(attr_value_weights or {})
         attr_loss_weights = dict(attr_loss_weights or {})
         for arg, given in (
@@ -195,7 +205,22 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 [] if group.multi_label else [1.0]
             )
         cfg['loss_weight'] = cfg.get('loss_weight', 1.0) * group_weight
-        return MODELS.build(cfg)
+        loss = MODELS.build(cfg)
+        if not callable(getattr(loss, 'weight_sum', None)):
+            raise TypeError(
+                f'the loss of attribute group "{group.name}", '
+                f'{type(loss).__name__}, has no weight_sum(pred, target, '
+                'weight) giving the divisor of its mean, which the head '
+                'averages over the ranks of distributed training; use '
+                'AttrCrossEntropyLoss, AttrBinaryCrossEntropyLoss or '
+                'AttrFocalLoss, or add weight_sum to it'
+            )
+        if 'check_targets' not in cfg and hasattr(loss, 'check_targets'):
+            # preprocess_gt checks the ground truth once per batch and every
+            # target row is taken from it or is the no-object row: checking
+            # again per group and layer would only add host syncs.
+            loss.check_targets = False
+        return loss
 
     def _check_attribute_costs(self) -> None:
         """Warn when the matcher cannot see some kind of attribute group."""
@@ -329,7 +354,8 @@ class AttrMask2FormerHead(Mask2FormerHead):
             return targets_list
         # Value checks and cost features once for the batch: (sum N, D)
         all_rows = torch.cat(rows)
-        self._check_attr_values(all_rows)
+        if self.check_attr_labels:
+            self._check_attr_values(all_rows)
         sizes = [len(r) for r in rows]
         # The attribute costs' ground truth features, shared by the
         # matching of every decoder layer.
@@ -629,6 +655,13 @@ class AttrMask2FormerHead(Mask2FormerHead):
     ) -> Tuple[Tensor]:
         """One loss per attribute group for one decoder layer.
 
+        Each group's loss is divided by its summed weight of known targets
+        averaged over the ranks (one ``reduce_mean`` for all groups, run on
+        every rank whatever its data), as mmdet's Mask2Former divides its
+        mask losses by ``reduce_mean(num_total_masks)``: with gradients
+        averaged by DDP, the step is that of one process on the whole
+        batch, however unevenly known labels fall on the ranks.
+
         Args:
             attr_preds (Tensor): Shape (batch_size, num_queries, A).
             attr_targets (Tensor): Shape (batch_size, num_queries, D).
@@ -643,19 +676,39 @@ class AttrMask2FormerHead(Mask2FormerHead):
         attr_targets = attr_targets.flatten(0, 1)
         # (B, Q) -> (B * Q, )
         attr_weights = attr_weights.flatten(0, 1)
-        losses = []
-        for group, logits, cols, loss_attr in zip(
+        inputs = []
+        for group, logits, cols in zip(
             self.attr_spec,
             split_attr_logits(attr_preds, self.attr_spec),
             self.attr_spec.label_slices.values(),
-            self.loss_attrs,
         ):
             target = attr_targets[:, cols]
             if not group.multi_label:
                 # (B * Q, 1) -> (B * Q, )
                 target = target[:, 0]
-            losses.append(loss_attr(logits, target, attr_weights))
-        return tuple(losses)
+            inputs.append((logits, target, attr_weights))
+        if not inputs:
+            return ()
+        # (G, ): summed weight of every group's known targets, mean of ranks
+        avg_factors = reduce_mean(
+            torch.stack(
+                [
+                    loss_attr.weight_sum(*args).float()
+                    for loss_attr, args in zip(self.loss_attrs, inputs)
+                ]
+            )
+        )
+        return tuple(
+            loss_attr(
+                *args,
+                avg_factor=(
+                    avg_factor if loss_attr.reduction == 'mean' else None
+                ),
+            )
+            for loss_attr, args, avg_factor in zip(
+                self.loss_attrs, inputs, avg_factors
+            )
+        )
 
     def loss_by_feat(
         self,

@@ -112,6 +112,10 @@ class BoundaryAttrMask2FormerHead(AttrMask2FormerHead):
     ) -> Tensor:
         """Boundary loss of the matched masks of one decoder layer.
 
+        The number of matched masks is averaged over the ranks before the
+        check for an empty match, as mmdet's Mask2Former does: every rank
+        runs the same collective whether it has matches or not.
+
         Args:
             mask_preds (Tensor): Shape (batch_size, num_queries, h, w).
             mask_targets_list (list[Tensor]): Matched ground-truth masks per
@@ -129,10 +133,14 @@ class BoundaryAttrMask2FormerHead(AttrMask2FormerHead):
         mask_weights = torch.stack(mask_weights_list)
         # (B, Q, h, w) -> (n, h, w), the order of mask_targets
         mask_preds = mask_preds[mask_weights > 0]
+        # (1, ) -> (): mean over the ranks, at least 1 (no host sync)
+        num_total_masks = (
+            reduce_mean(mask_preds.new_tensor([avg_factor], dtype=torch.float))
+            .clamp(min=1)
+            .squeeze(0)
+        )
         if mask_targets.shape[0] == 0:
             return mask_preds.sum() * 0
-        num_total_masks = reduce_mean(mask_preds.new_tensor([avg_factor]))
-        num_total_masks = max(num_total_masks, 1)
         # (n, h, w) -> (n, 1, H, W)
         mask_preds = F.interpolate(
             mask_preds.unsqueeze(1),

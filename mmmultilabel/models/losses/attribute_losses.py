@@ -10,10 +10,18 @@ With ``reduction='mean'`` and no ``avg_factor``, each loss is the weighted
 mean over the known targets: the sum of ``loss * weight`` divided by the sum
 of the weights (per-sample weight times class weight) of known targets. When
 every target is unknown or has weight 0 the loss is a zero that stays in the
-autograd graph.
+autograd graph. :meth:`_AttrLoss.weight_sum` gives that sum of weights, so
+that a head can average it over the ranks of distributed training and pass it
+back as ``avg_factor``, as mmdet's Mask2Former does with its number of masks.
+
+The range checks of the targets read them on the host, a device
+synchronisation per call. They run by default; ``check_targets=False`` skips
+them where the targets are valid by construction, as in
+:class:`~mmmultilabel.models.AttrMask2FormerHead`, which checks its ground
+truth once per batch.
 """
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -50,6 +58,63 @@ def _known_weight(
     return known * weight.float()
 
 
+def _class_weighted(
+    target: Tensor,
+    weight: Optional[Tensor],
+    class_weight: Optional[Tensor],
+    ignore_index: int,
+) -> Tuple[Tensor, Tensor]:
+    """Safe class indices and weights of softmax cross-entropy targets.
+
+    Args:
+        target (Tensor): Class indices or ``ignore_index``, shape (N, ).
+        weight (Tensor, optional): Sample weights of shape (N, ).
+        class_weight (Tensor, optional): Weight of each class, shape (C, ).
+        ignore_index (int): Target value to ignore.
+
+    Returns:
+        tuple[Tensor, Tensor]: The targets with ignored ones replaced by 0,
+        and the weight of every target, shape (N, ): 0 if ignored, else its
+        sample weight times the weight of its class.
+    """
+    safe_target = torch.where(target != ignore_index, target, 0)
+    sample_weight = _known_weight(target, weight, ignore_index)
+    if class_weight is not None:
+        sample_weight = sample_weight * class_weight[safe_target]
+    return safe_target, sample_weight
+
+
+def _value_weighted(
+    target: Tensor,
+    weight: Optional[Tensor],
+    class_weight: Optional[Tensor],
+    ignore_index: int,
+) -> Tensor:
+    """Weight of every binary target, shape (N, K).
+
+    0 if ignored, else the sample (or element) weight times the weight of
+    the value; arguments as :func:`attr_sigmoid_focal_loss`.
+    """
+    elem_weight = _known_weight(target, weight, ignore_index)
+    if class_weight is not None:
+        # (K, ) -> (1, K)
+        elem_weight = elem_weight * class_weight[None]
+    return elem_weight
+
+
+def _check_classes(pred: Tensor, target: Tensor, ignore_index: int) -> None:
+    """Refuse class targets outside ``0..C-1`` (host synchronisation)."""
+    known = target != ignore_index
+    bad = known & ((target < 0) | (target >= pred.shape[-1]))
+    if bad.any():
+        raise ValueError(
+            f'attribute cross-entropy got target(s) '
+            f'{target[bad].unique().tolist()} outside 0..'
+            f'{pred.shape[-1] - 1} for {pred.shape[-1]} logits; unknown '
+            f'labels must be {ignore_index}'
+        )
+
+
 def attr_cross_entropy(
     pred: Tensor,
     target: Tensor,
@@ -58,6 +123,7 @@ def attr_cross_entropy(
     ignore_index: int = UNKNOWN,
     reduction: str = 'mean',
     avg_factor: Optional[float] = None,
+    check_targets: bool = True,
 ) -> Tensor:
     """Softmax cross-entropy with ignored targets.
 
@@ -71,35 +137,35 @@ def attr_cross_entropy(
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         avg_factor (float, optional): Divisor of the summed loss for
             ``'mean'``. Defaults to the summed weight of known targets.
+        check_targets (bool): Raise on targets outside ``[0, C)`` that are
+            not ``ignore_index``. Defaults to True.
 
     Returns:
         Tensor: The loss, of shape (N, ) for ``reduction='none'``.
     """
-    known = target != ignore_index
-    bad = known & ((target < 0) | (target >= pred.shape[-1]))
-    if bad.any():
-        raise ValueError(
-            f'attribute cross-entropy got target(s) '
-            f'{target[bad].unique().tolist()} outside 0..'
-            f'{pred.shape[-1] - 1} for {pred.shape[-1]} logits; unknown '
-            f'labels must be {ignore_index}'
-        )
-    safe_target = torch.where(known, target, 0)
+    if check_targets:
+        _check_classes(pred, target, ignore_index)
+    safe_target, sample_weight = _class_weighted(
+        target, weight, class_weight, ignore_index
+    )
     loss = F.cross_entropy(pred, safe_target, reduction='none')
-    sample_weight = _known_weight(target, weight, ignore_index)
-    if class_weight is not None:
-        sample_weight = sample_weight * class_weight[safe_target]
     if avg_factor is None and reduction == 'mean':
         avg_factor = sample_weight.sum()
     return weight_reduce_loss(loss, sample_weight, reduction, avg_factor)
 
 
-def _check_binary(pred: Tensor, target: Tensor, ignore_index: int) -> None:
+def _check_binary_shape(pred: Tensor, target: Tensor) -> None:
+    """Refuse binary logits and targets of different shapes."""
     if pred.shape != target.shape:
         raise ValueError(
             f'multi-label attribute logits {tuple(pred.shape)} '
             f'and targets {tuple(target.shape)} differ in shape'
         )
+
+
+def _check_binary(target: Tensor, ignore_index: int) -> None:
+    """Refuse binary targets other than 0, 1 and ``ignore_index`` (host
+    synchronisation)."""
     bad = (target != ignore_index) & (target != 0) & (target != 1)
     if bad.any():
         raise ValueError(
@@ -116,6 +182,7 @@ def attr_binary_cross_entropy(
     ignore_index: int = UNKNOWN,
     reduction: str = 'mean',
     avg_factor: Optional[float] = None,
+    check_targets: bool = True,
 ) -> Tensor:
     """Sigmoid binary cross-entropy per value with ignored targets.
 
@@ -129,6 +196,8 @@ def attr_binary_cross_entropy(
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         avg_factor (float, optional): Divisor of the summed loss for
             ``'mean'``. Defaults to the summed weight of known targets.
+        check_targets (bool): Raise on targets other than 0, 1 and
+            ``ignore_index``. Defaults to True.
 
     Returns:
         Tensor: The loss, of shape (N, K) for ``reduction='none'``.
@@ -143,6 +212,7 @@ def attr_binary_cross_entropy(
         ignore_index=ignore_index,
         reduction=reduction,
         avg_factor=avg_factor,
+        check_targets=check_targets,
     )
 
 
@@ -156,6 +226,7 @@ def attr_sigmoid_focal_loss(
     ignore_index: int = UNKNOWN,
     reduction: str = 'mean',
     avg_factor: Optional[float] = None,
+    check_targets: bool = True,
 ) -> Tensor:
     """Sigmoid focal loss per value with ignored targets.
 
@@ -174,11 +245,15 @@ def attr_sigmoid_focal_loss(
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         avg_factor (float, optional): Divisor of the summed loss for
             ``'mean'``. Defaults to the summed weight of known targets.
+        check_targets (bool): Raise on targets other than 0, 1 and
+            ``ignore_index``. Defaults to True.
 
     Returns:
         Tensor: The loss, of shape (N, K) for ``reduction='none'``.
     """
-    _check_binary(pred, target, ignore_index)
+    _check_binary_shape(pred, target)
+    if check_targets:
+        _check_binary(target, ignore_index)
     known = target != ignore_index
     safe_target = torch.where(known, target, 0).type_as(pred)
     loss = F.binary_cross_entropy_with_logits(
@@ -191,17 +266,15 @@ def attr_sigmoid_focal_loss(
         loss = loss * one_minus_pt.pow(gamma)
     if alpha is not None:
         loss = loss * (alpha * safe_target + (1 - alpha) * (1 - safe_target))
-    elem_weight = _known_weight(target, weight, ignore_index)
-    if class_weight is not None:
-        # (K, ) -> (1, K)
-        elem_weight = elem_weight * class_weight[None]
+    elem_weight = _value_weighted(target, weight, class_weight, ignore_index)
     if avg_factor is None and reduction == 'mean':
         avg_factor = elem_weight.sum()
     return weight_reduce_loss(loss, elem_weight, reduction, avg_factor)
 
 
 class _AttrLoss(nn.Module):
-    """Shared constructor and ``forward`` of the attribute losses.
+    """Shared constructor, ``forward`` and ``weight_sum`` of the attribute
+    losses.
 
     Args:
         class_weight (Sequence[float], optional): Weight of each class (value)
@@ -210,6 +283,10 @@ class _AttrLoss(nn.Module):
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
             Defaults to ``'mean'``.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
+        check_targets (bool): Check the range of the targets on every call
+            (a host synchronisation each). Defaults to True;
+            :class:`~mmmultilabel.models.AttrMask2FormerHead` builds its
+            losses with False unless the config sets it.
     """
 
     def __init__(
@@ -218,6 +295,7 @@ class _AttrLoss(nn.Module):
         ignore_index: int = UNKNOWN,
         reduction: str = 'mean',
         loss_weight: float = 1.0,
+        check_targets: bool = True,
     ) -> None:
         super().__init__()
         if reduction not in ('none', 'mean', 'sum'):
@@ -231,9 +309,51 @@ class _AttrLoss(nn.Module):
         self.ignore_index = ignore_index
         self.reduction = reduction
         self.loss_weight = loss_weight
+        self.check_targets = check_targets
 
     def _criterion(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
         raise NotImplementedError
+
+    def _target_weight(
+        self,
+        target: Tensor,
+        weight: Optional[Tensor],
+        class_weight: Optional[Tensor],
+    ) -> Tensor:
+        raise NotImplementedError
+
+    def _class_weight(self, pred: Tensor) -> Optional[Tensor]:
+        """``class_weight`` as a float tensor on the device of ``pred``."""
+        if self.class_weight is None:
+            return None
+        if len(self.class_weight) != pred.shape[-1]:
+            raise ValueError(
+                f'{type(self).__name__}: class_weight has '
+                f'{len(self.class_weight)} entries for '
+                f'{pred.shape[-1]} logits'
+            )
+        return torch.tensor(self.class_weight, device=pred.device)
+
+    def weight_sum(
+        self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None
+    ) -> Tensor:
+        """Summed weight of the known targets.
+
+        It is the divisor of ``reduction='mean'`` without ``avg_factor``; a
+        head averages it over the ranks and passes it as ``avg_factor``, so
+        that every rank divides by the same number.
+
+        Args:
+            pred (Tensor): Logits, see the subclass for the shape.
+            target (Tensor): Targets, with ``ignore_index`` for unknown.
+            weight (Tensor, optional): Sample weights of shape (N, ).
+
+        Returns:
+            Tensor: A float scalar.
+        """
+        return self._target_weight(
+            target, weight, self._class_weight(pred)
+        ).sum()
 
     def forward(
         self,
@@ -249,8 +369,8 @@ class _AttrLoss(nn.Module):
             pred (Tensor): Logits, see the subclass for the shape.
             target (Tensor): Targets, with ``ignore_index`` for unknown.
             weight (Tensor, optional): Sample weights of shape (N, ).
-            avg_factor (float, optional): Divisor of the summed loss.
-                Defaults to the summed weight of known targets.
+            avg_factor (float | Tensor, optional): Divisor of the summed
+                loss. Defaults to :meth:`weight_sum`.
             reduction_override (str, optional): Overrides ``reduction``.
 
         Returns:
@@ -258,23 +378,15 @@ class _AttrLoss(nn.Module):
         """
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or self.reduction
-        class_weight = None
-        if self.class_weight is not None:
-            if len(self.class_weight) != pred.shape[-1]:
-                raise ValueError(
-                    f'{type(self).__name__}: class_weight has '
-                    f'{len(self.class_weight)} entries for '
-                    f'{pred.shape[-1]} logits'
-                )
-            class_weight = pred.new_tensor(self.class_weight)
         return self.loss_weight * self._criterion(
             pred,
             target,
             weight=weight,
-            class_weight=class_weight,
+            class_weight=self._class_weight(pred),
             ignore_index=self.ignore_index,
             reduction=reduction,
             avg_factor=avg_factor,
+            check_targets=self.check_targets,
         )
 
 
@@ -291,6 +403,16 @@ class AttrCrossEntropyLoss(_AttrLoss):
     def _criterion(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
         return attr_cross_entropy(pred, target, **kwargs)
 
+    def _target_weight(
+        self,
+        target: Tensor,
+        weight: Optional[Tensor],
+        class_weight: Optional[Tensor],
+    ) -> Tensor:
+        return _class_weighted(
+            target, weight, class_weight, self.ignore_index
+        )[1]
+
 
 @MODELS.register_module()
 class AttrBinaryCrossEntropyLoss(_AttrLoss):
@@ -304,9 +426,17 @@ class AttrBinaryCrossEntropyLoss(_AttrLoss):
     def _criterion(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
         return attr_binary_cross_entropy(pred, target, **kwargs)
 
+    def _target_weight(
+        self,
+        target: Tensor,
+        weight: Optional[Tensor],
+        class_weight: Optional[Tensor],
+    ) -> Tensor:
+        return _value_weighted(target, weight, class_weight, self.ignore_index)
+
 
 @MODELS.register_module()
-class AttrFocalLoss(_AttrLoss):
+class AttrFocalLoss(AttrBinaryCrossEntropyLoss):
     """Sigmoid focal loss for a multi-label attribute group.
 
     Same inputs as :class:`AttrBinaryCrossEntropyLoss`.
@@ -315,8 +445,9 @@ class AttrFocalLoss(_AttrLoss):
         gamma (float): Focusing parameter. Defaults to 2.0.
         alpha (float, optional): Weight of positives (``1 - alpha`` for
             negatives); None for no balancing. Defaults to 0.25.
-        **kwargs: ``class_weight``, ``ignore_index``, ``reduction`` and
-            ``loss_weight`` as in :class:`AttrBinaryCrossEntropyLoss`.
+        **kwargs: ``class_weight``, ``ignore_index``, ``reduction``,
+            ``loss_weight`` and ``check_targets`` as in
+            :class:`AttrBinaryCrossEntropyLoss`.
     """
 
     def __init__(

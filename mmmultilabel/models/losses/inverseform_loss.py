@@ -21,7 +21,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS as MMDET_MODELS
-from mmseg.registry import MODELS as MMSEG_MODELS
 from torch import Tensor
 
 from .inverseform_net import InverseFormNet
@@ -159,7 +158,6 @@ def inverseform_distance(
     return (dist * has_gt).sum(dim=1) / has_gt.sum(dim=1).clamp(min=1)
 
 
-@MMSEG_MODELS.register_module()
 @MMDET_MODELS.register_module()
 class InverseFormLoss(nn.Module):
     """InverseForm boundary loss, for mmseg decode heads and mmdet heads.
@@ -440,3 +438,19 @@ class InverseFormLoss(nn.Module):
                 f'({self.ignore_index} by default)'
             )
         return num_classes
+
+
+def _register_in_mmseg() -> None:
+    """Also register the loss in mmseg's registry when mmseg is installed.
+
+    mmsegmentation is an optional dependency (``pip install
+    "mmmultilabel[mmseg]"``); the mmdet side of the loss needs none of it.
+    """
+    try:
+        from mmseg.registry import MODELS as MMSEG_MODELS
+    except ImportError:
+        return
+    MMSEG_MODELS.register_module(module=InverseFormLoss)
+
+
+_register_in_mmseg()

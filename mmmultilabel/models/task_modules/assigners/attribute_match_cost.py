@@ -22,6 +22,10 @@ batch and once per image for the ground truth, and hands them over in the
 fields named :attr:`~AttrGroupsCost.feature_field`, so each call is one
 matrix product. Given only the logits and labels, a cost computes the
 features itself.
+
+Features and products are computed in float32 with autocast disabled: under
+mixed precision ``torch.mm`` would otherwise run in float16 / bfloat16, too
+coarse for costs that differ by little across wide logits.
 """
 
 from typing import Dict, Optional, Tuple
@@ -38,6 +42,11 @@ from mmmultilabel.utils import UNKNOWN, AttributeSpec
 from ...utils import attr_logit_channels
 
 Index = Dict[str, Tensor]
+
+
+def _full_precision(tensor: Tensor) -> torch.autocast:
+    """A block where autocast is off on the device of ``tensor``."""
+    return torch.autocast(device_type=tensor.device.type, enabled=False)
 
 
 def _inputs(
@@ -152,13 +161,16 @@ class AttrGroupsCost(BaseMatchCost):
             spec (AttributeSpec): The attribute groups.
 
         Returns:
-            Tensor: Float, shape (..., F); (..., 0) without groups of this
+            Tensor: Float32, shape (..., F); (..., 0) without groups of this
             kind.
         """
         index = self._index(spec, logits.device)
         if index is None:
-            return logits.new_zeros(logits.shape[:-1] + (0,))
-        return self._pred_features(logits, index)
+            return logits.new_zeros(
+                logits.shape[:-1] + (0,), dtype=torch.float
+            )
+        with _full_precision(logits):
+            return self._pred_features(logits.float(), index)
 
     def gt_features(self, labels: Tensor, spec: AttributeSpec) -> Tensor:
         """Ground truth features ``g``.
@@ -209,8 +221,9 @@ class AttrGroupsCost(BaseMatchCost):
             spec, logits, labels = _inputs(pred_instances, gt_instances)
             pred = self.pred_features(logits, spec)
             gt = self.gt_features(labels, spec)
-        # (Q, F) @ (F, N) -> (Q, N)
-        cost = torch.mm(pred, gt.t())
+        with _full_precision(pred):
+            # (Q, F) @ (F, N) -> (Q, N)
+            cost = torch.mm(pred.float(), gt.float().t())
         return cost if self.weight == 1 else cost * self.weight
 
 
@@ -235,7 +248,6 @@ class AttrClassificationCost(AttrGroupsCost):
 
     def _pred_features(self, logits: Tensor, index: Index) -> Tensor:
         # (..., A) -> (..., A + 1): the -inf column that pads short groups
-        logits = logits.float()
         padded = torch.cat(
             [logits, logits.new_full(logits.shape[:-1] + (1,), -float('inf'))],
             dim=-1,
@@ -276,7 +288,7 @@ class AttrBinaryCrossEntropyCost(AttrGroupsCost):
 
     def _pred_features(self, logits: Tensor, index: Index) -> Tensor:
         # (..., A) -> (..., M)
-        logits = logits[..., index['logits']].float()
+        logits = logits[..., index['logits']]
         # -log(sigmoid(x)) and -log(1 - sigmoid(x)) -> (..., 2M)
         return (
             torch.cat([F.softplus(-logits), F.softplus(logits)], dim=-1)

@@ -1,0 +1,668 @@
+"""PACO's evaluation: category AP and object-attribute AP, exactly as PACO.
+
+:class:`PACOeval` reproduces ``PACOEval`` of ``facebookresearch/paco``
+(``paco/evaluation/paco_eval_api/eval.py``, an ``LVISEval`` subclass) and
+the post-processing of ``paco/evaluation/paco_evaluation.py`` and
+``paco/evaluation/utils/paco_utils.py``. It is pycocotools' ``COCOeval``
+(same matching, same accumulation) with these rules, named where they
+differ from COCOeval and from the project's ``pair_mAP``:
+
+* **LVIS reading**: no crowd regions; annotations and detections with
+  ``area`` 0 are dropped (LVIS keeps ``0 < area < inf``); at most 300
+  detections per image over all categories (``maxDets``), chosen when the
+  results are read.
+* **LVIS federated rule**: the detections of a category are only evaluated
+  on images where it is present or listed in ``neg_category_ids``; an
+  unmatched detection of a category in ``not_exhaustive_category_ids`` is
+  ignored.
+* **PACO part rule** (object level): for a part whose object is exhaustively
+  annotated on the image while the part is not, an unmatched part
+  detection is *counted* (not ignored) when its overlap ratio with some
+  object ground truth, ``inter / (area(object) - inter + 1e-7)``, is at least
+  the IoU threshold or is zero with every object, and ignored otherwise
+  (the official comment says the opposite; the code decides). Boxes use
+  ``+ 1`` pixel widths there.
+* **Pairs** (``joint_obj_attribute_categories``): every scored (category,
+  attribute) pair is a class; its positives are the ground truths of the
+  category that list the attribute, *whatever their unknown flags*; every
+  detection of the category competes with score ``score x
+  attribute_probs[attribute id]``; the pair is evaluated on images where
+  it has a positive or is listed in ``neg_category_ids_attrs``, with the
+  category's detections kept by the federated rule.
+* **Unknown rule** (pairs): an unmatched detection is ignored when its
+  *object-level* match (same IoU threshold, class score ranking) is a
+  ground truth whose ``unknown_<type>`` flag is set for the attribute's
+  type; unmatched at object level it inherits the object-level ignore flag
+  (federated and part rules). ``pair_mAP`` instead ignores ground truths
+  whose group is unknown.
+* **Row order** (pairs, reproduced): the pair matching reads the object
+  IoU matrix, whose rows are in class-score order, as if they were in the
+  order of the results file. When the detections of a category on an image
+  are not listed in decreasing score, IoUs are paired with other
+  detections of the same image; :func:`evaluate_paco` warns when this
+  happens.
+* **Hierarchy**: ``obj_attr_AP`` is the mean over attribute types of the
+  mean over the type's attributes of the mean over *object* categories of
+  the pair AP (IoU 0.50:0.95, all areas); ``obj_attr_part_AP`` the same over
+  part categories; attributes named ``other(pattern_marking)`` and
+  ``other(material)`` are left out (``other(color)`` and
+  ``other(transparency)`` are kept), and NaN (pairs without positives) is
+  left out at every level.
+
+All numbers are fractions (PACO prints them times 100).
+"""
+
+import contextlib
+import io
+import math
+import time
+from collections import OrderedDict, defaultdict
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import pycocotools.mask as mask_utils
+from pycocotools.cocoeval import COCOeval
+
+from .accumulate import coco_precision
+from .paco_api import (
+    PACO_EXCLUDED_ATTRS,
+    PACO_MAX_DETS,
+    PacoGroundTruth,
+    load_paco_results,
+)
+
+__all__ = ['PACOeval', 'evaluate_paco', 'paco_summary']
+
+#: LVIS frequency groups (``image_count`` bins) of ``APr``/``APc``/``APf``.
+FREQ_GROUPS = ('r', 'c', 'f')
+
+
+def _nanmean(values) -> float:
+    """PACO's ``get_mean_AP``: mean of the values > -1 (NaN left out)."""
+    values = np.asarray(list(values), dtype=np.float64)
+    values = values[values > -1]
+    return float(np.mean(values)) if values.size else float('nan')
+
+
+def _ap(precision: np.ndarray) -> float:
+    """PACO's ``get_AP_from_precisions``: mean of precision > -1."""
+    valid = precision[precision > -1]
+    return float(np.mean(valid)) if valid.size else float('nan')
+
+
+class PACOeval(COCOeval):
+    """PACO's ``PACOEval`` as a ``COCOeval``.
+
+    Run :meth:`evaluate`, :meth:`accumulate` and :meth:`summarize`;
+    ``eval['precision']`` (T, R, K, A, 1) holds the category precision,
+    ``attr_precision`` (T, R, P, A) that of the pairs (order of
+    ``attr_pair_ids``), ``stats`` the summary (:func:`paco_summary`).
+
+    Args:
+        gt (PacoGroundTruth): Ground truth.
+        dts (list[dict]): Results from :func:`load_paco_results`.
+        iou_type (str): ``'segm'`` or ``'bbox'``.
+        max_dets (int): ``maxDets`` (results are already limited to it per
+            image). Defaults to 300.
+    """
+
+    def __init__(
+        self,
+        gt: PacoGroundTruth,
+        dts: List[dict],
+        iou_type: str = 'segm',
+        max_dets: int = PACO_MAX_DETS,
+    ) -> None:
+        if iou_type not in ('segm', 'bbox'):
+            raise ValueError(
+                f'PACO evaluates "segm" or "bbox", got {iou_type!r}'
+            )
+        super().__init__(iouType=iou_type)
+        self.gt = gt
+        self.dts = dts
+        p = self.params
+        p.imgIds = list(gt.img_ids)
+        p.catIds = list(gt.cat_ids)
+        p.maxDets = [max_dets if max_dets >= 0 else max(len(dts), 1)]
+        self.attr_pair_ids = sorted(gt.pair_of)
+        self.stats: Dict[str, float] = OrderedDict()
+
+    # ------------------------------------------------------------ prepare
+    def _prepare(self) -> None:
+        """LVIS' ``_prepare``: area > 0, federated filter of detections."""
+        gt, segm = self.gt, self.params.iouType == 'segm'
+        cats = set(self.params.catIds)
+        self._gts = defaultdict(list)
+        self._dts = defaultdict(list)
+        present = defaultdict(set)
+        for ann in gt.anns:
+            if (
+                ann['category_id'] not in cats
+                or not 0 < ann['area'] < math.inf
+            ):
+                continue
+            g = dict(
+                id=ann['id'],
+                image_id=ann['image_id'],
+                category_id=ann['category_id'],
+                area=ann['area'],
+                ignore=ann.get('ignore', 0),
+                iscrowd=0,
+                unknown={t: ann.get(f'unknown_{t}') for t in gt.attr_types},
+            )
+            if segm:
+                g['segmentation'] = gt.to_rle(ann)
+            else:
+                g['bbox'] = gt.box(ann)
+            self._gts[g['image_id'], g['category_id']].append(g)
+            present[g['image_id']].add(g['category_id'])
+        self.present = present
+        by_img = defaultdict(list)
+        for d in self.dts:
+            by_img[d['image_id']].append(d)
+        for img_id in self.params.imgIds:
+            neg = gt.federated(img_id, 'neg_category_ids')
+            for d in by_img.get(img_id, ()):
+                if (
+                    d['category_id'] not in cats
+                    or not 0 < d['area'] < math.inf
+                ):
+                    continue
+                cat = d['category_id']
+                if (
+                    neg is not None
+                    and cat not in neg
+                    and cat not in present[img_id]
+                ):
+                    continue
+                self._dts[img_id, cat].append(d)
+        self.img_nel = {
+            i: gt.federated(i, 'not_exhaustive_category_ids') or set()
+            for i in self.params.imgIds
+        }
+
+    # ----------------------------------------------------- object level
+    def evaluateImg(
+        self, imgId: int, catId: int, aRng: List[float], maxDet: int
+    ) -> Optional[dict]:
+        """COCOeval's cell plus the LVIS federated and PACO part rules.
+
+        Returns:
+            dict | None: COCOeval's record; ``dtIgnore`` (T, D) updated.
+        """
+        res = super().evaluateImg(imgId, catId, aRng, maxDet)
+        if res is None:
+            return None
+        dtm, dt_ig = res['dtMatches'], res['dtIgnore']
+        nel = self.img_nel[imgId]
+        if catId in nel:  # LVIS: unmatched detections are not penalised
+            dt_ig |= dtm == 0
+        obj = self.gt.part_to_obj.get(catId)
+        if obj is not None and obj not in nel and catId in nel:
+            self._part_rule(imgId, obj, aRng, res)
+        return res
+
+    def _part_rule(
+        self, img_id: int, obj: int, a_rng: List[float], res: dict
+    ) -> None:
+        """PACO: an unmatched part detection counts unless it overlaps an
+        object ground truth a little (see the module docstring)."""
+        objs = self._gts[img_id, obj]
+        dts = self._sorted_dts(img_id, res['category_id'])
+        if not objs or not dts:
+            return
+        overlap = self._overlap(dts, objs)  # (D, G_obj)
+        dtm, dt_ig = res['dtMatches'], res['dtIgnore']
+        thrs = self.params.iouThrs
+        for i, d in enumerate(dts):
+            if d['area'] < a_rng[0] or d['area'] > a_rng[1]:
+                continue
+            row = overlap[i][overlap[i] != 0]
+            for t in range(len(thrs)):
+                if dtm[t, i] == 0:
+                    dt_ig[t, i] = bool(row.size) and row.max() < thrs[t]
+
+    def _overlap(self, dts: List[dict], objs: List[dict]) -> np.ndarray:
+        """(D, G) ``inter / (area(obj) - inter + 1e-7)`` of every (dt, obj
+        gt), PACO's ``calculate_part_*_area_outside_obj``."""
+        out = np.zeros((len(dts), len(objs)))
+        if self.params.iouType == 'segm':
+            for j, g in enumerate(objs):
+                area_g = int(mask_utils.area(g['segmentation']))
+                for i, d in enumerate(dts):
+                    inter = int(
+                        mask_utils.area(
+                            mask_utils.merge(
+                                [d['segmentation'], g['segmentation']],
+                                intersect=True,
+                            )
+                        )
+                    )
+                    out[i, j] = inter / (area_g - inter + 1e-7)
+            return out
+        for i, d in enumerate(dts):
+            b = d['bbox']
+            for j, g in enumerate(objs):
+                o = g['bbox']
+                x1, y1 = max(b[0], o[0]), max(b[1], o[1])
+                x2 = min(b[2] + b[0], o[2] + o[0])
+                y2 = min(b[3] + b[1], o[3] + o[1])
+                inter = max(0, x2 - x1 + 1) * max(0, y2 - y1 + 1)
+                out[i, j] = inter / (o[2] * o[3] - inter + 1e-7)
+        return out
+
+    def _sorted_dts(self, img_id: int, cat_id: int) -> List[dict]:
+        dts = self._dts[img_id, cat_id]
+        order = np.argsort([-d['score'] for d in dts], kind='mergesort')
+        return [dts[i] for i in order[: self.params.maxDets[-1]]]
+
+    # ------------------------------------------------------- pair level
+    def evaluate(self) -> None:
+        """Object-level cells (COCOeval), then the cells of every pair."""
+        with contextlib.redirect_stdout(io.StringIO()):
+            super().evaluate()
+        self._evaluate_pairs()
+
+    def _pair_cells(self) -> Dict[Tuple[int, int], List[int]]:
+        """``(image, pair) -> detection ids`` (``_prepare_joint_attr``)."""
+        gt = self.gt
+        pos_imgs = defaultdict(set)
+        for (img_id, j), ids in gt.pair_positives.items():
+            if ids:
+                pos_imgs[img_id].add(j)
+        cells = {}
+        for img_id in self.params.imgIds:
+            neg = gt.federated(img_id, 'neg_category_ids_attrs')
+            for j, cat, _ in gt.joint:
+                if (
+                    neg is not None
+                    and j not in neg
+                    and j not in pos_imgs[img_id]
+                ):
+                    continue
+                cells[img_id, j] = [d['id'] for d in self._dts[img_id, cat]]
+        return cells
+
+    def _evaluate_pairs(self) -> None:
+        p = self.params
+        cells = self._pair_cells()
+        self.attr_eval_imgs: Dict[Tuple[int, int, int], dict] = {}
+        self.row_order_cats = set()
+        img_index = {i: n for n, i in enumerate(p.imgIds)}
+        cat_index = {c: n for n, c in enumerate(p.catIds)}
+        num_imgs = len(p.imgIds)
+        keys = set(cells) | {
+            k for k, ids in self.gt.pair_positives.items() if ids
+        }
+        for img_id, j in sorted(keys, key=lambda k: (img_index[k[0]], k[1])):
+            cat, attr = self.gt.pair_of[j]
+            if not self._gts[img_id, cat] and not self._dts[img_id, cat]:
+                continue
+            pos = set(self.gt.pair_positives.get((img_id, j), ()))
+            dt_ids = set(cells.get((img_id, j), ()))
+            if not pos and not dt_ids:
+                continue
+            cell = self._pair_cell(img_id, cat, attr, pos, dt_ids)
+            base = cat_index[cat] * len(p.areaRng) * num_imgs
+            base += img_index[img_id]
+            for a, a_rng in enumerate(p.areaRng):
+                obj_res = self.evalImgs[base + a * num_imgs]
+                self.attr_eval_imgs[j, a, img_id] = self._evaluate_pair_img(
+                    cell, a_rng, obj_res
+                )
+
+    def _pair_cell(
+        self, img_id: int, cat: int, attr: int, pos: set, dt_ids: set
+    ) -> dict:
+        """What PACO's ``evaluate_img_attr`` computes the same way for every
+        area range of one (image, pair)."""
+        gt_obj, dt_obj = self._gts[img_id, cat], self._dts[img_id, cat]
+        ious = self.ious[img_id, cat]
+        gt_sel = [n for n, g in enumerate(gt_obj) if g['id'] in pos]
+        # PACO keeps the category's detections in file order here ...
+        dts = [d for d in dt_obj if d['id'] in dt_ids]
+        probs = np.array(
+            [d['attribute_probs'][attr] for d in dts], dtype=float
+        )
+        scores = np.array([d['score'] for d in dts], dtype=float) * probs
+        dt_idx = np.argsort(-scores, kind='mergesort')
+        rows = None
+        if dts and gt_sel and len(ious):
+            # ... and reorders the IoU rows, which are in score order, by
+            # the positions of that file order (official row order)
+            rows = np.asarray(ious)[:, gt_sel][dt_idx, :]
+            if (img_id, cat) not in self.row_order_cats and any(
+                a['id'] != b['id']
+                for a, b in zip(dt_obj, self._sorted_dts(img_id, cat))
+            ):
+                self.row_order_cats.add((img_id, cat))
+        a_type = self.gt.attr_type[attr]
+        return dict(
+            gts=[gt_obj[n] for n in gt_sel],
+            dts=[dts[n] for n in dt_idx],
+            scores=scores[dt_idx],
+            rows=rows,
+            unknown={g['id']: bool(g['unknown'][a_type]) for g in gt_obj},
+        )
+
+    def _evaluate_pair_img(
+        self, cell: dict, a_rng: List[float], obj_res: dict
+    ) -> dict:
+        """PACO's ``evaluate_img_attr`` for one (image, pair, area range).
+
+        Returns:
+            dict: ``dtScores`` (D,), ``dtMatches`` (T, D) matched gt id or
+            0, ``dtIgnore`` (T, D) bool, ``num_pos`` (non-ignored
+            positives).
+        """
+        num_thrs = len(self.params.iouThrs)
+        gts, dts = cell['gts'], cell['dts']
+        gt_ign = [
+            int(
+                bool(g['ignore'])
+                or g['area'] < a_rng[0]
+                or g['area'] > a_rng[1]
+            )
+            for g in gts
+        ]
+        gt_idx = np.argsort(gt_ign, kind='mergesort')
+        gts = [gts[n] for n in gt_idx]
+        gt_ig = np.array([gt_ign[n] for n in gt_idx])
+        dtm = np.zeros((num_thrs, len(dts)))
+        dt_ig = np.zeros((num_thrs, len(dts)), dtype=bool)
+        if cell['rows'] is not None:
+            self._match(cell['rows'][:, gt_idx], gts, dts, gt_ig, dtm, dt_ig)
+        areas = np.array([d['area'] for d in dts], dtype=float)
+        out_rng = (areas < a_rng[0]) | (areas > a_rng[1])
+        dt_ig |= (dtm == 0) & out_rng[None, :]
+        # unknown rule, from the object-level match of each detection
+        free = (dtm == 0) & ~dt_ig
+        if free.any():
+            col = {i: n for n, i in enumerate(obj_res['dtIds'])}
+            cols = [col[d['id']] for d in dts]
+            obj_m = obj_res['dtMatches'][:, cols]
+            obj_ig = obj_res['dtIgnore'][:, cols]
+            unknown = cell['unknown']
+            for t, n in zip(*np.nonzero(free)):
+                g = obj_m[t, n]
+                dt_ig[t, n] = unknown[int(g)] if g > 0 else obj_ig[t, n]
+        return dict(
+            dtScores=cell['scores'],
+            dtMatches=dtm,
+            dtIgnore=dt_ig,
+            num_pos=int(np.count_nonzero(gt_ig == 0)),
+        )
+
+    def _match(
+        self,
+        ious: np.ndarray,
+        gts: List[dict],
+        dts: List[dict],
+        gt_ig: np.ndarray,
+        dtm: np.ndarray,
+        dt_ig: np.ndarray,
+    ) -> None:
+        """LVIS/COCO greedy matching (no crowd) of one cell, in place.
+
+        ``ious`` (D, G), ``gt_ig`` (G,); fills ``dtm`` and ``dt_ig`` (T, D).
+        """
+        gtm = np.zeros((len(self.params.iouThrs), len(gts)))
+        for t, thr in enumerate(self.params.iouThrs):
+            for i, d in enumerate(dts):
+                iou = min(thr, 1 - 1e-10)
+                m = -1
+                for n in range(len(gts)):
+                    if gtm[t, n] > 0:
+                        continue
+                    if m > -1 and gt_ig[m] == 0 and gt_ig[n] == 1:
+                        break
+                    if ious[i, n] < iou:
+                        continue
+                    iou = ious[i, n]
+                    m = n
+                if m == -1:
+                    continue
+                dt_ig[t, i] = gt_ig[m]
+                dtm[t, i] = gts[m]['id']
+                gtm[t, m] = d['id']
+
+    # ------------------------------------------------------- accumulate
+    def accumulate(self, p=None) -> None:
+        """COCOeval's accumulation for categories and for pairs."""
+        with contextlib.redirect_stdout(io.StringIO()):
+            super().accumulate(p)
+        p = self.params
+        pair_index = {j: n for n, j in enumerate(self.attr_pair_ids)}
+        img_index = {i: n for n, i in enumerate(p.imgIds)}
+        num_pairs = len(self.attr_pair_ids)
+        self.attr_precision = -np.ones(
+            (len(p.iouThrs), len(p.recThrs), num_pairs, len(p.areaRng))
+        )
+        by_area = defaultdict(list)
+        for (j, a, img_id), e in self.attr_eval_imgs.items():
+            by_area[a].append((j, img_id, e))
+        for a in range(len(p.areaRng)):
+            cls, img, rank, score, tp, fp = [], [], [], [], [], []
+            num_pos = np.zeros(num_pairs, dtype=np.int64)
+            for j, img_id, e in by_area[a]:
+                k, n = pair_index[j], len(e['dtScores'])
+                num_pos[k] += e['num_pos']
+                cls.append(np.full(n, k))
+                img.append(np.full(n, img_index[img_id]))
+                rank.append(np.arange(n))
+                score.append(e['dtScores'])
+                tp.append((e['dtMatches'] != 0) & ~e['dtIgnore'])
+                fp.append((e['dtMatches'] == 0) & ~e['dtIgnore'])
+            if not cls:
+                continue
+            self.attr_precision[..., a] = coco_precision(
+                num_pairs,
+                np.concatenate(cls),
+                np.concatenate(img),
+                np.concatenate(rank),
+                np.concatenate(score),
+                np.concatenate(tp, axis=1),
+                np.concatenate(fp, axis=1),
+                num_pos,
+                p.recThrs,
+            )
+
+    # -------------------------------------------------------- summarize
+    def summarize(self) -> None:
+        """Fill :attr:`stats` (see :func:`paco_summary`)."""
+        self.stats = paco_summary(self)
+
+
+def _lvis_ap(precision, params, iou_thr=None, area='all', cats=None) -> float:
+    """LVIS' ``_summarize('ap')`` on (T, R, K, A) precision."""
+    s = precision
+    if iou_thr is not None:
+        s = s[np.where(iou_thr == params.iouThrs)[0]]
+    if cats is not None:
+        s = s[:, :, cats]
+    s = s[..., params.areaRngLbl.index(area)]
+    valid = s[s > -1]
+    return float(np.mean(valid)) if valid.size else -1.0
+
+
+def paco_summary(ev: PACOeval) -> Dict[str, float]:
+    """Metrics of an evaluated and accumulated :class:`PACOeval`.
+
+    Keys: ``obj_attr_AP`` and ``obj_attr_part_AP`` (PACO's headline),
+    ``obj_attr_AP_<type>`` / ``obj_attr_part_AP_<type>`` (per attribute
+    type), LVIS' category ``AP``, ``AP50``, ``AP75``, ``APs``, ``APm``,
+    ``APl`` (and ``APr``, ``APc``, ``APf`` when every category has a
+    ``frequency``), PACO's ``obj_AP`` (mean over objects) and
+    ``obj_part_AP`` (per part name over its ``obj:part`` categories, then
+    over part names). Fractions; NaN where nothing is measured, -1 where
+    LVIS prints -1.
+    """
+    gt, p = ev.gt, ev.params
+    stats: Dict[str, float] = OrderedDict()
+    tables = pair_tables(ev)
+    stats['obj_attr_AP'] = tables['obj_attr_AP']
+    stats['obj_attr_part_AP'] = tables['obj_attr_part_AP']
+    for kind in ('obj', 'part'):
+        key = 'obj_attr_AP' if kind == 'obj' else 'obj_attr_part_AP'
+        for t, v in tables[f'{kind}_types'].items():
+            stats[f'{key}_{t}'] = v
+    prec = ev.eval['precision'][..., 0]  # (T, R, K, A)
+    for key, kw in (
+        ('AP', {}),
+        ('AP50', dict(iou_thr=0.5)),
+        ('AP75', dict(iou_thr=0.75)),
+        ('APs', dict(area='small')),
+        ('APm', dict(area='medium')),
+        ('APl', dict(area='large')),
+    ):
+        stats[key] = _lvis_ap(prec, p, **kw)
+    freq = [gt.cats[c].get('frequency') for c in p.catIds]
+    if all(f in FREQ_GROUPS for f in freq):
+        for g in FREQ_GROUPS:
+            idx = [n for n, f in enumerate(freq) if f == g]
+            stats[f'AP{g}'] = _lvis_ap(prec, p, cats=idx)
+    cat_index = {c: n for n, c in enumerate(p.catIds)}
+    per_cat = {c: _ap(prec[:, :, cat_index[c], 0]) for c in p.catIds}
+    order = [c for c in gt.cats]  # file order, as PACO iterates
+    stats['obj_AP'] = _nanmean(per_cat[c] for c in order if c in gt.obj_ids)
+    parts = OrderedDict()
+    for c in order:
+        name = gt.cats[c]['name']
+        if ':' in name:
+            parts.setdefault(name.split(':')[-1], []).append(per_cat[c])
+    stats['obj_part_AP'] = _nanmean(_nanmean(v) for v in parts.values())
+    return stats
+
+
+def pair_tables(ev: PACOeval) -> dict:
+    """PACO's ``heirachrichal_APs``: AP per pair, attribute and type.
+
+    Returns:
+        dict: ``pairs`` (``[(category name, attribute name, AP)]``),
+        ``obj_attrs`` / ``part_attrs`` (``{attribute name: AP}``),
+        ``obj_types`` / ``part_types`` (``{type: AP}``) and the two
+        headline numbers.
+    """
+    gt = ev.gt
+    index = {j: n for n, j in enumerate(ev.attr_pair_ids)}
+    prec = ev.attr_precision[..., 0]  # IoU 0.50:0.95, area all
+    pair_ap = {j: _ap(prec[:, :, index[j]]) for j in ev.attr_pair_ids}
+    per_attr = {'obj': OrderedDict(), 'part': OrderedDict()}
+    for j, cat, attr in gt.joint:
+        if gt.attr_names.get(attr) in PACO_EXCLUDED_ATTRS:
+            continue
+        kind = 'obj' if cat in gt.obj_ids else 'part'
+        per_attr[kind].setdefault(attr, []).append(pair_ap[j])
+    out = dict(
+        pairs=[
+            (gt.cats[c]['name'], gt.attr_names.get(a, str(a)), pair_ap[j])
+            for j, c, a in sorted(gt.joint)
+        ]
+    )
+    for kind in ('obj', 'part'):
+        attr_ap = {a: _nanmean(v) for a, v in per_attr[kind].items()}
+        types = OrderedDict(
+            (t, _nanmean(attr_ap[a] for a in ids if a in attr_ap))
+            for t, ids in gt.attr_types.items()
+        )
+        out[f'{kind}_attrs'] = OrderedDict(
+            (gt.attr_names.get(a, str(a)), v) for a, v in attr_ap.items()
+        )
+        out[f'{kind}_types'] = types
+        key = 'obj_attr_AP' if kind == 'obj' else 'obj_attr_part_AP'
+        out[key] = _nanmean(types.values())
+    return out
+
+
+def _fmt(value: float) -> str:
+    return 'nan' if value != value else f'{value:.4f}'
+
+
+def paco_tables(ev: PACOeval) -> List[str]:
+    """Printable tables: summary, per type, per attribute, per pair."""
+    from terminaltables import AsciiTable
+
+    tables = pair_tables(ev)
+    rows = [['metric', 'value']] + [[k, _fmt(v)] for k, v in ev.stats.items()]
+    out = [AsciiTable(rows, 'PACO ' + ev.params.iouType).table]
+    types = [['type', 'obj_attr_AP', 'obj_attr_part_AP']] + [
+        [t, _fmt(tables['obj_types'][t]), _fmt(tables['part_types'][t])]
+        for t in ev.gt.attr_types
+    ]
+    out.append(AsciiTable(types, 'per attribute type').table)
+    names = list(
+        OrderedDict.fromkeys(
+            list(tables['obj_attrs']) + list(tables['part_attrs'])
+        )
+    )
+    attrs = [['attribute', 'objects', 'parts']] + [
+        [
+            n,
+            _fmt(tables['obj_attrs'].get(n, float('nan'))),
+            _fmt(tables['part_attrs'].get(n, float('nan'))),
+        ]
+        for n in names
+    ]
+    out.append(AsciiTable(attrs, 'per attribute (mean over categories)').table)
+    pairs = [['category', 'attribute', 'AP']] + [
+        [c, a, _fmt(v)] for c, a, v in tables['pairs']
+    ]
+    out.append(AsciiTable(pairs, 'per (category, attribute) pair').table)
+    return out
+
+
+def evaluate_paco(
+    gt: Mapping,
+    results: Sequence[Mapping],
+    iou_type: str,
+    max_dets: int = PACO_MAX_DETS,
+    gt_source: str = '<ground truth>',
+    results_source: str = '<results>',
+    tables: bool = True,
+) -> Tuple[Dict[str, float], List[str]]:
+    """PACO's evaluation of PACO-form results on a native PACO dict.
+
+    Args:
+        gt (Mapping): PACO annotation dict, as published.
+        results (Sequence[Mapping]): Results with ``attribute_probs``.
+        iou_type (str): ``'segm'`` or ``'bbox'``.
+        max_dets (int): Detections per image. Defaults to 300 (PACO).
+        gt_source (str): File name of ``gt``, for messages.
+        results_source (str): File name of ``results``, for messages.
+        tables (bool): Also build the per-type/attribute/pair tables.
+            Defaults to True.
+
+    Returns:
+        tuple[dict, list[str]]: Metrics (no IoU-type prefix, see
+        :func:`paco_summary`) and printable lines/tables, which start with
+        the notes on the file (skipped annotations, missing fields, ...).
+
+    Raises:
+        PacoFormatError: Ground truth or results that cannot be read,
+            named by file, id and field.
+    """
+    tic = time.perf_counter()
+    index = PacoGroundTruth(gt, source=gt_source)
+    dts = load_paco_results(
+        index, results, iou_type, max_dets=max_dets, source=results_source
+    )
+    ev = PACOeval(index, dts, iou_type, max_dets=max_dets)
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    notes = [f'{gt_source}: {n}' for n in index.notes]
+    if ev.row_order_cats:
+        notes.append(
+            f'{results_source}: on {len(ev.row_order_cats)} (image, '
+            'category) cell(s) the detections are not listed in decreasing '
+            "score; PACO's pair matching then reads the IoUs of other "
+            'detections of the same category and image (reproduced; sort '
+            'the results by score to avoid it)'
+        )
+    lines = [
+        f'PACO {iou_type}: {len(dts)} detections, '
+        f'{time.perf_counter() - tic:.2f}s'
+    ] + notes
+    if tables:
+        lines += paco_tables(ev)
+    return dict(ev.stats), lines

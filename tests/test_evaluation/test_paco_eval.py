@@ -1,0 +1,293 @@
+"""PACO protocol: each rule on a hand-checkable case, and official numbers.
+
+The hand cases are in ``paco_cases.py`` (derivations in their docstrings;
+every expected value was also produced by PACO's official evaluation). The
+file case ``tests/data/paco`` is a seeded random PACO-form ground truth
+(objects, ``obj:part`` parts, unknown flags, federated lists,
+``segmentation: []``, no ``iscrowd``) with ``attribute_probs`` results in
+file order (not sorted by score); its expected numbers are those printed
+by the official code (``PACOEval`` + ``heirachrichal_APs`` of
+``facebookresearch/paco`` at commit cdefd31, ``lvis`` 0.5.3), divided by
+100.
+"""
+
+import copy
+import json
+import math
+import os.path as osp
+
+import paco_cases as pc
+import pytest
+
+from mmmultilabel.evaluation.functional.paco_api import PacoFormatError
+from mmmultilabel.evaluation.functional.paco_eval import evaluate_paco
+from mmmultilabel.evaluation.functional.paco_results import (
+    attr_results_to_paco,
+    paco_results_to_attr,
+)
+
+DATA = osp.join(osp.dirname(__file__), '..', 'data', 'paco')
+
+
+def run(case, iou_type='bbox', **kw):
+    gt, results = case
+    metrics, lines = evaluate_paco(
+        copy.deepcopy(gt), copy.deepcopy(results), iou_type, **kw
+    )
+    return metrics, lines
+
+
+def test_hierarchy_other_exclusion_and_parts():
+    m, lines = run(pc.hierarchy_case())
+    # objects: color = mean(red 1, other(color) 0.5), material = wood 0.5
+    # (other(material) left out); parts: color = red 0.5, material NaN
+    assert m['obj_attr_AP'] == pytest.approx(0.625)
+    assert m['obj_attr_AP_color'] == pytest.approx(0.75)
+    assert m['obj_attr_AP_material'] == pytest.approx(0.5)
+    assert m['obj_attr_part_AP'] == pytest.approx(0.5)
+    assert math.isnan(m['obj_attr_part_AP_material'])
+    # a flat mean over the five pairs with a positive would be 0.7
+    assert m['obj_attr_AP'] != pytest.approx(0.7)
+    assert m['AP'] == pytest.approx(1.0)
+    assert any('per (category, attribute) pair' in t for t in lines)
+
+
+def test_unknown_rule_and_values_under_unknown_type():
+    m, _ = run(pc.unknown_case())
+    # 51 of 101 recall thresholds reached at precision 1
+    assert m['obj_attr_AP'] == pytest.approx(51 / 101)
+    # object level: 2 of 3 cups found at precision 1
+    assert m['AP'] == pytest.approx(67 / 101)
+    assert math.isnan(m['obj_attr_part_AP'])
+
+
+@pytest.mark.parametrize(
+    'neg_mug, cup_ne, expected',
+    [
+        (False, False, 0.75),  # mug FP dropped: cup 0.5, mug 1
+        (True, False, 0.5),  # mug verified absent: its FP counts
+        (False, True, 1.0),  # cup not exhaustive: its FP ignored
+        (True, True, 0.75),
+    ],
+)
+def test_federated_category_lists(neg_mug, cup_ne, expected):
+    m, _ = run(pc.federated_case(neg_mug, cup_ne))
+    assert m['AP'] == pytest.approx(expected)
+    assert m['obj_AP'] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('listed, expected', [(False, 1.0), (True, 0.5)])
+def test_federated_pair_lists(listed, expected):
+    m, _ = run(pc.pair_negative_case(listed))
+    assert m['obj_attr_AP'] == pytest.approx(expected)
+
+
+def test_part_rule():
+    m, _ = run(pc.part_rule_case())
+    assert m['obj_part_AP'] == pytest.approx(0.5)
+    assert m['obj_AP'] == pytest.approx(1.0)
+    assert m['AP'] == pytest.approx(0.75)
+
+
+def test_box_only_annotation_skipped_and_counted():
+    m, lines = run(pc.no_mask_case())
+    assert m['AP'] == pytest.approx(0.5)
+    assert any(
+        '1 annotation(s) with "segmentation": [] skipped' in x for x in lines
+    )
+
+
+@pytest.mark.parametrize(
+    'sorted_by_score, expected', [(False, 1.0), (True, 0.5)]
+)
+def test_row_order_of_the_official_pair_matching(sorted_by_score, expected):
+    m, lines = run(pc.row_order_case(sorted_by_score))
+    assert m['obj_attr_AP'] == pytest.approx(expected)
+    warned = any('not listed in decreasing score' in x for x in lines)
+    assert warned is not sorted_by_score
+
+
+def test_iscrowd_not_read():
+    gt, results = pc.no_mask_case()
+    gt['annotations'][1] = pc.ann(2, 1, pc.CUP, (50, 50, 20, 20), iscrowd=1)
+    m, lines = evaluate_paco(gt, results, 'bbox')
+    # LVIS/PACO have no crowd: the region is a regular instance, found
+    assert m['AP'] == pytest.approx(1.0)
+    assert any('"iscrowd": 1 evaluated as regular' in x for x in lines)
+
+
+def test_missing_federated_lists_are_exhaustive():
+    gt, results = pc.federated_case(True, False)
+    for img in gt['images']:
+        for key in ('neg_category_ids', 'not_exhaustive_category_ids'):
+            del img[key]
+    m, lines = evaluate_paco(gt, results, 'bbox')
+    # every category verified on every image (COCO): same as neg=[mug]
+    assert m['AP'] == pytest.approx(0.5)
+    assert any('without "neg_category_ids"' in x for x in lines)
+
+
+def test_frequency_groups():
+    m, _ = run(pc.part_rule_case())
+    assert m['APf'] == pytest.approx(1.0)  # cup
+    assert m['APr'] == pytest.approx(0.5)  # cup:handle
+    assert m['APc'] == -1  # mug has no ground truth (LVIS prints -1)
+
+
+# ------------------------------------------------------- official numbers
+OFFICIAL = {
+    ('segm', 300): dict(
+        AP=0.30658003300330033,
+        AP50=0.5860148514851485,
+        APr=0.10099009900990097,
+        obj_AP=0.32318481848184816,
+        obj_part_AP=0.2866336633663366,
+        obj_attr_AP=0.23554799229922985,
+        obj_attr_part_AP=0.2222394114411441,
+        obj_attr_AP_color=0.17683168316831682,
+        obj_attr_AP_pattern_marking=0.2489273927392739,
+        obj_attr_AP_material=0.18811881188118806,
+        obj_attr_AP_transparency=0.32831408140814067,
+    ),
+    ('bbox', 300): dict(
+        AP=0.4100247524752475,
+        AP50=0.6377887788778877,
+        APr=0.10099009900990097,
+        obj_AP=0.38193069306930694,
+        obj_part_AP=0.45627062706270627,
+        obj_attr_AP=0.2708264576457646,
+        obj_attr_part_AP=0.42018701870187014,
+        obj_attr_AP_color=0.23349834983498347,
+        obj_attr_AP_pattern_marking=0.28498349834983494,
+        obj_attr_AP_material=0.20176017601760177,
+        obj_attr_AP_transparency=0.36306380638063795,
+    ),
+    ('segm', 4): dict(
+        AP=0.29327557755775574,
+        AP50=0.5123762376237624,
+        obj_AP=0.32318481848184816,
+        obj_part_AP=0.28481848184818476,
+        obj_attr_AP=0.24327649431609824,
+        obj_attr_part_AP=0.20242711771177116,
+    ),
+    ('bbox', 4): dict(
+        AP=0.3681930693069307,
+        AP50=0.5123762376237624,
+        obj_AP=0.38193069306930694,
+        obj_part_AP=0.37838283828382835,
+        obj_attr_AP=0.28970090759075906,
+        obj_attr_part_AP=0.32884694719471946,
+    ),
+}
+
+
+@pytest.fixture(scope='module')
+def paco_files():
+    with open(osp.join(DATA, 'gt.json')) as f:
+        gt = json.load(f)
+    with open(osp.join(DATA, 'results.json')) as f:
+        results = json.load(f)
+    return gt, results
+
+
+@pytest.mark.parametrize('iou_type, max_dets', sorted(OFFICIAL))
+def test_official_numbers_on_paco_files(paco_files, iou_type, max_dets):
+    gt, results = paco_files
+    m, lines = evaluate_paco(
+        copy.deepcopy(gt), copy.deepcopy(results), iou_type, max_dets=max_dets
+    )
+    for key, value in OFFICIAL[iou_type, max_dets].items():
+        assert m[key] == pytest.approx(value, abs=1e-6), key
+    assert any('4 annotation(s) with "segmentation": []' in x for x in lines)
+
+
+# ------------------------------------------------------- no silent zero
+@pytest.mark.parametrize(
+    'probs, message',
+    [
+        ([0.5, 0.5], 'has 2 values, expected 4'),
+        ([0.5, 'x', 0.5, 0.5], 'non-numbers'),
+        ([0.5, float('nan'), 0.5, 0.5], 'non-numbers'),
+        ({'red': 0.5}, 'must be a list'),
+        (None, 'is missing'),
+    ],
+)
+def test_unreadable_attribute_probs_is_an_error(probs, message):
+    gt, results = pc.hierarchy_case()
+    if probs is None:
+        del results[1]['attribute_probs']
+    else:
+        results[1]['attribute_probs'] = probs
+    with pytest.raises(PacoFormatError) as err:
+        evaluate_paco(gt, results, 'segm', results_source='res.json')
+    text = str(err.value)
+    assert 'res.json: result #2 (image id 1)' in text
+    assert '"attribute_probs"' in text and message in text
+
+
+def test_own_form_results_name_the_converter():
+    gt, results = pc.hierarchy_case()
+    own = paco_results_to_attr(results, gt)
+    with pytest.raises(PacoFormatError, match='attr_results_to_paco'):
+        evaluate_paco(gt, own, 'bbox')
+
+
+def test_missing_unknown_flag_is_an_error():
+    gt, results = pc.unknown_case()
+    del gt['annotations'][1]['unknown_material']
+    with pytest.raises(
+        PacoFormatError, match='annotation id=2.*unknown_material'
+    ):
+        evaluate_paco(gt, results, 'bbox')
+
+
+# ------------------------------------------------------------ converters
+def test_results_forms_round_trip():
+    gt, results = pc.hierarchy_case()
+    own = paco_results_to_attr(results, gt)
+    assert own[0]['attribute_scores'] == dict(
+        color=[0.9, 0.2], material=[0.8, 0.0]
+    )
+    assert own[0]['attributes'] == dict(color=['red'], material=['wood'])
+    assert 'attribute_probs' not in own[0]
+    back = attr_results_to_paco(own, gt)
+    assert back == results
+    again = evaluate_paco(gt, back, 'bbox')[0]
+    assert again == pytest.approx(
+        evaluate_paco(gt, results, 'bbox')[0], nan_ok=True
+    )
+
+
+def test_own_form_missing_group_is_an_error():
+    gt, results = pc.hierarchy_case()
+    own = paco_results_to_attr(results, gt)
+    del own[2]['attribute_scores']['material']
+    with pytest.raises(
+        PacoFormatError, match=r'result #3 .*attribute_scores\.material'
+    ):
+        attr_results_to_paco(own, gt)
+
+
+def test_missing_box_for_bbox_evaluation_is_an_error():
+    gt, results = pc.unknown_case()
+    del gt['annotations'][2]['bbox']
+    with pytest.raises(PacoFormatError, match='annotation id=3: field "bbox"'):
+        evaluate_paco(gt, results, 'bbox', gt_source='gt.json')
+    gt['images'][0].pop('height')
+    with pytest.raises(PacoFormatError, match='gt.json: image id=1: fields'):
+        evaluate_paco(gt, [], 'segm', gt_source='gt.json')
+
+
+def test_inputs_are_not_modified(paco_files):
+    gt, results = paco_files
+    gt_copy, results_copy = copy.deepcopy(gt), copy.deepcopy(results)
+    for iou_type in ('segm', 'bbox'):
+        evaluate_paco(gt, results, iou_type)
+    assert gt == gt_copy and results == results_copy
+
+
+def test_not_a_paco_file_is_an_error():
+    gt, results = pc.hierarchy_case()
+    del gt['attr_type_to_attr_idxs']
+    with pytest.raises(PacoFormatError, match='not a PACO annotation file'):
+        evaluate_paco(gt, results, 'bbox')
