@@ -20,6 +20,7 @@ from mmengine.dist import is_main_process
 from mmengine.utils import mkdir_or_exist
 
 import mmmultilabel  # noqa: F401  (registers modules)
+from mmmultilabel.datasets import AnnotationDefectError, AnnotationSyntaxError
 from mmmultilabel.engine import CheckpointGlobalError, build_runner
 
 
@@ -81,6 +82,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _run(cfg: Config, args: argparse.Namespace) -> dict:
+    """Build the runner and test; returns the metrics."""
+    runner = build_runner(cfg, args.safe_globals)
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out)
+        )
+    return runner.test()
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     for path, what in (
@@ -120,15 +131,20 @@ def main(argv=None) -> None:
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
 
-    runner = build_runner(cfg, args.safe_globals)
-    if args.out is not None:
-        runner.test_evaluator.metrics.append(
-            DumpDetResults(out_file_path=args.out)
-        )
     try:
-        metrics = runner.test()
-    except CheckpointGlobalError as err:
+        metrics = _run(cfg, args)
+    except (
+        CheckpointGlobalError,
+        AnnotationSyntaxError,
+        AnnotationDefectError,  # names the file, the ids and the fix
+    ) as err:
         sys.exit(f'error: {err}')
+    except FileNotFoundError as err:
+        sys.exit(
+            f'error: file not found: {err.filename or err}; check the paths '
+            'of the config (data_root, ann_file, data_prefix) or '
+            '--cfg-options'
+        )
     if args.metrics_out and is_main_process():
         mkdir_or_exist(osp.dirname(osp.abspath(args.metrics_out)))
         with open(args.metrics_out, 'w') as f:

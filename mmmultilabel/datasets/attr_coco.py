@@ -9,6 +9,7 @@ from mmdet.registry import DATASETS
 from mmmultilabel.utils import AttributeSpec, AttributeSpecError
 
 from .formats import AnnotationDefectError, load_attr_coco
+from .known_fields import FEDERATED_IMAGE_FIELDS
 from .transforms.formatting import AttrAlignmentError
 
 
@@ -18,8 +19,10 @@ class AttrCocoDataset(CocoDataset):
 
     Reads attribute COCO or any foreign form that
     :func:`~mmmultilabel.datasets.formats.load_attr_coco` converts, and
-    validates it on load: all defects of the file are raised at once in an
-    :class:`AnnotationDefectError` naming the file.
+    validates it on load: all defects (errors) of the file are raised at
+    once in an :class:`AnnotationDefectError` naming the file; warnings
+    (e.g. a ``bbox`` taken from the mask, skipped annotations without a
+    mask) are logged.
 
     ``metainfo`` holds ``classes`` (tuple of names) and ``attribute_groups``
     (list of plain dicts as :meth:`AttributeSpec.to_list`). Both are read
@@ -36,8 +39,12 @@ class AttrCocoDataset(CocoDataset):
     Each instance of a data info gets ``attr_labels`` (list[int] of width
     D = :attr:`AttributeSpec.num_label_columns`): one column per
     single-label group holding the value index (-1 unknown), one 0/1 column
-    per value of a multi-label group (all -1 when unknown). Each data info
-    also gets ``num_attr_columns`` (D).
+    per value of a multi-label group (all -1 when unknown; with
+    ``partial_attributes``, 1 for the listed values and -1 for the others).
+    Each data info also gets ``num_attr_columns`` (D) and the LVIS
+    federated fields of its image when the file has them
+    (``neg_category_ids``, ``not_exhaustive_category_ids`` and PACO's
+    ``*_attrs`` versions).
 
     Args:
         *args: Arguments of :class:`CocoDataset`.
@@ -57,7 +64,10 @@ class AttrCocoDataset(CocoDataset):
             and 'attribute_groups' in self._metainfo
         ):
             data = load_attr_coco(
-                self.ann_file, backend_args=self.backend_args, validate=False
+                self.ann_file,
+                backend_args=self.backend_args,
+                validate=False,
+                log_warnings=False,  # logged when the data list is loaded
             )
             self._update_metainfo(data)
 
@@ -74,7 +84,9 @@ class AttrCocoDataset(CocoDataset):
         if meta.get('classes') is not None:
             meta['classes'] = tuple(meta['classes'])
         if isinstance(groups, str):
-            groups = load_attr_coco(groups, validate=False)['attribute_groups']
+            groups = load_attr_coco(
+                groups, validate=False, log_warnings=False
+            )['attribute_groups']
         if groups is not None:
             meta['attribute_groups'] = AttributeSpec(groups).to_list()
         return meta
@@ -190,17 +202,32 @@ class AttrCocoDataset(CocoDataset):
             instances.extend(kept)
         data_info['instances'] = instances
         data_info['num_attr_columns'] = self._spec.num_label_columns
+        for key in FEDERATED_IMAGE_FIELDS:
+            if key in img_info:
+                data_info[key] = img_info[key]
         return data_info
 
     def _encode(self, ann: dict) -> List[int]:
-        """Attribute row of one annotation; groups outside the spec drop."""
+        """Attribute row of one annotation; groups outside the spec drop.
+
+        A group of ``partial_attributes`` (unknown in ``attributes``) gets
+        1 in the columns of its listed values and keeps -1 in the others.
+        """
         attributes = {
             k: v
             for k, v in (ann.get('attributes') or {}).items()
             if k in self._spec.names
         }
         try:
-            return self._spec.encode(attributes)
+            row = self._spec.encode(attributes)
+            slices = self._spec.label_slices
+            for name, values in (ann.get('partial_attributes') or {}).items():
+                if name not in self._spec.names:
+                    continue
+                group = self._spec.group(name)
+                for value in values:
+                    row[slices[name].start + group.value_index(value)] = 1
+            return row
         except AttributeSpecError as err:
             self._defects.append(
                 f'annotation id={ann.get("id")!r} (image id='

@@ -13,19 +13,30 @@ to it on load:
 * ``paco``: ``attribute_ids`` per annotation, a top-level ``attributes``
   list, ``attr_type_to_attr_idxs`` mapping each group to its attribute ids,
   and ``unknown_<group>`` flags per annotation; every group is multi-label.
+  A value listed under a group flagged unknown is read as PACO reads it:
+  present, the group's other values unknown (``partial_attributes``).
+
+Then the fields that published files leave out are filled as the COCO
+tools read them (:mod:`.completion`): ``bbox`` from the mask, ``iscrowd``
+0, annotations without a mask in a data set of masks skipped.
 
 The conversion never raises on malformed data: it converts what it can and
-reports the rest as defect strings, so that the validator can list every
-defect at once.
+reports the rest as defect strings (errors) and warning strings, so that
+the validator can list everything at once.
 """
 
 import json
+from logging import WARNING
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from mmengine.fileio import get_text
+from mmengine.logging import print_log
 
 from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+
+from .completion import complete_annotations, id_list
+from .known_fields import unknown_field_warnings
 
 ATTR_COCO = 'attr_coco'
 SUBCAT = 'subcat'
@@ -35,6 +46,12 @@ PLAIN_COCO = 'coco'
 
 #: Name of the single-label group made from ``subcat_id``.
 SUBCAT_GROUP = 'subcat'
+
+#: Top-level key of the canonical dict that keeps the attribute ids of a
+#: Fashionpedia or PACO file: ``[{"id", "group", "value"}, ...]``, so that
+#: evaluators can read id-based fields (PACO's
+#: ``joint_obj_attribute_categories``, the ``*_attrs`` federated fields).
+ATTRIBUTE_ID_MAP = 'attribute_id_map'
 
 # Keys of the foreign forms that the canonical form does not keep.
 _FOREIGN_TOP_KEYS = ('subcats', 'attributes', 'attr_type_to_attr_idxs')
@@ -232,6 +249,16 @@ def _attribute_table(data: Mapping, defects: List[str]) -> Dict[Any, dict]:
     return table
 
 
+def _id_map(table: Mapping[Any, dict], group_of: Mapping[Any, str]) -> list:
+    """``[{"id", "group", "value"}]`` of the source attribute ids, in the
+    order of the source table (ids in no group are left out)."""
+    return [
+        dict(id=attr_id, group=group_of[attr_id], value=entry['name'])
+        for attr_id, entry in table.items()
+        if attr_id in group_of
+    ]
+
+
 def _from_subcat(data: Mapping, defects: List[str]) -> dict:
     subcats = data.get('subcats')
     names: Dict[Any, str] = {}
@@ -307,6 +334,7 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
     out['attribute_groups'] = [
         dict(name=g, values=v, multi_label=True) for g, v in groups.items()
     ]
+    out[ATTRIBUTE_ID_MAP] = _id_map(table, group_of)
     out['annotations'] = _copy_anns(data)
     for src, ann, ids in _with_attribute_ids(data, out, defects):
         attributes: Dict[str, List[str]] = {g: [] for g in groups}
@@ -323,7 +351,7 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
     return out
 
 
-def _from_paco(data: Mapping, defects: List[str]) -> dict:
+def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
     table = _attribute_table(data, defects)
     type_map = data.get('attr_type_to_attr_idxs')
     groups: Dict[str, List[str]] = {}
@@ -362,17 +390,26 @@ def _from_paco(data: Mapping, defects: List[str]) -> dict:
             groups[group].append(table[attr_id]['name'])
             group_of[attr_id] = group
     out = {k: v for k, v in data.items() if k not in _FOREIGN_TOP_KEYS}
+    for group, ids in type_map.items():
+        if ids == []:
+            warnings.append(
+                f'top level: field "attr_type_to_attr_idxs.{group}": lists '
+                'no attribute; the type is left out'
+            )
+    groups = {g: v for g, v in groups.items() if v}
     out['attribute_groups'] = [
-        dict(name=g, values=v, multi_label=True)
-        for g, v in groups.items()
-        if v
+        dict(name=g, values=v, multi_label=True) for g, v in groups.items()
     ]
+    out[ATTRIBUTE_ID_MAP] = _id_map(table, group_of)
     out['annotations'] = _copy_anns(data, drop_prefix='unknown_')
+    _paco_flag_warnings(data, groups, list(type_map), warnings)
+    listed_unknown: Dict[str, List[Any]] = {}
     for src, ann, ids in _with_attribute_ids(data, out, defects):
-        known = [
-            g for g in groups if groups[g] and not src.get(f'unknown_{g}')
-        ]
-        attributes: Dict[str, List[str]] = {g: [] for g in known}
+        unknown = {g for g in groups if src.get(f'unknown_{g}')}
+        attributes: Dict[str, List[str]] = {
+            g: [] for g in groups if g not in unknown
+        }
+        partial: Dict[str, List[str]] = {}
         for attr_id in ids:
             if not _is_key(attr_id) or attr_id not in group_of:
                 defects.append(
@@ -382,28 +419,88 @@ def _from_paco(data: Mapping, defects: List[str]) -> dict:
                 )
                 continue
             group = group_of[attr_id]
-            if group in attributes:
-                attributes[group].append(table[attr_id]['name'])
+            name = table[attr_id]['name']
+            if group in unknown:
+                partial.setdefault(group, []).append(name)
+            else:
+                attributes[group].append(name)
         ann['attributes'] = attributes
+        if partial:
+            ann['partial_attributes'] = partial
+            for group in partial:
+                listed_unknown.setdefault(group, []).append(src.get('id'))
+    for group, ann_ids in listed_unknown.items():
+        warnings.append(
+            f'top level: field "attribute_ids": {len(ann_ids)} '
+            f'annotation(s) (ids {id_list(ann_ids)}) list values of type '
+            f'"{group}" while flagged "unknown_{group}": 1; read as PACO '
+            'reads them: the listed values present, the other values of '
+            f'"{group}" unknown (kept in "partial_attributes")'
+        )
     return out
 
 
-def to_canonical(data: Mapping, defects: Optional[List[str]] = None) -> dict:
+def _paco_flag_warnings(
+    data: Mapping,
+    groups: Mapping[str, list],
+    types: List[str],
+    warnings: List[str],
+) -> None:
+    """Warn about ``unknown_<type>`` flags that are missing or name no
+    type (PACO's evaluation reads the flag of every type)."""
+    missing: Dict[str, List[Any]] = {}
+    stray: Dict[str, List[Any]] = {}
+    for src in _as_list(data.get('annotations')):
+        if not isinstance(src, dict) or src.get('attribute_ids') is None:
+            continue
+        for group in groups:
+            if f'unknown_{group}' not in src:
+                missing.setdefault(group, []).append(src.get('id'))
+        for key in src:
+            if key.startswith('unknown_') and key[8:] not in types:
+                stray.setdefault(key, []).append(src.get('id'))
+    for group, ids in missing.items():
+        warnings.append(
+            f'top level: field "unknown_{group}": missing on {len(ids)} '
+            f'annotation(s) (ids {id_list(ids)}); read as 0 (type '
+            f'"{group}" known)'
+        )
+    for key, ids in stray.items():
+        warnings.append(
+            f'top level: field "{key}": on {len(ids)} annotation(s) (ids '
+            f'{id_list(ids)}) but "{key[8:]}" is no attribute type of '
+            f'"attr_type_to_attr_idxs" (types: {types}); the flag '
+            'is not read'
+        )
+
+
+def to_canonical(
+    data: Mapping,
+    defects: Optional[List[str]] = None,
+    warnings: Optional[List[str]] = None,
+) -> dict:
     """Convert any supported form to attribute COCO.
 
     The input is not modified: the result is a new top-level dict with
     shallow copies of the annotations. Attribute values are left as given
-    (names or indices); see :func:`normalise_attribute_values`.
+    (names or indices); see :func:`normalise_attribute_values`. The fields
+    that published files leave out are filled (:mod:`.completion`).
 
     Args:
         data (Mapping): Parsed annotation file in any supported form.
-        defects (list[str], optional): Conversion defects are appended here
-            (e.g. an ``attribute_ids`` entry that is not declared).
+        defects (list[str], optional): Conversion defects (errors) are
+            appended here (e.g. an ``attribute_ids`` entry that is not
+            declared).
+        warnings (list[str], optional): Warnings are appended here: what
+            was read by a rule of the source form or filled (a value
+            listed under a PACO type flagged unknown, a missing ``bbox``,
+            skipped annotations without a mask, unknown fields, ...).
 
     Returns:
         dict: The canonical dict; ``attribute_groups`` is always present.
     """
     defects = [] if defects is None else defects
+    warnings = [] if warnings is None else warnings
     forms = _declared_forms(data)
     if len(forms) > 1:
         defects.append(
@@ -412,22 +509,25 @@ def to_canonical(data: Mapping, defects: Optional[List[str]] = None) -> dict:
             '"attributes" per annotation)'
         )
     fmt = detect_format(data)
+    warnings.extend(unknown_field_warnings(data, fmt))
     if fmt == SUBCAT:
-        return _from_subcat(data, defects)
-    if fmt == FASHIONPEDIA:
-        return _from_fashionpedia(data, defects)
-    if fmt == PACO:
-        return _from_paco(data, defects)
-    out = dict(data)
-    out['annotations'] = (
-        [
-            dict(a) if isinstance(a, dict) else a
-            for a in _as_list(data.get('annotations'))
-        ]
-        if isinstance(data.get('annotations'), list)
-        else data.get('annotations')
-    )
-    out.setdefault('attribute_groups', [])
+        out = _from_subcat(data, defects)
+    elif fmt == FASHIONPEDIA:
+        out = _from_fashionpedia(data, defects)
+    elif fmt == PACO:
+        out = _from_paco(data, defects, warnings)
+    else:
+        out = dict(data)
+        out['annotations'] = (
+            [
+                dict(a) if isinstance(a, dict) else a
+                for a in _as_list(data.get('annotations'))
+            ]
+            if isinstance(data.get('annotations'), list)
+            else data.get('annotations')
+        )
+        out.setdefault('attribute_groups', [])
+    complete_annotations(out, warnings)
     return out
 
 
@@ -443,7 +543,8 @@ def normalise_attribute_values(data: dict) -> dict:
 
     ``attribute_groups`` becomes the plain list of
     :meth:`AttributeSpec.to_list`; a single value given for a multi-label
-    group becomes a one-element list. Values that do not resolve are left
+    group becomes a one-element list. ``partial_attributes`` are treated
+    alike. Values that do not resolve are left
     unchanged (the validator reports them).
 
     Args:
@@ -461,21 +562,24 @@ def normalise_attribute_values(data: dict) -> dict:
     for ann in _as_list(data.get('annotations')):
         if not isinstance(ann, dict):
             continue
-        attributes = ann.get('attributes')
-        if not isinstance(attributes, dict):
-            continue
-        out = {}
-        for name, value in attributes.items():
-            group = groups.get(name)
-            if group is None or value is None:
-                out[name] = value
-            elif group.multi_label:
-                values = value if isinstance(value, (list, tuple)) else [value]
-                out[name] = [_value_name(group, v) for v in values]
-            else:
-                out[name] = _value_name(group, value)
-        ann['attributes'] = out
+        for key in ('attributes', 'partial_attributes'):
+            if isinstance(ann.get(key), dict):
+                ann[key] = _value_names(ann[key], groups)
     return data
+
+
+def _value_names(attributes: dict, groups: Mapping) -> dict:
+    out = {}
+    for name, value in attributes.items():
+        group = groups.get(name)
+        if group is None or value is None:
+            out[name] = value
+        elif group.multi_label:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            out[name] = [_value_name(group, v) for v in values]
+        else:
+            out[name] = _value_name(group, value)
+    return out
 
 
 def load_attr_coco(
@@ -483,6 +587,8 @@ def load_attr_coco(
     backend_args: Optional[dict] = None,
     validate: bool = True,
     img_dir: Optional[str] = None,
+    warnings: Optional[List[str]] = None,
+    log_warnings: bool = True,
 ) -> dict:
     """Load attribute annotations in any supported form as attribute COCO.
 
@@ -495,12 +601,18 @@ def load_attr_coco(
             to True.
         img_dir (str, optional): With ``validate``, also check that every
             image file exists under this directory. Defaults to None.
+        warnings (list[str], optional): The warnings (see
+            :func:`to_canonical`; with ``validate`` also those of the
+            validator) are appended here.
+        log_warnings (bool): Also log each warning, prefixed by the file
+            name, with mmengine's current logger. Defaults to True.
 
     Returns:
         dict: COCO instances dict with ``attribute_groups`` (plain dicts as
         :meth:`AttributeSpec.to_list`) and, per annotation with known
         attributes, ``attributes`` whose values are names (lists of names
-        for multi-label groups).
+        for multi-label groups); ``bbox`` and ``iscrowd`` on every
+        annotation.
 
     Raises:
         AnnotationSyntaxError: if the file is not valid JSON.
@@ -517,11 +629,12 @@ def load_attr_coco(
             'load_attr_coco expects a file path or a dict, got '
             f'{type(ann_file_or_dict).__name__}'
         )
+    found: List[str] = []
     if validate:
         # Imported here: the validator builds on this module.
         from .validation import check_attr_coco
 
-        data, defects = check_attr_coco(raw, img_dir=img_dir)
+        data, defects = check_attr_coco(raw, img_dir=img_dir, warnings=found)
         if defects:
             raise AnnotationDefectError(name, defects)
     else:
@@ -534,5 +647,10 @@ def load_attr_coco(
                     f'{type(raw).__name__}'
                 ],
             )
-        data = to_canonical(raw)
+        data = to_canonical(raw, warnings=found)
+    if log_warnings:
+        for warning in found:
+            print_log(f'{name}: {warning}', logger='current', level=WARNING)
+    if warnings is not None:
+        warnings.extend(found)
     return normalise_attribute_values(data)

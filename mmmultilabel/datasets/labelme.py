@@ -1,8 +1,17 @@
 """Convert labelme annotations to attribute COCO.
 
-One labelme JSON per image; every shape with ``shape_type`` polygon,
-rectangle or circle is an instance, and shapes sharing a non-null
-``group_id`` form one instance together (one COCO polygon per shape).
+One labelme JSON per image; every region shape (``shape_type`` polygon,
+rectangle, oriented_rectangle, circle or mask) is an instance, and shapes
+sharing a non-null ``group_id`` form one instance together (one COCO
+polygon per shape; an instance with a ``mask`` shape becomes one RLE).
+
+labelme's own conventions (its ``labelme2voc.py``/``labelme2coco.py``):
+
+* ``__ignore__`` (and any label of ``ignore_labels``) marks a region to
+  ignore: it is written as an ``iscrowd: 1`` region, never a category;
+* ``_background_`` is the background: its shapes are skipped;
+* ``line``, ``linestrip``, ``point`` and ``points`` shapes are not regions:
+  they are skipped and counted per file.
 
 The category and attributes of a shape come from its label string and/or
 its labelme ``flags``:
@@ -21,13 +30,17 @@ declared by a :class:`LabelmeSpec` (a small JSON/YAML file or CLI
 options); undeclared categories may be inferred (sorted by name).
 """
 
+import base64
+import binascii
 import json
 import math
 import os
 import os.path as osp
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
 from mmengine.fileio import load
@@ -35,8 +48,16 @@ from tqdm import tqdm
 
 from mmmultilabel.utils import AttributeSpec, AttributeSpecError
 
-#: Shape types converted to instances.
-SHAPE_TYPES = ('polygon', 'rectangle', 'circle')
+#: Shape types drawn as polygons.
+POLYGON_TYPES = ('polygon', 'rectangle', 'oriented_rectangle', 'circle')
+#: Shape types converted to instances (regions).
+SHAPE_TYPES = POLYGON_TYPES + ('mask',)
+#: labelme shape types that are not regions: skipped and counted.
+NON_REGION_TYPES = ('line', 'linestrip', 'point', 'points')
+#: labelme's label for regions to ignore (-1, 255 in its converters).
+IGNORE_LABEL = '__ignore__'
+#: labelme's background label (0 in its converters): skipped.
+BACKGROUND_LABEL = '_background_'
 
 
 class LabelmeError(ValueError):
@@ -52,23 +73,30 @@ class LabelmeSpec:
             in order; None to infer them from the labels (sorted by name,
             ids from 1).
         groups (AttributeSpec): Attribute groups.
+        ignore_labels (list[str]): Labels (the category part) of regions
+            to ignore; ``__ignore__`` is always one of them. Defaults to
+            ``['__ignore__']``.
     """
 
     categories: Optional[List[dict]] = None
     groups: AttributeSpec = field(default_factory=AttributeSpec)
+    ignore_labels: List[str] = field(default_factory=lambda: [IGNORE_LABEL])
 
     @classmethod
     def from_dict(cls, spec: Mapping) -> 'LabelmeSpec':
-        """Build from ``{"categories": [...], "attribute_groups": [...]}``.
+        """Build from ``{"categories": [...], "attribute_groups": [...],
+        "ignore_labels": [...]}``.
 
         ``categories`` lists names (ids 1..K in order) or COCO category
-        dicts ``{id, name[, supercategory]}``.
+        dicts ``{id, name[, supercategory]}``; ``ignore_labels`` (optional)
+        lists the labels of regions to ignore.
         """
         unknown = set(spec) - {'categories', 'attribute_groups'}
+        unknown -= {'ignore_labels'}
         if unknown:
             raise LabelmeError(
                 f'spec: unknown keys {sorted(unknown)}; expected '
-                '"categories" and "attribute_groups"'
+                '"categories", "attribute_groups" and "ignore_labels"'
             )
         categories = spec.get('categories')
         if categories is not None:
@@ -86,7 +114,34 @@ class LabelmeSpec:
             groups = AttributeSpec(spec.get('attribute_groups') or [])
         except AttributeSpecError as err:
             raise LabelmeError(f'spec: {err}') from None
-        return cls(categories=categories, groups=groups)
+        ignore = spec.get('ignore_labels', [IGNORE_LABEL])
+        if not isinstance(ignore, list) or not all(
+            isinstance(v, str) and v for v in ignore
+        ):
+            raise LabelmeError(
+                f'spec: "ignore_labels" must be a list of labels, got '
+                f'{ignore!r}'
+            )
+        out = cls(categories=categories, groups=groups)
+        out.add_ignore_labels(ignore)
+        out.check()
+        return out
+
+    def add_ignore_labels(self, labels: Sequence[str]) -> None:
+        """Add labels of regions to ignore (``__ignore__`` stays one)."""
+        for label in labels:
+            if label not in self.ignore_labels:
+                self.ignore_labels.append(label)
+
+    def check(self) -> None:
+        """Raise if an ignore label is also a declared category."""
+        names = {c['name'] for c in self.categories or []}
+        both = sorted(names & set(self.ignore_labels))
+        if both:
+            raise LabelmeError(
+                f'spec: {both} are both categories and ignore labels; a '
+                'region to ignore is never a category'
+            )
 
     @classmethod
     def from_file(cls, path: str) -> 'LabelmeSpec':
@@ -98,7 +153,9 @@ class LabelmeSpec:
 
     def to_dict(self) -> dict:
         return dict(
-            categories=self.categories, attribute_groups=self.groups.to_list()
+            categories=self.categories,
+            attribute_groups=self.groups.to_list(),
+            ignore_labels=list(self.ignore_labels),
         )
 
 
@@ -110,11 +167,17 @@ class LabelmeResult:
         coco (dict): Attribute COCO dict of the converted files.
         defects (list[str]): Every defect found, each naming its file.
         skipped (list[str]): Files left out because of defects.
+        warnings (list[str]): Per file, the shapes skipped (not regions,
+            background), with their counts.
+        skipped_shapes (Counter): Skipped shapes of all files by kind
+            (shape type, or ``_background_``).
     """
 
     coco: dict
     defects: List[str]
     skipped: List[str]
+    warnings: List[str] = field(default_factory=list)
+    skipped_shapes: Counter = field(default_factory=Counter)
 
 
 def parse_label(label: str) -> Tuple[str, Dict[str, List[str]]]:
@@ -183,10 +246,10 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
     """
     kind = shape.get('shape_type') or 'polygon'
     points = shape.get('points')
-    if kind not in SHAPE_TYPES:
+    if kind not in POLYGON_TYPES:
         raise LabelmeError(
-            f'shape_type "{kind}" is not supported; use one '
-            f'of {list(SHAPE_TYPES)}'
+            f'shape_type "{kind}" is not supported; regions are '
+            f'{list(SHAPE_TYPES)} ({list(NON_REGION_TYPES)} are skipped)'
         )
     try:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
@@ -200,6 +263,12 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
         if len(pts) < 3:
             raise LabelmeError(
                 f'polygon with {len(pts)} points; it needs at least 3'
+            )
+        coords = pts.reshape(-1).tolist()
+    elif kind == 'oriented_rectangle':
+        if len(pts) != 4:
+            raise LabelmeError(
+                f'oriented_rectangle with {len(pts)} points; it needs 4'
             )
         coords = pts.reshape(-1).tolist()
     elif kind == 'rectangle':
@@ -224,12 +293,73 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
     return [round(float(v), 2) for v in coords.reshape(-1)]
 
 
+def shape_to_mask(shape: Mapping, width: int, height: int) -> np.ndarray:
+    """Image-sized bitmap of a labelme ``mask`` shape.
+
+    The shape's ``mask`` is a base64 PNG of the region's box; its
+    ``points`` ``[[x1, y1], [x2, y2]]`` place it as labelme's
+    ``shapes_to_label`` does: the top-left corner is ``(x1, y1)`` rounded;
+    with integer points the patch is ``(y2 - y1 + 1) x (x2 - x1 + 1)``,
+    otherwise the PNG's own size; what falls outside the image is cut.
+
+    Args:
+        shape (Mapping): Labelme shape with ``mask`` and ``points``.
+        width (int): Image width.
+        height (int): Image height.
+
+    Returns:
+        np.ndarray: Bool array of shape (height, width).
+
+    Raises:
+        LabelmeError: for a missing or unreadable PNG or wrong points.
+    """
+    data = shape.get('mask')
+    if not isinstance(data, str) or not data:
+        raise LabelmeError('mask shape without a "mask" (base64 PNG)')
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise LabelmeError('"mask" is not valid base64') from None
+    patch = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
+    if patch is None or patch.ndim != 2:
+        raise LabelmeError(
+            '"mask" is not a one-channel PNG image'
+            + ('' if patch is None else f' (shape {patch.shape})')
+        )
+    try:
+        pts = np.asarray(shape.get('points'), dtype=np.float64)
+    except (TypeError, ValueError):
+        pts = np.zeros(0)
+    if pts.shape != (2, 2) or not np.isfinite(pts).all():
+        raise LabelmeError(
+            'mask shape needs 2 points (the corners of its box), got '
+            f'{str(shape.get("points"))[:60]}'
+        )
+    (x1, y1), (x2, y2) = pts.round().astype(int)
+    if np.array_equal(pts, np.trunc(pts)):
+        ph, pw = y2 - y1 + 1, x2 - x1 + 1
+        if ph > patch.shape[0] or pw > patch.shape[1] or ph < 1 or pw < 1:
+            raise LabelmeError(
+                f'mask of {patch.shape[0]}x{patch.shape[1]} (height x '
+                f'width) does not fill the {ph}x{pw} box of its points'
+            )
+    else:
+        ph, pw = patch.shape
+    canvas = np.zeros((height, width), dtype=bool)
+    ys, ye = max(y1, 0), min(y1 + ph, height)
+    xs, xe = max(x1, 0), min(x1 + pw, width)
+    if ys < ye and xs < xe:
+        canvas[ys:ye, xs:xe] = patch[ys - y1 : ye - y1, xs - x1 : xe - x1] > 0
+    return canvas
+
+
 class _Instance:
-    """Category, polygons and attribute values of one instance."""
+    """Category, polygons, bitmaps and attribute values of one instance."""
 
     def __init__(self, category: str) -> None:
         self.category = category
         self.polygons: List[List[float]] = []
+        self.masks: List[np.ndarray] = []  # (H, W) bool each
         self.values: Dict[str, List[str]] = {}  # group -> values seen
         self.known: set = set()  # multi-label groups given explicitly
 
@@ -241,6 +371,7 @@ class _FileConverter:
         self.path = path
         self.spec = spec
         self.defects: List[str] = []
+        self.skipped_shapes: Counter = Counter()
         self.cat_names = (
             None
             if spec.categories is None
@@ -294,6 +425,15 @@ class _FileConverter:
                 f'{self.spec.groups.names}'
             ) from None
 
+    @staticmethod
+    def add_region(
+        inst: _Instance, shape: Mapping, width: int, height: int
+    ) -> None:
+        if shape.get('shape_type') == 'mask':
+            inst.masks.append(shape_to_mask(shape, width, height))
+        else:
+            inst.polygons.append(shape_to_polygon(shape, width, height))
+
     def shape_instance(
         self, shape: Mapping, width: int, height: int
     ) -> _Instance:
@@ -304,7 +444,7 @@ class _FileConverter:
                 f'{sorted(self.cat_names)}'
             )
         inst = _Instance(category)
-        inst.polygons.append(shape_to_polygon(shape, width, height))
+        self.add_region(inst, shape, width, height)
         for group, values in label_attrs.items():
             self.mark_known(inst, group)
             for value in values:
@@ -330,6 +470,7 @@ class _FileConverter:
                 f'"{into.category}" and "{other.category}"'
             )
         into.polygons += other.polygons
+        into.masks += other.masks
         into.known |= other.known
         for group, values in other.values.items():
             for value in values:
@@ -394,14 +535,34 @@ class _FileConverter:
         )
 
         instances: List[_Instance] = []
+        ignored: List[_Instance] = []
         grouped: Dict[Any, Tuple[int, _Instance]] = {}
+        grouped_ignored: Dict[Any, _Instance] = {}
         for i, shape in enumerate(data['shapes']):
             label = shape.get('label') if isinstance(shape, dict) else None
             try:
                 if not isinstance(shape, dict):
                     raise LabelmeError(f'expected an object, got {shape!r}')
-                inst = self.shape_instance(shape, width, height)
+                kind = shape.get('shape_type') or 'polygon'
+                if kind in NON_REGION_TYPES:
+                    self.skipped_shapes[kind] += 1
+                    continue
+                category = parse_label(shape.get('label', ''))[0]
+                if category == BACKGROUND_LABEL:
+                    self.skipped_shapes[BACKGROUND_LABEL] += 1
+                    continue
                 gid = shape.get('group_id')
+                if category in self.spec.ignore_labels:
+                    if gid is not None and gid in grouped_ignored:
+                        inst = grouped_ignored[gid]
+                    else:
+                        inst = _Instance(category)
+                        ignored.append(inst)
+                        if gid is not None:
+                            grouped_ignored[gid] = inst
+                    self.add_region(inst, shape, width, height)
+                    continue
+                inst = self.shape_instance(shape, width, height)
                 if gid is None:
                     instances.append(inst)
                 elif gid in grouped:
@@ -412,7 +573,7 @@ class _FileConverter:
             except LabelmeError as err:
                 self.defect(str(err), i, label)
         anns = []
-        for inst in instances:
+        for inst in instances + ignored:
             try:
                 anns.append(self.annotation(inst, width, height))
             except LabelmeError as err:
@@ -420,27 +581,61 @@ class _FileConverter:
         return image, anns
 
     def annotation(self, inst: _Instance, width: int, height: int) -> dict:
-        rle = mask_utils.merge(
+        """COCO annotation of an instance, ``category`` still a name.
+
+        Regions to ignore get ``iscrowd: 1`` and no attributes; their
+        category is filled in by :func:`convert_labelme_dir`.
+        """
+        rles = (
             mask_utils.frPyObjects(inst.polygons, height, width)
+            if inst.polygons
+            else []
         )
+        rles += [
+            mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
+            for m in inst.masks
+        ]
+        rle = mask_utils.merge(rles)
         area = int(mask_utils.area(rle))
         if area == 0:
             raise LabelmeError('covers no pixel')
-        coords = np.concatenate(
-            [np.asarray(p).reshape(-1, 2) for p in inst.polygons]
-        )
-        (x0, y0), (x1, y1) = coords.min(0), coords.max(0)
+        if inst.masks:
+            # A bitmap: one RLE, its box as pycocotools computes it.
+            segmentation = dict(
+                size=[height, width], counts=rle['counts'].decode('ascii')
+            )
+            bbox = [float(v) for v in mask_utils.toBbox(rle)]
+        else:
+            segmentation = inst.polygons
+            coords = np.concatenate(
+                [np.asarray(p).reshape(-1, 2) for p in inst.polygons]
+            )
+            (x0, y0), (x1, y1) = coords.min(0), coords.max(0)
+            bbox = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
+        ignore = inst.category in self.spec.ignore_labels
         ann = dict(
             category=inst.category,
-            segmentation=inst.polygons,
+            segmentation=segmentation,
             area=area,
-            bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)],
-            iscrowd=0,
+            bbox=bbox,
+            iscrowd=int(ignore),
         )
-        attributes = self.attributes(inst)
+        attributes = {} if ignore else self.attributes(inst)
         if attributes:
             ann['attributes'] = attributes
         return ann
+
+    def skipped_message(self) -> Optional[str]:
+        """``FILE: skipped N shape(s): ...`` or None."""
+        if not self.skipped_shapes:
+            return None
+        parts = [
+            f'{n} {kind}' for kind, n in sorted(self.skipped_shapes.items())
+        ]
+        return (
+            f'{self.path}: skipped {sum(self.skipped_shapes.values())} '
+            f'shape(s) that are not regions to learn ({", ".join(parts)})'
+        )
 
 
 def find_labelme_files(src_dir: str, exclude: Sequence[str] = ()) -> List[str]:
@@ -475,19 +670,29 @@ def convert_labelme_dir(
         progress (bool): Show a progress bar. Defaults to True.
         exclude (Sequence[str]): Paths not to read (e.g. the output).
 
+    A region to ignore (an ``ignore_labels`` label) is written once per
+    category with ``iscrowd: 1``: COCO evaluation ignores a crowd region
+    only for detections of its own category, and labelme's ignore label
+    (255 in its ``labelme2voc.py``) ignores the region for every class.
+
     Returns:
         LabelmeResult: The COCO dict (empty of images when there are
-        defects and ``skip_invalid`` is False), the defects and the
-        skipped files.
+        defects and ``skip_invalid`` is False), the defects, the skipped
+        files and the skipped shapes (per file in ``warnings``).
     """
     spec = spec or LabelmeSpec()
     files = find_labelme_files(src_dir, exclude)
-    converted, defects, skipped = [], [], []
+    converted, defects, skipped, warnings = [], [], [], []
+    skipped_shapes: Counter = Counter()
     for path in tqdm(
         files, desc='labelme2coco', unit='file', disable=not progress
     ):
         converter = _FileConverter(path, spec)
         result = converter.convert(src_dir)
+        message = converter.skipped_message()
+        if message:
+            warnings.append(message)
+            skipped_shapes.update(converter.skipped_shapes)
         if converter.defects:
             defects += converter.defects
             skipped.append(path)
@@ -500,7 +705,14 @@ def convert_labelme_dir(
 
     categories = spec.categories
     if categories is None:
-        names = sorted({a['category'] for _, anns in converted for a in anns})
+        names = sorted(
+            {
+                a['category']
+                for _, anns in converted
+                for a in anns
+                if not a['iscrowd']
+            }
+        )
         categories = [dict(id=i + 1, name=n) for i, n in enumerate(names)]
     cat_ids = {c['name']: c['id'] for c in categories}
     coco = dict(
@@ -509,19 +721,29 @@ def convert_labelme_dir(
         categories=categories,
         attribute_groups=spec.groups.to_list(),
     )
-    ann_id = 0
     for img_id, (image, anns) in enumerate(converted, start=1):
         coco['images'].append(dict(id=img_id, **image))
         for ann in anns:
-            ann_id += 1
             ann = dict(ann)
             category = ann.pop('category')
-            coco['annotations'].append(
-                dict(
-                    id=ann_id,
-                    image_id=img_id,
-                    category_id=cat_ids[category],
-                    **ann,
-                )
+            ids = (
+                [c['id'] for c in categories]
+                if ann['iscrowd']
+                else [cat_ids[category]]
             )
-    return LabelmeResult(coco=coco, defects=defects, skipped=skipped)
+            for cat_id in ids:
+                coco['annotations'].append(
+                    dict(
+                        id=len(coco['annotations']) + 1,
+                        image_id=img_id,
+                        category_id=cat_id,
+                        **ann,
+                    )
+                )
+    return LabelmeResult(
+        coco=coco,
+        defects=defects,
+        skipped=skipped,
+        warnings=warnings,
+        skipped_shapes=skipped_shapes,
+    )

@@ -5,6 +5,11 @@
 names where the defect is (``image id=..``, ``annotation id=.. (image
 id=..)``, ``category id=..`` or ``top level``) and the field, and says what
 would be right. It never raises on malformed data.
+
+Defects are **errors**: the file cannot be used as it is. **Warnings**
+name what is read by a rule rather than as written (a ``bbox`` taken from
+the mask, skipped annotations without a mask, a value listed under a PACO
+type flagged unknown, unknown fields, ...): the file is usable.
 """
 
 import math
@@ -13,10 +18,13 @@ from collections import Counter
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
+from tqdm import tqdm
 
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
 
+from .completion import id_list
 from .formats import to_canonical
+from .known_fields import FEDERATED_IMAGE_FIELDS
 
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
@@ -84,11 +92,19 @@ class _Checker:
     """Collects the defects of one canonical dict."""
 
     def __init__(
-        self, data: dict, img_dir: Optional[str], defects: List[str]
+        self,
+        data: dict,
+        img_dir: Optional[str],
+        defects: List[str],
+        warnings: List[str],
+        progress: bool = False,
     ) -> None:
         self.data = data
         self.img_dir = img_dir
         self.defects = defects
+        self.warnings = warnings
+        self.progress = progress
+        self.undeclared_neg: Dict[str, List[Any]] = {}
         self.cat_ids: set = set()
         self.groups: Dict[str, AttributeGroup] = {}
         self.broken_groups: set = set()
@@ -101,6 +117,7 @@ class _Checker:
     def run(self) -> None:
         self.check_categories()
         self.check_groups()
+        self.check_id_map()
         self.check_images()
         self.check_annotations()
 
@@ -214,6 +231,43 @@ class _Checker:
             else:
                 self.broken_groups.add(name)
 
+    def check_id_map(self) -> None:
+        """``attribute_id_map``: source attribute ids of declared values."""
+        id_map = self.data.get('attribute_id_map')
+        if id_map is None:
+            return
+        if not isinstance(id_map, list):
+            self.add(
+                'top level',
+                'attribute_id_map',
+                'expected a list of {"id", "group", "value"}, got '
+                f'{type(id_map).__name__}',
+            )
+            return
+        for i, entry in enumerate(id_map):
+            field = f'attribute_id_map[{i}]'
+            group = (
+                self.groups.get(entry.get('group'))
+                if isinstance(entry, dict) and _is_key(entry.get('group'))
+                else None
+            )
+            if not isinstance(entry, dict) or not _is_key(entry.get('id')):
+                self.add(
+                    'top level',
+                    field,
+                    'expected {"id", "group", "value"}, got '
+                    f'{_short(entry)}',
+                )
+            elif entry.get('group') in self.broken_groups:
+                continue
+            elif group is None or entry.get('value') not in group.values:
+                self.add(
+                    'top level',
+                    field,
+                    f'{entry.get("group")!r}={entry.get("value")!r} is not '
+                    'a declared group and value',
+                )
+
     # ----------------------------------------------------------- images
     def check_images(self) -> None:
         ids = Counter()
@@ -271,6 +325,7 @@ class _Checker:
                 )
             if img_id not in self.images:
                 self.images[img_id] = img if size_ok else {}
+            self.check_federated(img, where)
         for img_id, n in ids.items():
             if n > 1:
                 self.add(
@@ -278,15 +333,47 @@ class _Checker:
                     'id',
                     f'duplicate id: {n} images use it',
                 )
+        for key, img_ids in self.undeclared_neg.items():
+            self.warnings.append(
+                f'top level: field "images[].{key}": {len(img_ids)} '
+                f'image(s) (ids {id_list(img_ids)}) list category ids that '
+                'are not in "categories"; they are never evaluated'
+            )
+
+    def check_federated(self, img: dict, where: str) -> None:
+        """LVIS federated fields: lists of category (or PACO
+        object-attribute) ids."""
+        for key in FEDERATED_IMAGE_FIELDS:
+            if key not in img:
+                continue
+            value = img[key]
+            if not isinstance(value, list) or not all(
+                _is_int(v) for v in value
+            ):
+                self.add(
+                    where,
+                    key,
+                    'expected a list of integer ids (LVIS federated '
+                    f'field), got {_short(value)}',
+                )
+            elif not key.endswith('_attrs') and any(
+                v not in self.cat_ids for v in value
+            ):
+                self.undeclared_neg.setdefault(key, []).append(img['id'])
 
     # ------------------------------------------------------ annotations
     def check_annotations(self) -> None:
         ids = Counter()
         anns = self._list('annotations')
-        with_seg = sum(
-            1 for a in anns if isinstance(a, dict) and a.get('segmentation')
+        bar = tqdm(
+            anns,
+            desc='annotations',
+            unit='ann',
+            # None: shown on a terminal only
+            disable=None if self.progress else True,
+            leave=False,
         )
-        for i, ann in enumerate(anns):
+        for i, ann in enumerate(bar):
             if not isinstance(ann, dict):
                 self.add(
                     'top level',
@@ -307,7 +394,7 @@ class _Checker:
                 f'annotation id={ann_id!r} (image id='
                 f'{ann.get("image_id")!r})'
             )
-            self.check_annotation(ann, where, with_seg)
+            self.check_annotation(ann, where)
         for ann_id, n in ids.items():
             if n > 1:
                 self.add(
@@ -316,7 +403,7 @@ class _Checker:
                     f'duplicate id: {n} annotations use it',
                 )
 
-    def check_annotation(self, ann: dict, where: str, with_seg: int) -> None:
+    def check_annotation(self, ann: dict, where: str) -> None:
         img_id = ann.get('image_id')
         size = None
         if not _is_key(img_id) or img_id not in self.images:
@@ -337,13 +424,6 @@ class _Checker:
         self.check_bbox(ann, where, size)
         if ann.get('segmentation'):
             self.check_segmentation(ann['segmentation'], where, size)
-        elif with_seg:
-            self.add(
-                where,
-                'segmentation',
-                'missing or empty while other annotations have masks; '
-                'give a polygon or RLE mask for every annotation',
-            )
         if 'area' not in ann:
             self.add(
                 where, 'area', 'missing; COCO needs the mask area in pixels'
@@ -362,11 +442,21 @@ class _Checker:
                 f'expected 0 or 1, got {_short(ann["iscrowd"])}',
             )
         self.check_attributes(ann.get('attributes'), where)
+        self.check_partial(ann, where)
 
     def check_bbox(
         self, ann: dict, where: str, size: Optional[Tuple[int, int]]
     ) -> None:
         bbox = ann.get('bbox')
+        if bbox is None or bbox == []:
+            self.add(
+                where,
+                'bbox',
+                'missing, and it cannot be taken from the mask (no '
+                'well-formed mask inside a known image, or the mask covers '
+                'no pixel); give [x, y, width, height] or a mask',
+            )
+            return
         if (
             not isinstance(bbox, list)
             or len(bbox) != 4
@@ -471,6 +561,71 @@ class _Checker:
                     f'{size[1]}x{size[0]} (width x height) image',
                 )
 
+    def check_partial(self, ann: dict, where: str) -> None:
+        """``partial_attributes``: values present in a group otherwise
+        unknown (multi-label groups only)."""
+        partial = ann.get('partial_attributes')
+        if partial is None:
+            return
+        if not isinstance(partial, dict):
+            self.add(
+                where,
+                'partial_attributes',
+                'expected a mapping {group: [values present]}, got '
+                f'{_short(partial)}',
+            )
+            return
+        attributes = ann.get('attributes')
+        known = attributes if isinstance(attributes, dict) else {}
+        for name, values in partial.items():
+            field = f'partial_attributes.{name}'
+            if name in self.broken_groups:
+                continue
+            group = self.groups.get(name)
+            if group is None:
+                self.add(
+                    where,
+                    field,
+                    f'undeclared attribute group "{name}"; declared '
+                    f'groups: {list(self.groups)}',
+                )
+                continue
+            if not group.multi_label:
+                self.add(
+                    where,
+                    field,
+                    f'group "{name}" is single-label; only multi-label '
+                    'groups can be partly known',
+                )
+                continue
+            if known.get(name) is not None:
+                self.add(
+                    where,
+                    field,
+                    f'group "{name}" is also known in "attributes"; give '
+                    'its values in one of them',
+                )
+                continue
+            if not isinstance(values, list):
+                self.add(
+                    where,
+                    field,
+                    f'expected a list of values, got {_short(values)}',
+                )
+                continue
+            for v in values:
+                if not isinstance(v, (str, int)):
+                    self.add(
+                        where,
+                        field,
+                        f'expected a value name or an index, got {_short(v)}',
+                    )
+                    continue
+                try:
+                    group.value_index(v)
+                except AttributeSpecError as err:
+                    self.add(where, field, str(err))
+
     def check_attributes(self, attributes: Any, where: str) -> None:
         if attributes is None:
             return
@@ -523,20 +678,29 @@ class _Checker:
 
 
 def check_attr_coco(
-    data: Any, img_dir: Optional[str] = None
+    data: Any,
+    img_dir: Optional[str] = None,
+    warnings: Optional[List[str]] = None,
+    progress: bool = False,
 ) -> Tuple[dict, List[str]]:
-    """Convert to attribute COCO and list the defects.
+    """Convert to attribute COCO and list the defects (errors).
 
     Args:
         data (Any): Parsed annotation file, in any form that
             :func:`.formats.to_canonical` reads.
         img_dir (str, optional): If given, also check that each image's
             ``file_name`` exists below it.
+        warnings (list[str], optional): The warnings are appended here;
+            they do not make the file unusable.
+        progress (bool): Show a progress bar over the annotations on a
+            terminal. Defaults to False.
 
     Returns:
         tuple[dict, list[str]]: The canonical dict (values not yet
-        normalised) and one message per defect (empty when clean).
+        normalised) and one message per defect (empty when the file is
+        usable).
     """
+    warnings = [] if warnings is None else warnings
     if not isinstance(data, Mapping):
         return {}, [
             'top level: expected a JSON object with "images", '
@@ -553,21 +717,26 @@ def check_attr_coco(
             defects.append(
                 f'top level: field "{key}": expected a list ({got})'
             )
-    canonical = to_canonical(data, defects)
-    _Checker(canonical, img_dir, defects).run()
+    canonical = to_canonical(data, defects, warnings)
+    _Checker(canonical, img_dir, defects, warnings, progress).run()
     return canonical, defects
 
 
-def validate_attr_coco(data: Any, img_dir: Optional[str] = None) -> List[str]:
-    """List every defect of attribute annotations.
+def validate_attr_coco(
+    data: Any,
+    img_dir: Optional[str] = None,
+    warnings: Optional[List[str]] = None,
+) -> List[str]:
+    """List every defect (error) of attribute annotations.
 
     Args:
         data (Any): Parsed annotation file in any supported form.
         img_dir (str, optional): If given, also check that each image file
             exists below it.
+        warnings (list[str], optional): The warnings are appended here.
 
     Returns:
         list[str]: One message per defect, each naming the image or
-        annotation id and the field; empty when the data is clean.
+        annotation id and the field; empty when the data is usable.
     """
-    return check_attr_coco(data, img_dir)[1]
+    return check_attr_coco(data, img_dir, warnings)[1]

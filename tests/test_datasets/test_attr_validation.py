@@ -255,6 +255,14 @@ MALFORMED = [
         ],
     },
     {
+        'images': [{'id': [1], 'file_name': 'a', 'height': 5, 'width': 5}],
+        'categories': [],
+        'annotations': [
+            {'image_id': [1], 'segmentation': [[0, 0, 4, 0, 4, 4]]},
+            {'image_id': {}, 'segmentation': {'size': [5, 5], 'counts': 'x'}},
+        ],
+    },
+    {
         'images': [],
         'categories': [],
         'annotations': [{'attribute_ids': 4}],

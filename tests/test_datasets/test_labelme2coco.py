@@ -13,7 +13,7 @@ from mmmultilabel.datasets import validate_attr_coco
 from mmmultilabel.datasets.labelme import LabelmeError, parse_label
 
 TOOL = 'tools/dataset_converters/labelme2coco.py'
-SRC = osp.join(DATA, 'labelme')
+SRC = osp.join(DATA, 'labelme', 'attributes')
 SPEC = osp.join(DATA, 'labelme_spec.json')
 CLI_SPEC = [
     '--classes',
@@ -115,7 +115,10 @@ def broken_folder(tmp_path):
         ],
         'kind': [
             dict(
-                shape, label='car', shape_type='line', points=[[1, 1], [9, 9]]
+                shape,
+                label='car',
+                shape_type='ellipse',
+                points=[[1, 1], [9, 9]],
             )
         ],
         'conflict': [
@@ -151,8 +154,8 @@ def test_defects_are_reported_with_their_file(tmp_path, capsys):
     expected = [
         f'{src / "value.json"}: shape 0 (label \'car|color=purple\'): group '
         '"color": undeclared value \'purple\'',
-        f'{src / "kind.json"}: shape 0 (label \'car\'): shape_type "line" '
-        'is not supported',
+        f'{src / "kind.json"}: shape 0 (label \'car\'): shape_type '
+        '"ellipse" is not supported',
         f'{src / "conflict.json"}: instance "car": single-label group '
         '"color" got several values [\'red\', \'blue\']',
         f'{src / "category.json"}: shape 0 (label \'tram\'): undeclared '

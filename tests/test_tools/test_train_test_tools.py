@@ -110,3 +110,56 @@ def test_amp_config_without_cuda_is_a_clear_error():
     assert proc.returncode == 1
     assert 'AmpOptimWrapper' in proc.stderr and 'CUDA' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+@pytest.mark.parametrize('defect', ['syntax', 'defects', 'missing'])
+def test_test_tool_names_a_bad_annotation_file(defect, tmp_path):
+    """tools/test.py on a bad annotation file: one message naming the file,
+    the place and the fix, exit 1, no traceback."""
+    ann = tmp_path / 'val.json'
+    if defect == 'syntax':
+        ann.write_text('{"images": [\n  {"id": 1,}\n]}')
+        expected = f'{ann}:2:12: invalid JSON'
+    elif defect == 'defects':
+        ann.write_text(
+            json.dumps(
+                dict(
+                    images=[dict(id=1, file_name='a.png', height=8, width=8)],
+                    categories=[dict(id=1, name='circle')],
+                    annotations=[
+                        dict(
+                            id=5,
+                            image_id=1,
+                            category_id=3,
+                            bbox=[1, 1, 2, 2],
+                            area=4,
+                        )
+                    ],
+                )
+            )
+        )
+        expected = (
+            'annotation id=5 (image id=1): field "category_id": unknown '
+            'category id 3'
+        )
+    else:
+        expected = f'file not found: {ann}'
+    proc = run(
+        [
+            sys.executable,
+            'tools/test.py',
+            CPU_CONFIG,
+            CPU_CONFIG,  # any existing file: the data fails first
+            '--work-dir',
+            tmp_path / 'work',
+            '--cfg-options',
+            f'test_dataloader.dataset.ann_file={ann}',
+            f'test_evaluator.ann_file={ann}',
+        ],
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert expected in proc.stderr, proc.stderr[-2000:]
+    if defect == 'defects':
+        assert f'python tools/misc/validate_dataset.py {ann}' in proc.stderr

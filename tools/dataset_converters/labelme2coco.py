@@ -9,6 +9,9 @@ Examples:
 
 Label strings ``car|color=red|damage=dent,scratch`` and shape flags
 ``{"color=red": true}`` both give attributes; see docs/dataset_format.md.
+Regions labelled ``__ignore__`` (or a label of ``--ignore-labels``) become
+``iscrowd: 1`` regions; ``_background_`` shapes and shapes that are not
+regions (line, linestrip, point, points) are skipped and counted per file.
 """
 
 import argparse
@@ -64,6 +67,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='groups (of --group) that take several values',
     )
     parser.add_argument(
+        '--ignore-labels',
+        nargs='+',
+        metavar='LABEL',
+        help='more labels of regions to ignore besides __ignore__ (and '
+        'those of the spec), written as iscrowd=1 regions of every category',
+    )
+    parser.add_argument(
         '--skip-invalid',
         action='store_true',
         help='leave files with defects out (they are '
@@ -105,6 +115,8 @@ def build_spec(args: argparse.Namespace) -> LabelmeSpec:
         spec.groups = LabelmeSpec.from_dict(
             dict(attribute_groups=groups)
         ).groups
+    spec.add_ignore_labels(args.ignore_labels or [])
+    spec.check()
     unknown = set(args.multi_label) - set(spec.groups.names)
     if unknown:
         raise LabelmeError(
@@ -137,6 +149,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         progress=not args.no_progress,
         exclude=[args.out],
     )
+    for warning in result.warnings:
+        print(f'warning: {warning}', file=sys.stderr)
     for defect in result.defects:
         print(defect, file=sys.stderr)
     if result.defects and not args.skip_invalid:
@@ -159,6 +173,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         if result.skipped
         else ''
     )
+    if result.skipped_shapes:
+        skipped += (
+            f', skipped {sum(result.skipped_shapes.values())} shape(s) '
+            f'that are not regions to learn in {len(result.warnings)} '
+            'file(s)'
+        )
+    crowd = sum(a['iscrowd'] for a in coco['annotations'])
+    if crowd:
+        skipped += f' ({crowd} of the annotations are regions to ignore)'
+
     print(
         f'wrote {args.out}: {len(coco["images"])} images, '
         f'{len(coco["annotations"])} annotations, '

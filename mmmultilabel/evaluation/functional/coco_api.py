@@ -32,7 +32,12 @@ def load_attr_coco_api(
     Any form that :func:`~mmmultilabel.datasets.formats.load_attr_coco`
     reads (attribute COCO, subcat, Fashionpedia, PACO) is converted to
     attribute COCO: ``dataset['attribute_groups']`` and, per annotation,
-    ``attributes`` with value names.
+    ``attributes`` with value names (and ``partial_attributes`` for PACO
+    values listed under a type flagged unknown). The fields that published
+    files leave out are filled as pycocotools and PACO read them (``bbox``
+    from the mask, ``iscrowd`` 0, annotations without a mask skipped in a
+    data set of masks; each rule logged as a warning), so that
+    ``COCOeval`` finds them. Images keep their LVIS federated fields.
 
     Args:
         ann_file (str | Mapping): Annotation file (path or URI) or dict.

@@ -1,0 +1,197 @@
+"""Fill what real annotation files leave out, as the COCO tools read them.
+
+Published files do not all carry every COCO field: Fashionpedia's
+annotations have no ``bbox``, PACO's have no ``iscrowd``, and PACO-EGO4D
+has annotations with ``segmentation: []`` in a data set of masks.
+:func:`complete_annotations` reads them as pycocotools and PACO do:
+
+* a missing ``bbox`` is the box of the mask, ``maskUtils.toBbox`` of the
+  merged RLE of its polygons (or of its RLE), as pycocotools'
+  ``COCO.loadRes`` computes it for ``segm`` results;
+* a missing ``iscrowd`` is 0;
+* an annotation without a mask (``segmentation`` missing, null or empty)
+  in a data set where other annotations have masks is skipped, as PACO's
+  ``PACO._create_index`` skips it.
+
+Each rule that applies adds one warning with its count and the first ids.
+Nothing here raises on malformed data: what cannot be read is left as it
+is for the validator to report.
+"""
+
+import math
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import pycocotools.mask as mask_utils
+
+#: How many ids a warning names before "...".
+MAX_IDS_SHOWN = 5
+
+
+def id_list(ids: Sequence[Any], limit: int = MAX_IDS_SHOWN) -> str:
+    """``1, 2, 3, ...`` (at most ``limit`` ids) for messages."""
+    shown = ', '.join(str(i) for i in ids[:limit])
+    return shown + (', ...' if len(ids) > limit else '')
+
+
+def _is_key(value: Any) -> bool:
+    """Whether ``value`` can be an id (an int or a string, not a bool)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def image_sizes(data: Mapping) -> Dict[Any, Tuple[int, int]]:
+    """``{image id: (height, width)}`` of the images with a usable size."""
+    sizes = {}
+    images = data.get('images')
+    for img in images if isinstance(images, list) else []:
+        if not isinstance(img, dict):
+            continue
+        h, w = img.get('height'), img.get('width')
+        if _is_key(img.get('id')) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for v in (h, w)
+        ):
+            sizes.setdefault(img['id'], (h, w))
+    return sizes
+
+
+def segmentation_rle(seg: Any, height: int, width: int) -> Optional[dict]:
+    """The mask of a COCO ``segmentation`` as one RLE, as pycocotools.
+
+    Polygons are rasterised with ``frPyObjects`` and merged, an
+    uncompressed RLE (``counts`` a list) is compressed, a compressed RLE is
+    taken as it is: ``COCO.annToRLE`` of pycocotools.
+
+    Args:
+        seg (Any): Polygons ``[[x1, y1, ...], ...]`` or an RLE dict.
+        height (int): Image height.
+        width (int): Image width.
+
+    Returns:
+        dict | None: The RLE, or None if ``seg`` is not a well-formed mask
+        (the validator says why).
+    """
+    if isinstance(seg, list):
+        if not seg or not all(
+            isinstance(p, list)
+            and len(p) >= 6
+            and len(p) % 2 == 0
+            and all(_is_number(v) for v in p)
+            for p in seg
+        ):
+            return None
+        return mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
+    if not isinstance(seg, dict):
+        return None
+    size, counts = seg.get('size'), seg.get('counts')
+    if not (
+        isinstance(size, list)
+        and len(size) == 2
+        and list(size) == [height, width]
+    ):
+        return None
+    if isinstance(counts, list):
+        if (
+            not all(
+                isinstance(c, int) and not isinstance(c, bool) and c >= 0
+                for c in counts
+            )
+            or sum(counts) != height * width
+        ):
+            return None
+        return mask_utils.frPyObjects(seg, height, width)
+    if isinstance(counts, str):
+        return seg
+    return None
+
+
+def mask_bbox(seg: Any, height: int, width: int) -> Optional[List[float]]:
+    """``[x, y, w, h]`` of a mask, ``maskUtils.toBbox`` of its RLE.
+
+    Returns:
+        list[float] | None: The box, or None when the mask is malformed or
+        covers no pixel.
+    """
+    rle = segmentation_rle(seg, height, width)
+    if rle is None:
+        return None
+    try:
+        box = [float(v) for v in mask_utils.toBbox(rle).reshape(-1)]
+    except (TypeError, ValueError):  # e.g. a corrupt compressed string
+        return None
+    if box[2] <= 0 or box[3] <= 0:
+        return None
+    return box
+
+
+def _has_mask(ann: Mapping) -> bool:
+    return bool(ann.get('segmentation'))
+
+
+def _no_bbox(ann: Mapping) -> bool:
+    """Missing, null or ``[]`` (Fashionpedia's test for no box)."""
+    return ann.get('bbox') is None or ann.get('bbox') == []
+
+
+def complete_annotations(data: dict, warnings: List[str]) -> None:
+    """Apply the reading rules of the module docstring, in place.
+
+    Args:
+        data (dict): Canonical dict whose ``annotations`` are this
+            function's own copies (they are modified).
+        warnings (list[str]): One message per rule that applied is
+            appended.
+    """
+    anns = data.get('annotations')
+    if not isinstance(anns, list):
+        return
+    dicts = [a for a in anns if isinstance(a, dict)]
+    if any(_has_mask(a) for a in dicts):
+        kept, skipped = [], []
+        for ann in anns:
+            if isinstance(ann, dict) and not _has_mask(ann):
+                skipped.append(ann.get('id'))
+            else:
+                kept.append(ann)
+        if skipped:
+            data['annotations'] = anns = kept
+            dicts = [a for a in anns if isinstance(a, dict)]
+            warnings.append(
+                f'top level: field "annotations": skipped {len(skipped)} '
+                f'annotation(s) without a mask (ids {id_list(skipped)}) in '
+                'a data set of masks, as PACO does; give them a polygon or '
+                'RLE "segmentation" to use them'
+            )
+    no_crowd = [a.get('id') for a in dicts if 'iscrowd' not in a]
+    for ann in dicts:
+        ann.setdefault('iscrowd', 0)
+    if no_crowd:
+        warnings.append(
+            f'top level: field "iscrowd": missing on {len(no_crowd)} '
+            f'annotation(s) (ids {id_list(no_crowd)}); read as 0 (not a '
+            'crowd region)'
+        )
+    sizes = image_sizes(data)
+    derived = []
+    for ann in dicts:
+        if not _no_bbox(ann) or not _has_mask(ann):
+            continue
+        img_id = ann.get('image_id')
+        size = sizes.get(img_id) if _is_key(img_id) else None
+        box = None if size is None else mask_bbox(ann['segmentation'], *size)
+        if box is not None:
+            ann['bbox'] = box
+            derived.append(ann.get('id'))
+    if derived:
+        warnings.append(
+            f'top level: field "bbox": missing on {len(derived)} '
+            f'annotation(s) (ids {id_list(derived)}); taken from their '
+            'masks as pycocotools does (maskUtils.toBbox)'
+        )
