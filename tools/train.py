@@ -15,6 +15,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmmultilabel  # noqa: F401  (registers modules)
+from mmmultilabel.datasets import AnnotationDefectError, AnnotationSyntaxError
 from mmmultilabel.engine import CheckpointGlobalError, build_runner
 
 
@@ -134,11 +135,20 @@ def main(argv=None) -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    runner = build_runner(cfg, args.safe_globals)
     try:
-        runner.train()
-    except CheckpointGlobalError as err:
+        build_runner(cfg, args.safe_globals).train()
+    except (
+        CheckpointGlobalError,
+        AnnotationSyntaxError,
+        AnnotationDefectError,  # names the file, the ids and the fix
+    ) as err:
         sys.exit(f'error: {err}')
+    except FileNotFoundError as err:
+        sys.exit(
+            f'error: file not found: {err.filename or err}; check the paths '
+            'of the config (data_root, ann_file, data_prefix) or '
+            '--cfg-options'
+        )
 
 
 if __name__ == '__main__':

@@ -163,3 +163,23 @@ def test_test_tool_names_a_bad_annotation_file(defect, tmp_path):
     assert expected in proc.stderr, proc.stderr[-2000:]
     if defect == 'defects':
         assert f'python tools/misc/validate_dataset.py {ann}' in proc.stderr
+
+
+def test_train_tool_names_a_bad_annotation_file(tmp_path):
+    ann = tmp_path / 'train.json'
+    ann.write_text('{"images": [\n  {"id": 1,}\n]}')
+    proc = run(
+        [
+            sys.executable,
+            'tools/train.py',
+            CPU_CONFIG,
+            '--work-dir',
+            tmp_path / 'work',
+            '--cfg-options',
+            f'train_dataloader.dataset.ann_file={ann}',
+        ],
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert f'{ann}:2:12: invalid JSON' in proc.stderr
