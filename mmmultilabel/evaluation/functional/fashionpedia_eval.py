@@ -393,13 +393,16 @@ class FashionpediaEval(COCOeval):
         if width < len(slices):
             # FPEval fails here (IndexError): the category id says "no
             # attributes", its position says "attributes"
-            raise ValueError(
-                f"category id {cat_id} is not one of FPEval's categories "
-                'with attributes but its position in the sorted category '
-                'ids is: FPEval tests ids when matching and positions when '
-                'accumulating, and fails on this file (IndexError). The '
-                'protocol needs category ids 0..K-1 in order, as in the '
-                'official Fashionpedia files.'
+            raise AnnotationDefectError(
+                getattr(self.cocoGt, 'source', '<ground truth>'),
+                [
+                    f'category id={cat_id}: not one of FPEval\'s categories '
+                    'with attributes, but its position in the sorted '
+                    'category ids is. FPEval tests ids when matching and '
+                    'positions when accumulating, and fails on this file '
+                    '(IndexError); give the categories ids 0..K-1 in order, '
+                    'as the official Fashionpedia files do'
+                ],
             )
         matches = np.concatenate(
             [e['dtMatches'][:, :, :max_det] for e in recs], axis=2
@@ -575,6 +578,7 @@ def evaluate_fashionpedia(
     iou_type: str,
     gt_source: str = '<ground truth>',
     results_source: str = '<results>',
+    img_ids: Optional[Sequence[int]] = None,
 ) -> Tuple[Dict[str, float], List[str]]:
     """Fashionpedia's protocol: AP^{IoU+F1} and AP^{IoU} as ``FPEval``.
 
@@ -589,6 +593,9 @@ def evaluate_fashionpedia(
         iou_type (str): ``'segm'`` or ``'bbox'``.
         gt_source (str): Ground-truth file name for messages.
         results_source (str): Results file name for messages.
+        img_ids (Sequence[int], optional): Images to evaluate (with or
+            without results). Defaults to every image of ``gt``, as the
+            official ``test.py``.
 
     Returns:
         tuple: ``{name: value}`` with ``AP_iou_f1``, ``AP_iou_f1_50``,
@@ -631,7 +638,9 @@ def evaluate_fashionpedia(
             coco_gt, results, iou_type, results_source
         )
         ev = FashionpediaEval(coco_gt, coco_dt, iou_type)
-        ev.params.imgIds = sorted(coco_gt.getImgIds())
+        ev.params.imgIds = sorted(
+            coco_gt.getImgIds() if img_ids is None else img_ids
+        )
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
