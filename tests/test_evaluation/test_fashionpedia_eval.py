@@ -169,9 +169,9 @@ def test_box_area_of_results_decides_the_area_range():
     # whose box claims 40x40 (area 1600: medium) leaves "small" empty.
     gt = gt_file([(13, (0, 0, 2, 2), [])])
     res = results([(13, (0, 0, 40, 40), [], 0.9)])
-    res[0]['segmentation'] = gt_file([(13, (0, 0, 2, 2), [])])[
-        'annotations'
-    ][0]['segmentation']
+    res[0]['segmentation'] = gt_file([(13, (0, 0, 2, 2), [])])['annotations'][
+        0
+    ]['segmentation']
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = official_gt_coco(gt)
         coco_dt = load_official_results(coco_gt, res, 'segm')
@@ -213,8 +213,9 @@ def test_own_form_results_give_the_same_numbers():
             group1=[f'attr{i}' for i in ids if i % 2 == 1],
         )
         own.append(r)
-    assert evaluate_fashionpedia(gt, own, 'bbox')[0] == (
-        evaluate_fashionpedia(gt, res, 'bbox')[0]
+    assert (
+        evaluate_fashionpedia(gt, own, 'bbox')[0]
+        == (evaluate_fashionpedia(gt, res, 'bbox')[0])
     )
 
 

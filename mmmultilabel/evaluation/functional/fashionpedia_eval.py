@@ -396,7 +396,7 @@ class FashionpediaEval(COCOeval):
             raise AnnotationDefectError(
                 getattr(self.cocoGt, 'source', '<ground truth>'),
                 [
-                    f'category id={cat_id}: not one of FPEval\'s categories '
+                    f"category id={cat_id}: not one of FPEval's categories "
                     'with attributes, but its position in the sorted '
                     'category ids is. FPEval tests ids when matching and '
                     'positions when accumulating, and fails on this file '
