@@ -286,3 +286,27 @@ def test_metric_protocol_fashionpedia(tmp_path):
     assert out['coco/bbox_AP_iou_f1'] == round(6 / 11, 3)
     assert out['coco/bbox_AP_iou'] == 1.0
     assert 'coco/bbox_mAP' not in out
+
+
+def test_convert_results_tool_round_trip(tmp_path, capsys):
+    path = osp.join(REPO, 'tools', 'dataset_converters', 'convert_results.py')
+    spec = importlib.util.spec_from_file_location('convert_results', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    gt, res = chain_case()
+    gt_path = dump(tmp_path, 'gt.json', gt)
+    own_path = str(tmp_path / 'own.json')
+    own = tool.main([gt_path, dump(tmp_path, 'fp.json', res), own_path,
+                     '--to', 'own'])  # fmt: skip
+    assert own == own_form(res)
+    back = tool.main([gt_path, own_path, str(tmp_path / 'fp2.json'),
+                      '--to', 'fashionpedia'])  # fmt: skip
+    assert [sorted(r['attribute_ids']) for r in back] == [[1], [0, 1]]
+    res[0]['attribute_ids'] = 'x'
+    with pytest.raises(SystemExit) as err:
+        tool.main([gt_path, dump(tmp_path, 'bad.json', res), own_path,
+                   '--to', 'own'])  # fmt: skip
+    assert err.value.code == 1
+    assert 'bad.json: result #1 (image id 1): field "attribute_ids"' in (
+        capsys.readouterr().err
+    )
