@@ -136,6 +136,8 @@ def test_result_forms_convert_both_ways():
         ('bbox_on_masks', r'--iou-type segm'),
         ('syntax', r'res.json:1:\d+: invalid JSON'),
         ('gt_defect', 'gt.json: 1 annotation defect'),
+        ('polygon_mask', r'result #1 .*: field "segmentation": results gi'),
+        ('mask_size', r'result #2 .*mask size \[5, 5\] differs'),
     ],
 )
 def test_bad_input_is_one_message_and_exit_1(
@@ -161,6 +163,15 @@ def test_bad_input_is_one_message_and_exit_1(
             r['segmentation'] = gt['annotations'][0]['segmentation']
             del r['bbox']
         argv = ['--iou-type', 'bbox']
+    elif mutate in ('polygon_mask', 'mask_size'):
+        rle = dict(size=[100, 100], counts='`h9')  # an empty 100x100 mask
+        for r in res:
+            r['segmentation'] = dict(rle)
+            del r['bbox']
+        if mutate == 'polygon_mask':
+            res[0]['segmentation'] = gt['annotations'][0]['segmentation']
+        else:
+            res[1]['segmentation']['size'] = [5, 5]
     elif mutate == 'gt_defect':
         gt['annotations'][0]['category_id'] = 77
     res_path = dump(tmp_path, 'res.json', res)

@@ -104,6 +104,13 @@ def load_attr_results(
                 f'evaluate the results with iou type {other} '
                 f'(--iou-type {other}) or give every result a "{field}"'
             )
+        if iou_type == 'segm' and not isinstance(res[field], Mapping):
+            raise ResultsError(
+                f'{source}: result #{n + 1} (image id {res["image_id"]}): '
+                'field "segmentation": results give masks as RLE '
+                '({"size": [h, w], "counts": ...}), got '
+                f'{str(res[field])[:80]}'
+            )
         ann = dict(res)
         if iou_type == 'segm':
             ann.pop('bbox', None)

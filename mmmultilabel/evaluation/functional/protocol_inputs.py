@@ -155,6 +155,14 @@ def load_official_results(
     for n, res in enumerate(results):
         check_result(res, n, coco_gt, source, gt_source)
         needed = 'bbox' if boxes else 'segmentation'
+        seg = res.get('segmentation')
+        if not boxes and seg is not None and not isinstance(seg, Mapping):
+            raise ResultsError(
+                f'{source}: result #{n + 1} (image id {res["image_id"]}): '
+                'field "segmentation": results give masks as RLE '
+                '({"size": [h, w], "counts": ...}), got '
+                f'{str(seg)[:80]}'
+            )
         if needed not in res:
             first = 'has' if boxes else 'has no'
             raise ResultsError(
@@ -180,7 +188,8 @@ def check_result(
     res, n: int, coco_gt: COCO, source: str, gt_source: str
 ) -> None:
     """Raise :class:`ResultsError` if result ``n`` (0-based) is unusable:
-    not an object, unknown image or category id, no numeric score."""
+    not an object, unknown image or category id, an RLE mask whose size is
+    not the image's, no numeric score."""
     if not isinstance(res, Mapping):
         raise ResultsError(
             f'{source}: result #{n + 1} is not an object: {str(res)[:200]}'
@@ -196,6 +205,14 @@ def check_result(
             f'{source}: result #{n + 1} (image id {res["image_id"]}) has '
             f'category id {res.get("category_id")!r}, which is not a '
             f'category of {gt_source} (ids {sorted(coco_gt.cats)[:50]})'
+        )
+    seg, img = res.get('segmentation'), coco_gt.imgs[res['image_id']]
+    size = [img.get('height'), img.get('width')]
+    if isinstance(seg, Mapping) and list(seg.get('size') or []) != size:
+        raise ResultsError(
+            f'{source}: result #{n + 1} (image id {res["image_id"]}): field '
+            f'"segmentation": mask size {seg.get("size")} differs from the '
+            f'image size [height, width] = {size} of {gt_source}'
         )
     score = res.get('score')
     if not isinstance(score, numbers.Real) or isinstance(score, bool):
