@@ -254,3 +254,19 @@ def test_no_results_at_all():
     # both ground truths are small (areas 100 and 400 < 32^2)
     assert metrics['AP_iou_f1_s'] == 0 and metrics['AP_iou_f1_m'] == -1
     assert OFFICIAL_NAMES[13] == 'glasses'
+
+
+def test_the_warning_is_logged(monkeypatch):
+    from mmmultilabel.evaluation.functional import fashionpedia_eval
+
+    logged = []
+    monkeypatch.setattr(
+        fashionpedia_eval, 'print_log', lambda msg, **kw: logged.append(msg)
+    )
+    gt, res = weighting_case()
+    evaluate_fashionpedia(gt, res, 'bbox', gt_source='gt.json')
+    assert logged == []
+    gt['categories'][33]['name'] = 'garment belt'
+    evaluate_fashionpedia(gt, res, 'bbox', gt_source='gt.json')
+    (msg,) = logged
+    assert msg.startswith('gt.json: ') and 'position 33' in msg
