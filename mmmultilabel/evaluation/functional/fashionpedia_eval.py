@@ -626,14 +626,15 @@ def evaluate_fashionpedia(
     defects = _gt_defects(gt)
     if defects:
         raise AnnotationDefectError(gt_source, defects)
-    vocab = AttributeVocabulary(gt, gt_source)
-    results = convert_results(results, vocab, FASHIONPEDIA, results_source)
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' prints
+        coco_gt = official_gt_coco(gt, gt_source)
     for msg in category_list_warnings(gt['categories']):
         print_log(
             f'{gt_source}: {msg}', logger='current', level=logging.WARNING
         )
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' prints
-        coco_gt = official_gt_coco(gt, gt_source)
+    vocab = AttributeVocabulary(gt, gt_source)
+    results = convert_results(results, vocab, FASHIONPEDIA, results_source)
+    with contextlib.redirect_stdout(io.StringIO()):
         coco_dt = load_official_results(
             coco_gt, results, iou_type, results_source
         )
