@@ -125,7 +125,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'metric)',
     )
     parser.add_argument('--out', help='write the metrics to this JSON file')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    coco_thrs = [round(0.5 + 0.05 * i, 2) for i in range(10)]
+    if round(args.attr_iou_thr, 2) not in coco_thrs:
+        parser.error(
+            f'--attr-iou-thr {args.attr_iou_thr} must be one of the IoU '
+            f'thresholds {coco_thrs}'
+        )
+    return args
 
 
 def _stage(msg: str) -> None:
