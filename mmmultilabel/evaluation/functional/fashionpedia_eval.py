@@ -48,7 +48,6 @@ the official code.
 import contextlib
 import io
 import logging
-import warnings
 from collections import OrderedDict
 from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 
@@ -520,12 +519,6 @@ def category_list_warnings(categories: Sequence[dict]) -> List[str]:
             'they had none): ' + '; '.join(diff)
         )
     return out
-
-
-def warn_category_list(categories: Sequence[dict], source: str) -> None:
-    """Emit :func:`category_list_warnings` as Python warnings."""
-    for msg in category_list_warnings(categories):
-        warnings.warn(f'{source}: {msg}', stacklevel=2)
 
 
 #: Output names: ``AP_iou_f1`` (AP^{IoU+F1}) and ``AP_iou`` (AP^{IoU}),
