@@ -1,9 +1,16 @@
-# Attribute Mask2Former on Fashionpedia-style data: 46 garment and part
-# categories, attributes given as `attribute_ids` per annotation and grouped
-# by their `supercategory` (each group multi-label). The groups and their
-# values are read from the training annotations, so the config does not
-# repeat the 294 attribute names. Garment parts carry no `attribute_ids`:
-# their attributes are unknown and ignored by the losses and the metric.
+# Attribute Mask2Former on Fashionpedia data: 46 garment and part
+# categories (ids 0..45), attributes given as `attribute_ids` per annotation
+# and grouped by their `supercategory` (each group multi-label). The groups
+# and their values are read from the training annotations, so the config
+# does not repeat the 294 attribute names. In the official files every
+# annotation carries `attribute_ids`, garment parts too (e.g. a sleeve's
+# length, a neckline's type), an empty list when none applies: every group
+# is known, and an attribute not listed is absent (a negative), as
+# Fashionpedia's evaluation counts it. The annotations have masks but no
+# `bbox`; boxes come from the masks.
+# Validation reports this project's metrics (attribute-aware AP and more);
+# `tools/test.py` reports Fashionpedia's own AP^{IoU+F1} and AP^{IoU},
+# exactly as its official evaluator (`protocol='fashionpedia'`).
 # Expected layout (the official file names):
 #   data/fashionpedia/annotations/instances_attributes_train2020.json
 #   data/fashionpedia/annotations/instances_attributes_val2020.json
@@ -59,4 +66,9 @@ val_dataloader = dict(
 )
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + val_ann)
-test_evaluator = val_evaluator
+test_evaluator = dict(
+    type='AttrCocoMetric',
+    ann_file=data_root + val_ann,
+    metric=['segm', 'bbox'],
+    protocol='fashionpedia',
+)

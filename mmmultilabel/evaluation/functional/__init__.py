@@ -1,5 +1,6 @@
 from .attr_coco_eval import AttrCOCOeval, macro_f1, multilabel_f1
 from .coco_api import load_attr_coco_api, load_attr_results
+from .fashionpedia_eval import FashionpediaEval, evaluate_fashionpedia
 from .matching import greedy_match, match_ragged
 from .paco_api import PacoFormatError, PacoGroundTruth, load_paco_results
 from .paco_eval import PACOeval, evaluate_paco, paco_summary
@@ -8,6 +9,14 @@ from .paco_results import (
     paco_attribute_groups,
     paco_results_to_attr,
 )
+from .protocol_inputs import ResultsError
+from .protocols import (
+    FILE_PROTOCOLS,
+    PROTOCOLS,
+    ProtocolError,
+    evaluate_protocol,
+)
+from .result_forms import AttributeVocabulary, convert_results, to_own_form
 from .summary import (
     attr_coco_results,
     attr_coco_tables,
@@ -17,6 +26,16 @@ from .summary import (
 
 __all__ = [
     'AttrCOCOeval',
+    'FashionpediaEval',
+    'evaluate_fashionpedia',
+    'ResultsError',
+    'PROTOCOLS',
+    'FILE_PROTOCOLS',
+    'ProtocolError',
+    'evaluate_protocol',
+    'AttributeVocabulary',
+    'convert_results',
+    'to_own_form',
     'macro_f1',
     'multilabel_f1',
     'load_attr_coco_api',

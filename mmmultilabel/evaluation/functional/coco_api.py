@@ -10,6 +10,8 @@ from mmengine.fileio import load
 
 from mmmultilabel.datasets.formats import load_attr_coco
 
+from .protocol_inputs import ResultsError, check_result
+
 
 def _coco_from_dict(data: dict, source: str) -> COCO:
     """Index a COCO dict; ``source`` names it in error messages."""
@@ -61,6 +63,7 @@ def load_attr_results(
     results: Union[str, Sequence[dict]],
     iou_type: str,
     backend_args: Optional[dict] = None,
+    source: Optional[str] = None,
 ) -> COCO:
     """Results in COCO format (with attribute fields) as a COCO api object.
 
@@ -75,38 +78,43 @@ def load_attr_results(
         results (str | Sequence[dict]): Results file or list of results.
         iou_type (str): ``'segm'`` or ``'bbox'``.
         backend_args (dict, optional): Arguments of the file backend.
+        source (str, optional): Name of the results in messages. Defaults
+            to the file name, or ``<results>`` for a list.
 
     Returns:
         COCO: Result api; annotation ``id`` is the 1-based result index.
+
+    Raises:
+        ResultsError: naming the first result that cannot be evaluated.
     """
-    source = results if isinstance(results, str) else '<results>'
+    if source is None:
+        source = results if isinstance(results, str) else '<results>'
     if isinstance(results, str):
         results = load(results, backend_args=backend_args)
     if not isinstance(results, list):
-        raise TypeError(
+        raise ResultsError(
             f'{source}: expected a list of results in COCO '
             f'format, got {type(results).__name__}'
         )
     gt_source = getattr(coco_gt, 'source', '<ground truth>')
     field = 'segmentation' if iou_type == 'segm' else 'bbox'
+    other = 'bbox' if iou_type == 'segm' else 'segm'
     anns: List[dict] = []
     for n, res in enumerate(results):
-        if not isinstance(res, Mapping) or field not in res:
-            raise ValueError(
-                f'{source}: result #{n + 1} has no "{field}" needed for '
-                f'{iou_type} evaluation: {str(res)[:200]}'
-            )
-        if res.get('image_id') not in coco_gt.imgs:
-            raise ValueError(
-                f'{source}: result #{n + 1} has image id '
-                f'{res.get("image_id")!r}, which is not an image of '
-                f'{gt_source}'
-            )
-        if res.get('category_id') not in coco_gt.cats:
-            raise ValueError(
+        check_result(res, n, coco_gt, source, gt_source)
+        if field not in res:
+            raise ResultsError(
                 f'{source}: result #{n + 1} (image id {res["image_id"]}) '
-                f'has category id {res.get("category_id")!r}, which is not '
-                f'a category of {gt_source} (ids {sorted(coco_gt.cats)})'
+                f'has no "{field}", needed for {iou_type} evaluation; '
+                f'evaluate the results with iou type {other} '
+                f'(--iou-type {other}) or give every result a "{field}"'
+            )
+        if iou_type == 'segm' and not isinstance(res[field], Mapping):
+            raise ResultsError(
+                f'{source}: result #{n + 1} (image id {res["image_id"]}): '
+                'field "segmentation": results give masks as RLE '
+                '({"size": [h, w], "counts": ...}), got '
+                f'{str(res[field])[:80]}'
             )
         ann = dict(res)
         if iou_type == 'segm':

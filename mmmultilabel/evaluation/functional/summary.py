@@ -112,6 +112,7 @@ def evaluate_attr_coco(
     attribute_groups: Union[Sequence[dict], AttributeSpec, None] = None,
     attr_iou_thr: float = 0.5,
     attr_f1_thr: float = 0.5,
+    source: Optional[str] = None,
 ) -> AttrCOCOeval:
     """Evaluate results as :class:`AttrCocoMetric` does.
 
@@ -133,12 +134,13 @@ def evaluate_attr_coco(
             to the ground truth's ``attribute_groups``.
         attr_iou_thr (float): See :class:`AttrCOCOeval`.
         attr_f1_thr (float): See :class:`AttrCOCOeval`.
+        source (str, optional): Name of the results in messages.
 
     Returns:
         AttrCOCOeval: Evaluated, accumulated and summarized (COCO's summary
         is printed).
     """
-    coco_dt = load_attr_results(coco_gt, results, iou_type)
+    coco_dt = load_attr_results(coco_gt, results, iou_type, source=source)
     ev = AttrCOCOeval(
         coco_gt, coco_dt, iou_type, attribute_groups, attr_iou_thr, attr_f1_thr
     )

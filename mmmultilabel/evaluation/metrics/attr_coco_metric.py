@@ -10,13 +10,20 @@ from mmdet.registry import METRICS
 from mmengine.fileio import dump
 from mmengine.logging import MMLogger, print_log
 
+from mmmultilabel.datasets.formats import (
+    AnnotationDefectError,
+    read_annotation_file,
+)
 from mmmultilabel.utils import AttributeSpec
 
 from ..functional import (
+    FILE_PROTOCOLS,
+    PROTOCOLS,
     attr_coco_results,
     attr_coco_tables,
     check_metric_items,
     evaluate_attr_coco,
+    evaluate_protocol,
     load_attr_coco_api,
 )
 
@@ -39,6 +46,14 @@ class AttrCocoMetric(CocoMetric):
       ``<metric>_<g>_f1`` (multi-label, macro F1) over the detections
       matched at IoU ``attr_iou_thr``, ``<metric>_<g>_num`` (how many were
       scored) and ``<metric>_<g>_pair_mAP``.
+
+    With ``protocol='fashionpedia'`` it reports instead Fashionpedia's
+    metrics exactly as its official ``FPEval`` computes them on
+    ``ann_file``: ``<metric>_AP_iou_f1`` (AP^{IoU+F1}), ``_AP_iou_f1_50``,
+    ``_75``, ``_s``, ``_m``, ``_l`` and the same for ``<metric>_AP_iou``
+    (AP^{IoU}); with ``protocol='paco'`` PACO's (``<metric>_obj_attr_AP``,
+    ``<metric>_obj_attr_part_AP``, ...). The predicted attributes are
+    handed over as the attribute ids of the predicted values.
 
     Definitions: ``docs/evaluation.md``. Every image of the data samples is
     evaluated, with or without predictions or ground truth; image ids come
@@ -94,6 +109,11 @@ class AttrCocoMetric(CocoMetric):
             0.5.
         attr_f1_thr (float): F1 a multi-label group needs to count as right
             in the attribute-aware AP. Defaults to 0.5.
+        protocol (str): ``'attr'`` (this project's metrics, above),
+            ``'fashionpedia'`` or ``'paco'`` (the benchmark's official
+            metrics; they need ``ann_file`` in the benchmark's form and
+            use the benchmark's own ``maxDets`` and thresholds).
+            Defaults to 'attr'.
     """
 
     default_prefix: Optional[str] = 'coco'
@@ -116,7 +136,19 @@ class AttrCocoMetric(CocoMetric):
         use_mp_eval: bool = False,
         attr_iou_thr: float = 0.5,
         attr_f1_thr: float = 0.5,
+        protocol: str = 'attr',
     ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(
+                f'protocol must be one of {list(PROTOCOLS)}, got {protocol!r}'
+            )
+        if protocol in FILE_PROTOCOLS and ann_file is None:
+            raise ValueError(
+                f"protocol={protocol!r} evaluates against the benchmark's "
+                'own ground-truth file, as its official code does: give '
+                'ann_file (e.g. the val annotation file of the data set)'
+            )
+        self.protocol = protocol
         metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in metrics:
             if m not in ('bbox', 'segm'):
@@ -155,7 +187,17 @@ class AttrCocoMetric(CocoMetric):
         self.attr_iou_thr = attr_iou_thr
         self.attr_f1_thr = attr_f1_thr
         self._warned_no_attr = False
-        if ann_file is not None:
+        self._raw_gt = None
+        if ann_file is not None and protocol in FILE_PROTOCOLS:
+            # the protocol reads the file as published; the canonical form
+            # gives the groups, category and image ids
+            self._raw_gt = read_annotation_file(ann_file, backend_args)
+            try:
+                self._coco_api = load_attr_coco_api(self._raw_gt)
+            except AnnotationDefectError as err:
+                raise AnnotationDefectError(ann_file, err.defects) from None
+            self._coco_api.source = ann_file
+        elif ann_file is not None:
             self._coco_api = load_attr_coco_api(ann_file, backend_args)
             if sort_categories:
                 cats = self._coco_api.cats
@@ -418,6 +460,32 @@ class AttrCocoMetric(CocoMetric):
         return sorted(ids)
 
     # -------------------------------------------------------------- metrics
+    def _protocol_metrics(
+        self, metric: str, results: List[dict]
+    ) -> Dict[str, float]:
+        """Metrics of a benchmark protocol, ``<metric>_`` prefixed."""
+        logger: MMLogger = MMLogger.get_current_instance()
+        values, tables = evaluate_protocol(
+            self.protocol,
+            self._raw_gt,
+            results,
+            metric,
+            gt_source=self.ann_file,
+            results_source='predictions',
+            img_ids=self.img_ids,
+        )
+        for table in tables:
+            logger.info('\n' + table)
+        out = OrderedDict(
+            (f'{metric}_{k}', v if isinstance(v, int) else round(v, 3))
+            for k, v in values.items()
+        )
+        logger.info(
+            f'{metric} ({self.protocol}): '
+            + ', '.join(f'{k}: {v}' for k, v in list(out.items())[:2])
+        )
+        return out
+
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Evaluate category AP and the attribute metrics.
 
@@ -460,6 +528,11 @@ class AttrCocoMetric(CocoMetric):
                     f'{metric} is not in results: the '
                     'predictions have no masks'
                 )
+            if self.protocol in FILE_PROTOCOLS:
+                eval_results.update(
+                    self._protocol_metrics(metric, coco_results[metric])
+                )
+                continue
             ev = evaluate_attr_coco(
                 self._coco_api,
                 coco_results[metric],

@@ -1,0 +1,386 @@
+"""Attribute fields of results, in every supported form.
+
+A result (one detection in COCO's results format) carries its attributes
+in one of these forms:
+
+* ``own`` (this project's, written by ``AttrCocoMetric``):
+  ``attributes`` ``{group: value | [values]}`` (a group left out is
+  unknown) and ``attribute_scores`` ``{group: [probability of every
+  value]}`` (a group left out has probability 0);
+* ``fashionpedia``: ``attribute_ids``, the list of predicted attribute ids
+  of the ground truth's top-level ``attributes``;
+* ``paco``: ``attribute_probs``, one probability per attribute id. Its
+  reader and writer live with the PACO protocol (``paco_eval``'s
+  ``read_paco_result`` / ``write_paco_result``) and are imported when a
+  PACO-form file is read or written.
+
+Which forms a file may use follows from the ground truth's form
+(:func:`~mmmultilabel.datasets.formats.detect_format`, see
+:data:`ACCEPTED_FORMS`). A result whose attribute fields cannot be read
+for the ground truth's groups is a :class:`ResultsError` that names the
+field, the file, the result (``#n``, 1-based) and its image id; results
+are never scored as "no attributes" silently.
+
+Every form is read into the ``own`` form (:func:`to_own_form`), and
+written from it (:func:`convert_results`): readers take ``(result,
+vocabulary, where)`` and return ``(attributes, attribute_scores)``;
+writers take ``(attributes, attribute_scores, vocabulary, where)`` and
+return the fields of their form.
+"""
+
+from collections import OrderedDict
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
+
+from mmmultilabel.datasets.formats import (
+    ATTR_COCO,
+    FASHIONPEDIA,
+    PACO,
+    PLAIN_COCO,
+    SUBCAT,
+    detect_format,
+    to_canonical,
+)
+from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+
+from .protocol_inputs import ResultsError
+
+OWN = 'own'
+
+#: Attribute fields of every result form.
+FORM_FIELDS: Dict[str, Tuple[str, ...]] = OrderedDict(
+    [
+        (OWN, ('attributes', 'attribute_scores')),
+        (FASHIONPEDIA, ('attribute_ids',)),
+        (PACO, ('attribute_probs',)),
+    ]
+)
+
+#: Result forms accepted for each ground-truth form (native form first).
+ACCEPTED_FORMS: Dict[str, Tuple[str, ...]] = {
+    ATTR_COCO: (OWN,),
+    SUBCAT: (OWN,),
+    PLAIN_COCO: (OWN,),
+    FASHIONPEDIA: (FASHIONPEDIA, OWN),
+    PACO: (PACO, OWN),
+}
+
+
+class AttributeVocabulary:
+    """The ground truth's attributes as the result forms need them.
+
+    Attributes:
+        gt_format (str): Form of the ground truth (``detect_format``).
+        spec (AttributeSpec): Its attribute groups in the ``own`` form.
+        id_to_value (dict): ``{attribute id: (group, value name)}`` for the
+            Fashionpedia and PACO forms (empty for the others).
+        value_to_id (dict): The inverse, ``{(group, value name): id}``.
+        source (str): Ground-truth file name for messages.
+    """
+
+    def __init__(self, gt: Mapping, source: str = '<ground truth>') -> None:
+        self.source = source
+        self.gt_format = detect_format(gt)
+        canonical = to_canonical(gt)
+        self.spec = AttributeSpec(canonical.get('attribute_groups') or [])
+        self.id_to_value: Dict[Any, Tuple[str, str]] = OrderedDict()
+        entries = {
+            a.get('id'): a
+            for a in gt.get('attributes') or []
+            if isinstance(a, Mapping)
+        }
+        if self.gt_format == FASHIONPEDIA:
+            for attr_id, a in entries.items():
+                self.id_to_value[attr_id] = (a.get('supercategory'), a['name'])
+        elif self.gt_format == PACO:
+            for group, ids in (gt.get('attr_type_to_attr_idxs') or {}).items():
+                for attr_id in ids if isinstance(ids, list) else []:
+                    if attr_id in entries:
+                        name = entries[attr_id]['name']
+                        self.id_to_value[attr_id] = (group, name)
+        self.value_to_id = {v: k for k, v in self.id_to_value.items()}
+
+
+Reader = Callable[[Mapping, AttributeVocabulary, str], Tuple[dict, dict]]
+Writer = Callable[[dict, dict, AttributeVocabulary, str], dict]
+
+
+def _read_own(res: Mapping, vocab: AttributeVocabulary, where: str):
+    """``own`` form: checked against the groups, returned as given."""
+    attributes = res.get('attributes') or {}
+    scores = res.get('attribute_scores') or {}
+    try:
+        vocab.spec.encode(attributes)
+    except (AttributeSpecError, TypeError) as err:
+        raise ResultsError(f'{where}: field "attributes": {err}') from None
+    if not isinstance(scores, Mapping):
+        raise ResultsError(
+            f'{where}: field "attribute_scores": expected {{group: [the '
+            f'probability of every value]}}, got {scores!r}'
+        )
+    for name, probs in scores.items():
+        if name not in vocab.spec.names:
+            raise ResultsError(
+                f'{where}: field "attribute_scores": undeclared group '
+                f'"{name}"; declared groups are {vocab.spec.names}'
+            )
+        width = vocab.spec.group(name).num_values
+        if not isinstance(probs, (list, tuple)) or len(probs) != width:
+            raise ResultsError(
+                f'{where}: field "attribute_scores"["{name}"]: expected '
+                f'{width} probabilities, got {str(probs)[:100]}'
+            )
+    return dict(attributes), dict(scores)
+
+
+def _read_fashionpedia(res: Mapping, vocab: AttributeVocabulary, where: str):
+    """``attribute_ids``: every group known; the listed values are predicted
+    (probability 1), the others not (probability 0)."""
+    ids = res.get('attribute_ids')
+    if not isinstance(ids, list):
+        raise ResultsError(
+            f'{where}: field "attribute_ids": expected a list of attribute '
+            f'ids, got {ids!r}'
+        )
+    attributes: Dict[str, list] = {g.name: [] for g in vocab.spec}
+    for attr_id in ids:
+        try:
+            group, name = vocab.id_to_value[attr_id]
+        except (KeyError, TypeError):
+            raise ResultsError(
+                f'{where}: field "attribute_ids": attribute id {attr_id!r} '
+                f'is not declared in the top-level "attributes" of '
+                f'{vocab.source}'
+            ) from None
+        if group in attributes and name not in attributes[group]:
+            attributes[group].append(name)
+    scores = {
+        g.name: [float(v in attributes[g.name]) for v in g.values]
+        for g in vocab.spec
+    }
+    return attributes, scores
+
+
+def _write_own(attributes, scores, vocab, where) -> dict:
+    return dict(attributes=attributes, attribute_scores=scores)
+
+
+def _write_fashionpedia(attributes, scores, vocab, where) -> dict:
+    """The ids of the predicted values (``attributes``); probabilities are
+    not part of the Fashionpedia form."""
+    ids = []
+    for group, values in attributes.items():
+        if values is None:
+            continue
+        values = values if isinstance(values, (list, tuple)) else [values]
+        spec_group = vocab.spec.group(group)
+        for v in values:
+            name = spec_group.values[spec_group.value_index(v)]
+            attr_id = vocab.value_to_id.get((group, name))
+            if attr_id is None:
+                raise ResultsError(
+                    f'{where}: value "{name}" of group "{group}" has no '
+                    f'attribute id in {vocab.source}'
+                )
+            ids.append(attr_id)
+    return dict(attribute_ids=ids)
+
+
+def _read_paco(res: Mapping, vocab: AttributeVocabulary, where: str):
+    """``attribute_probs``: read by ``paco_eval.read_paco_result``."""
+    return _paco_function('read_paco_result', where)(res, vocab, where)
+
+
+def _write_paco(attributes, scores, vocab, where) -> dict:
+    """``attribute_probs``: written by ``paco_eval.write_paco_result``."""
+    write = _paco_function('write_paco_result', where)
+    return write(attributes, scores, vocab, where)
+
+
+def _paco_function(name: str, where: str) -> Callable:
+    """A function of the PACO protocol module, imported when first used."""
+    try:
+        from . import paco_eval
+    except ImportError:
+        paco_eval = None
+    if not hasattr(paco_eval, name):
+        raise ResultsError(
+            f'{where}: the PACO result form ("attribute_probs") needs '
+            f'mmmultilabel.evaluation.functional.paco_eval.{name}, which '
+            'this installation does not have'
+        )
+    return getattr(paco_eval, name)
+
+
+#: ``{form: reader}``; a reader returns the ``own`` fields of a result.
+#: The PACO functions live with the PACO protocol (``paco_eval``):
+#: ``read_paco_result(result, vocabulary, where) -> (attributes,
+#: attribute_scores)``.
+READERS: Dict[str, Reader] = OrderedDict(
+    [(OWN, _read_own), (FASHIONPEDIA, _read_fashionpedia), (PACO, _read_paco)]
+)
+#: ``{form: writer}``; a writer returns the fields of its form. PACO:
+#: ``write_paco_result(attributes, attribute_scores, vocabulary, where)
+#: -> {'attribute_probs': [...]}``.
+WRITERS: Dict[str, Writer] = OrderedDict(
+    [
+        (OWN, _write_own),
+        (FASHIONPEDIA, _write_fashionpedia),
+        (PACO, _write_paco),
+    ]
+)
+
+
+def _where(source: str, n: int, res: Mapping) -> str:
+    return f'{source}: result #{n + 1} (image id {res.get("image_id")!r})'
+
+
+def result_form(res: Mapping) -> Optional[str]:
+    """Form of one result by its fields; None if it has no attribute
+    field. A result with fields of two forms is an error."""
+    forms = [
+        f for f, keys in FORM_FIELDS.items() if any(k in res for k in keys)
+    ]
+    if len(forms) > 1:
+        fields = [k for f in forms for k in FORM_FIELDS[f] if k in res]
+        raise ResultsError(f'fields {fields} of different forms {forms}')
+    return forms[0] if forms else None
+
+
+def detect_result_form(
+    results: Sequence[Mapping], vocab: AttributeVocabulary, source: str
+) -> Optional[str]:
+    """The one form of a results list, checked against the ground truth.
+
+    Returns:
+        str | None: The form; None when the list is empty or the ground
+        truth has no attribute groups and no result has attribute fields.
+
+    Raises:
+        ResultsError: naming the first result that has no attribute field
+            (when the ground truth has groups), fields of another form than
+            the first result, or a form that the ground truth's form does
+            not accept.
+    """
+    accepted = ACCEPTED_FORMS.get(vocab.gt_format, (OWN,))
+    form = None
+    for n, res in enumerate(results):
+        if not isinstance(res, Mapping):
+            raise ResultsError(f'{source}: result #{n + 1} is not an object')
+        try:
+            this = result_form(res)
+        except ResultsError as err:
+            raise ResultsError(f'{_where(source, n, res)}: {err}') from None
+        if this is None:
+            if len(vocab.spec) == 0:
+                continue
+            fields = ' or '.join(
+                '/'.join(f'"{k}"' for k in FORM_FIELDS[f]) for f in accepted
+            )
+            raise ResultsError(
+                f'{_where(source, n, res)}: no attribute field, while '
+                f'{vocab.source} ({vocab.gt_format} form) has attribute '
+                f'groups; give {fields}'
+            )
+        if form is None:
+            form = this
+            if form not in accepted:
+                raise ResultsError(
+                    f'{_where(source, n, res)}: field '
+                    f'"{FORM_FIELDS[form][0]}" is the {form} form, which '
+                    f'cannot be read against {vocab.source} '
+                    f'({vocab.gt_format} form); give '
+                    + ' or '.join(
+                        '/'.join(f'"{k}"' for k in FORM_FIELDS[f])
+                        for f in accepted
+                    )
+                    + ' (tools/dataset_converters/convert_results.py '
+                    'converts between forms)'
+                )
+        elif this != form:
+            raise ResultsError(
+                f'{_where(source, n, res)}: fields of the {this} form, while '
+                f'the first result with attributes is in the {form} form; '
+                'use one form per file'
+            )
+    return form
+
+
+def convert_results(
+    results: Sequence[Mapping],
+    vocab: AttributeVocabulary,
+    to_form: str,
+    source: str = '<results>',
+) -> List[dict]:
+    """Results with their attribute fields in ``to_form``.
+
+    Other fields are kept; the fields of the input form are replaced. The
+    input is not modified.
+
+    Args:
+        results (Sequence[Mapping]): Parsed results, one form per list.
+        vocab (AttributeVocabulary): The ground truth's attributes.
+        to_form (str): A key of :data:`WRITERS`.
+        source (str): Results file name for messages.
+
+    Returns:
+        list[dict]: New result dicts.
+
+    Raises:
+        ResultsError: for unreadable attribute fields (see
+            :func:`detect_result_form`) or a form without reader/writer.
+    """
+    if not isinstance(results, list):
+        raise ResultsError(
+            f'{source}: expected a list of results (COCO results format), '
+            f'got {type(results).__name__}'
+        )
+    form = detect_result_form(results, vocab, source)
+    if form is None:
+        return [dict(r) for r in results]
+    if to_form not in WRITERS:
+        raise ValueError(
+            f'unknown result form {to_form!r}; known: {list(WRITERS)}'
+        )
+    read, write = READERS[form], WRITERS[to_form]
+    drop = set(FORM_FIELDS[form])
+    out = []
+    for n, res in enumerate(results):
+        where = _where(source, n, res)
+        attributes, scores = read(res, vocab, where)
+        new = {k: v for k, v in res.items() if k not in drop}
+        try:
+            new.update(write(attributes, scores, vocab, where))
+        except AttributeSpecError as err:
+            raise ResultsError(f'{where}: {err}') from None
+        out.append(new)
+    return out
+
+
+def to_own_form(
+    results: Sequence[Mapping],
+    gt: Mapping,
+    source: str = '<results>',
+    gt_source: str = '<ground truth>',
+) -> List[dict]:
+    """Results in the ``own`` form for the ground truth ``gt``.
+
+    Args:
+        results (Sequence[Mapping]): Parsed results in any accepted form.
+        gt (Mapping): Parsed ground truth (any form).
+        source (str): Results file name for messages.
+        gt_source (str): Ground-truth file name for messages.
+
+    Returns:
+        list[dict]: Results with ``attributes`` / ``attribute_scores``.
+    """
+    vocab = AttributeVocabulary(gt, gt_source)
+    return convert_results(results, vocab, OWN, source)
