@@ -532,6 +532,8 @@ def to_canonical(
 
 
 def _value_name(group, value: Any) -> Any:
+    if isinstance(value, str) and value in group.value_set:
+        return value  # already a name: the common case
     try:
         return group.values[group.value_index(value)]
     except AttributeSpecError:

@@ -15,6 +15,7 @@ type flagged unknown, unknown fields, ...): the file is usable.
 import math
 import os.path as osp
 from collections import Counter
+from itertools import chain
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -103,6 +104,7 @@ class _Checker:
         self.img_dir = img_dir
         self.defects = defects
         self.warnings = warnings
+        self.polygons: list = []  # (where, index, polygon, image size)
         self.progress = progress
         self.undeclared_neg: Dict[str, List[Any]] = {}
         self.cat_ids: set = set()
@@ -120,6 +122,7 @@ class _Checker:
         self.check_id_map()
         self.check_images()
         self.check_annotations()
+        self.check_polygons()
 
     def _list(self, key: str) -> list:
         value = self.data.get(key)
@@ -519,47 +522,106 @@ class _Checker:
             )
             return
         for j, poly in enumerate(seg):
-            field = f'segmentation[{j}]'
-            coords = np.asarray(poly) if isinstance(poly, list) else None
+            self.polygons.append((where, j, poly, size))
+
+    def check_polygons(self) -> None:
+        """Check every polygon gathered by :meth:`check_segmentation` in
+        vectorised passes (coordinates, area, image bounds); only the
+        polygons that fail a pass go through :meth:`check_polygon`, which
+        words the defect."""
+        well_formed = []
+        for item in self.polygons:
+            poly = item[2]
             if (
-                coords is None
-                or coords.ndim != 1
-                or coords.dtype.kind not in 'if'
-                or not np.isfinite(coords).all()
+                isinstance(poly, list)
+                and len(poly) >= 6
+                and not len(poly) % 2
+                and all(type(v) in (int, float) for v in poly)
             ):
-                self.add(
-                    where,
-                    field,
-                    'expected a polygon '
-                    f'[x1, y1, x2, y2, ...], got {_short(poly)}',
-                )
-                continue
-            if len(poly) < 6 or len(poly) % 2:
-                self.add(
-                    where,
-                    field,
-                    f'degenerate polygon with '
-                    f'{len(poly)} numbers: a polygon needs at least 3 '
-                    'points, as an even count of x, y numbers',
-                )
-                continue
-            xs, ys = coords[0::2], coords[1::2]
-            if _polygon_area(xs, ys) <= 1e-6:
-                self.add(
-                    where,
-                    field,
-                    'degenerate polygon of zero area '
-                    '(its points are collinear or repeated)',
-                )
-            k = _first_outside(xs, ys, size)
-            if k is not None:
-                self.add(
-                    where,
-                    field,
-                    f'mask outside the image: point '
-                    f'({poly[2 * k]}, {poly[2 * k + 1]}) lies outside the '
-                    f'{size[1]}x{size[0]} (width x height) image',
-                )
+                well_formed.append(item)
+            else:
+                self.check_polygon(*item)
+        if not well_formed:
+            return
+        # (P, ) points per polygon; all coordinates as one (2 * sum, ) array
+        points = np.array([len(p[2]) // 2 for p in well_formed])
+        coords = np.fromiter(
+            chain.from_iterable(p[2] for p in well_formed), np.float64
+        )
+        xs, ys = coords[0::2], coords[1::2]
+        starts = np.concatenate([[0], np.cumsum(points)[:-1]])
+        nxt = np.arange(1, len(xs) + 1)
+        nxt[starts + points - 1] = starts  # each polygon closes on itself
+        cross = xs * ys[nxt] - xs[nxt] * ys  # shoelace terms
+        area = 0.5 * np.abs(np.add.reduceat(cross, starts))
+        sizes = np.array(
+            [
+                p[3] if p[3] is not None else (np.inf, np.inf)
+                for p in well_formed
+            ],
+            dtype=np.float64,
+        )  # (P, 2) height, width
+        tol = OUTSIDE_TOLERANCE
+        suspect = (
+            ~np.logical_and.reduceat(np.isfinite(coords), 2 * starts)
+            | (area <= 1e-6)
+            | (np.minimum.reduceat(xs, starts) < -tol)
+            | (np.minimum.reduceat(ys, starts) < -tol)
+            | (np.maximum.reduceat(xs, starts) > sizes[:, 1] + tol)
+            | (np.maximum.reduceat(ys, starts) > sizes[:, 0] + tol)
+        )
+        for k in np.flatnonzero(suspect):
+            self.check_polygon(*well_formed[k])
+
+    def check_polygon(
+        self,
+        where: str,
+        j: int,
+        poly: Any,
+        size: Optional[Tuple[int, int]],
+    ) -> None:
+        """Word the defects of one polygon."""
+        field = f'segmentation[{j}]'
+        coords = np.asarray(poly) if isinstance(poly, list) else None
+        if (
+            coords is None
+            or coords.ndim != 1
+            or coords.dtype.kind not in 'if'
+            or not np.isfinite(coords).all()
+        ):
+            self.add(
+                where,
+                field,
+                'expected a polygon '
+                f'[x1, y1, x2, y2, ...], got {_short(poly)}',
+            )
+            return
+        if len(poly) < 6 or len(poly) % 2:
+            self.add(
+                where,
+                field,
+                f'degenerate polygon with '
+                f'{len(poly)} numbers: a polygon needs at least 3 '
+                'points, as an even count of x, y numbers',
+            )
+            return
+        xs, ys = coords[0::2], coords[1::2]
+        if _polygon_area(xs, ys) <= 1e-6:
+            self.add(
+                where,
+                field,
+                'degenerate polygon of zero area '
+                '(its points are collinear or repeated)',
+            )
+        k = _first_outside(xs, ys, size)
+        if k is not None:
+            self.add(
+                where,
+                field,
+                f'mask outside the image: point '
+                f'({poly[2 * k]}, {poly[2 * k + 1]}) lies outside the '
+                f'{size[1]}x{size[0]} (width x height) image',
+            )
 
     def check_partial(self, ann: dict, where: str) -> None:
         """``partial_attributes``: values present in a group otherwise
@@ -663,6 +725,8 @@ class _Checker:
                 continue
             values = value if isinstance(value, (list, tuple)) else [value]
             for v in values:
+                if isinstance(v, str) and v in group.value_set:
+                    continue  # a declared name: the common case
                 if not isinstance(v, (str, int)):
                     self.add(
                         where,

@@ -3,6 +3,13 @@ from .attributes import (
     AttributeGroup,
     AttributeSpec,
     AttributeSpecError,
+    expand_runs,
 )
 
-__all__ = ['UNKNOWN', 'AttributeGroup', 'AttributeSpec', 'AttributeSpecError']
+__all__ = [
+    'UNKNOWN',
+    'AttributeGroup',
+    'AttributeSpec',
+    'AttributeSpecError',
+    'expand_runs',
+]

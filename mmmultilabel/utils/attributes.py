@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+import numpy as np
+
 UNKNOWN = -1
 
 # Groups read from annotation files, by path (see AttributeSpec).
@@ -53,6 +55,11 @@ class AttributeGroup:
     @property
     def num_values(self) -> int:
         return len(self.values)
+
+    @cached_property
+    def value_set(self) -> frozenset:
+        """The value names, for membership tests."""
+        return frozenset(self.values)
 
     def value_index(self, value: Union[str, int]) -> int:
         """Index of ``value`` given by name or by index.
@@ -251,6 +258,79 @@ class AttributeSpec:
             row.extend(hot)
         return row
 
+    # ------------------------------------------------------- compact rows
+    @cached_property
+    def _value_columns(self) -> Dict[str, Dict[object, int]]:
+        """Per group, value name or index -> index of the value."""
+        out = {}
+        for g in self.groups:
+            lookup: Dict[object, int] = {v: k for k, v in enumerate(g.values)}
+            lookup.update({k: k for k in range(g.num_values)})
+            out[g.name] = lookup
+        return out
+
+    def _index(self, group: AttributeGroup, value) -> int:
+        try:
+            return self._value_columns[group.name][value]
+        except (KeyError, TypeError):
+            return group.value_index(value)  # raises the full message
+
+    def encode_runs(
+        self,
+        attributes: Optional[Mapping[str, AttrValue]],
+        partial: Optional[Mapping[str, Sequence]] = None,
+    ) -> tuple:
+        """Encode like :meth:`encode`, compactly: ``(start, stop, value)``
+        triples, flattened, that paint a row of zeros in order.
+
+        A row of a data set with 294 multi-label values and 3 present
+        values is 3 triples instead of 294 integers; what a DataLoader
+        worker holds per instance stays small. :func:`expand_runs` gives
+        the rows back.
+
+        Args:
+            attributes (Mapping, optional): ``{group: value}`` as
+                :meth:`encode` takes it.
+            partial (Mapping, optional): ``{group: [values]}`` of groups
+                known only in part: the listed values are 1, the others
+                unknown (-1).
+
+        Returns:
+            tuple[int]: ``(start, stop, value, start, stop, value, ...)``.
+
+        Raises:
+            AttributeSpecError: for an undeclared group or value.
+        """
+        attributes = attributes or {}
+        if not isinstance(attributes, Mapping):
+            self.encode(attributes)  # raises the full message
+        unknown = [k for k in attributes if k not in self.label_slices]
+        if unknown:
+            self.encode(attributes)  # raises the full message
+        runs: List[int] = []
+        for g in self.groups:
+            cols = self.label_slices[g.name]
+            value = attributes.get(g.name)
+            listed = (partial or {}).get(g.name)
+            if value is None:
+                runs += (cols.start, cols.stop, UNKNOWN)
+                for v in listed or ():
+                    c = cols.start + self._index(g, v)
+                    runs += (c, c + 1, 1)
+            elif not g.multi_label:
+                if isinstance(value, (list, tuple)):
+                    self.encode({g.name: value})  # raises the full message
+                index = self._index(g, value)
+                if index:
+                    runs += (cols.start, cols.stop, index)
+            else:
+                if not isinstance(value, (list, tuple)):
+                    value = [value]
+                for v in value:
+                    c = cols.start + self._index(g, v)
+                    runs += (c, c + 1, 1)
+        return tuple(runs)
+
     def decode(self, row: Sequence[int]) -> Dict[str, AttrValue]:
         """Inverse of :meth:`encode`; unknown groups are left out."""
         row = [int(v) for v in row]
@@ -268,3 +348,21 @@ class AttributeSpec:
             elif all(c != UNKNOWN for c in cols):
                 out[g.name] = [v for v, c in zip(g.values, cols) if c == 1]
         return out
+
+
+def expand_runs(rows: Sequence[Sequence[int]], width: int) -> np.ndarray:
+    """Label rows (N, D) from :meth:`AttributeSpec.encode_runs` output.
+
+    Args:
+        rows (Sequence[Sequence[int]]): One run tuple per instance:
+            ``(start, stop, value, ...)`` painted in order over zeros.
+        width (int): D, :attr:`AttributeSpec.num_label_columns`.
+
+    Returns:
+        np.ndarray: int64 array (N, D).
+    """
+    out = np.zeros((len(rows), width), dtype=np.int64)
+    for i, runs in enumerate(rows):
+        for k in range(0, len(runs), 3):
+            out[i, runs[k] : runs[k + 1]] = runs[k + 2]
+    return out

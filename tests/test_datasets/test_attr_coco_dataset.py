@@ -7,14 +7,19 @@ from attr_data_utils import CLASSES, EXPECTED_ROWS, GROUPS, dataset_cfg
 from mmdet.registry import DATASETS
 
 from mmmultilabel.datasets import AnnotationDefectError
+from mmmultilabel.utils import expand_runs
 
 
 def instances(dataset):
-    return [
-        inst
-        for i in range(len(dataset))
-        for inst in dataset.get_data_info(i)['instances']
-    ]
+    """Instances of every data info, with their compact attribute row
+    expanded to ``attr_labels`` (what LoadAttrAnnotations gives)."""
+    out = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        for inst in info['instances']:
+            (row,) = expand_runs([inst['attr_runs']], info['num_attr_columns'])
+            out.append(dict(inst, attr_labels=row.tolist()))
+    return out
 
 
 def test_metainfo_and_rows_from_the_file(five_instances):

@@ -14,6 +14,7 @@ from mmmultilabel.datasets import (
     detect_format,
     load_attr_coco,
 )
+from mmmultilabel.utils import expand_runs
 
 FORMATS = osp.join(DATA, 'formats')
 MULTI_GROUPS = [
@@ -31,11 +32,12 @@ def build(ann_file, **kwargs):
 
 
 def rows(dataset):
-    return [
-        inst['attr_labels']
-        for i in range(len(dataset))
-        for inst in dataset.get_data_info(i)['instances']
-    ]
+    out = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        runs = [inst['attr_runs'] for inst in info['instances']]
+        out += expand_runs(runs, info['num_attr_columns']).tolist()
+    return out
 
 
 def read(name):

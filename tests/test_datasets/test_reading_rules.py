@@ -25,7 +25,7 @@ from mmmultilabel.datasets import (
     validate_attr_coco,
 )
 from mmmultilabel.evaluation import load_attr_coco_api
-from mmmultilabel.utils import AttributeSpec
+from mmmultilabel.utils import AttributeSpec, expand_runs
 
 
 def load_tool():
@@ -362,7 +362,8 @@ def test_dataset_trains_on_paco_rows_and_logs_warnings(tmp_path):
         for m in logged
     ), logged
     # columns [red, blue | wood, metal]; by hand from the file
-    assert [i['attr_labels'] for i in info['instances']] == [
+    runs = [i['attr_runs'] for i in info['instances']]
+    assert expand_runs(runs, info['num_attr_columns']).tolist() == [
         [1, 0, 1, 0],
         [0, 1, -1, 1],  # material: "metal" listed, the rest unknown
     ]

@@ -1,8 +1,9 @@
 """Load instance annotations together with their attribute labels."""
 
-import numpy as np
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
+
+from mmmultilabel.utils import expand_runs
 
 from .aligned_labels import AlignedLabels
 
@@ -25,10 +26,11 @@ class LoadAttrAnnotations(LoadAnnotations):
 
     - instances
 
-      - attr_labels (list[int]): encoded attribute row of width D, as
-        written by :class:`AttrCocoDataset`
+      - attr_runs (tuple[int]): attribute row of width D in the compact
+        form of :meth:`AttributeSpec.encode_runs`, as written by
+        :class:`AttrCocoDataset`
 
-    - num_attr_columns (int): D, needed when an image has no instance
+    - num_attr_columns (int): D
 
     Modified Keys:
 
@@ -54,22 +56,21 @@ class LoadAttrAnnotations(LoadAnnotations):
         instances = results.get('instances', [])
         rows = []
         for i, instance in enumerate(instances):
-            if 'attr_labels' not in instance:
+            if 'attr_runs' not in instance:
                 raise KeyError(
                     f'instance {i} of {results.get("img_path")} has no '
-                    '"attr_labels": LoadAttrAnnotations needs a data set '
+                    '"attr_runs": LoadAttrAnnotations needs a data set '
                     'that encodes attributes, such as AttrCocoDataset'
                 )
-            rows.append(instance['attr_labels'])
+            rows.append(instance['attr_runs'])
         width = results.get('num_attr_columns')
         if width is None:
-            width = len(rows[0]) if rows else 0
-        if any(len(row) != width for row in rows):
-            raise ValueError(
-                f'attribute rows of {results.get("img_path")} have widths '
-                f'{sorted({len(r) for r in rows})}, expected {width}'
+            raise KeyError(
+                f'{results.get("img_path")} has no "num_attr_columns": '
+                'LoadAttrAnnotations needs a data set that encodes '
+                'attributes, such as AttrCocoDataset'
             )
-        attr = np.array(rows, dtype=np.int64).reshape(len(rows), width)
+        attr = expand_runs(rows, width)
         results['gt_bboxes_labels'] = AlignedLabels(
             results['gt_bboxes_labels'], {ATTR_KEY: attr}
         )

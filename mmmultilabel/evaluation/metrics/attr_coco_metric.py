@@ -14,7 +14,7 @@ from mmmultilabel.datasets.formats import (
     AnnotationDefectError,
     read_annotation_file,
 )
-from mmmultilabel.utils import AttributeSpec
+from mmmultilabel.utils import AttributeSpec, expand_runs
 
 from ..functional import (
     FILE_PROTOCOLS,
@@ -385,6 +385,7 @@ class AttrCocoMetric(CocoMetric):
             for i, name in enumerate(self.dataset_meta['classes'])
         ]
         images, annotations = [], []
+        width = spec.num_label_columns
         for gt in gt_dicts:
             images.append(
                 dict(
@@ -411,7 +412,10 @@ class AttrCocoMetric(CocoMetric):
                     ):
                         mask = dict(mask, counts=mask['counts'].decode())
                     ann['segmentation'] = mask
-                if inst.get('attr_labels') is not None:
+                if inst.get('attr_runs') is not None:
+                    (row,) = expand_runs([inst['attr_runs']], width)
+                    ann['attributes'] = spec.decode(row)
+                elif inst.get('attr_labels') is not None:
                     ann['attributes'] = spec.decode(inst['attr_labels'])
                 elif inst.get('attributes') is not None:
                     ann['attributes'] = inst['attributes']
