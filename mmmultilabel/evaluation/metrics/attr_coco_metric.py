@@ -51,9 +51,16 @@ class AttrCocoMetric(CocoMetric):
     metrics exactly as its official ``FPEval`` computes them on
     ``ann_file``: ``<metric>_AP_iou_f1`` (AP^{IoU+F1}), ``_AP_iou_f1_50``,
     ``_75``, ``_s``, ``_m``, ``_l`` and the same for ``<metric>_AP_iou``
-    (AP^{IoU}); with ``protocol='paco'`` PACO's (``<metric>_obj_attr_AP``,
-    ``<metric>_obj_attr_part_AP``, ...). The predicted attributes are
-    handed over as the attribute ids of the predicted values.
+    (AP^{IoU}); with ``protocol='paco'`` PACO's as its official evaluation
+    computes them on ``ann_file``: ``<metric>_obj_attr_AP`` (objects),
+    ``<metric>_obj_attr_part_AP`` (parts), per attribute type
+    ``<metric>_obj_attr_AP_<type>`` / ``_obj_attr_part_AP_<type>``, LVIS'
+    category ``<metric>_AP``, ``_AP50``, ``_AP75``, ``_APs``, ``_APm``,
+    ``_APl`` (``_APr``, ``_APc``, ``_APf`` with frequencies) and
+    ``<metric>_obj_AP`` / ``_obj_part_AP``; an attribute AP that nothing
+    measures is NaN (as PACO's code; ``null`` in JSON files), a category AP
+    -1 (as LVIS). Fashionpedia reads the predicted values as attribute ids,
+    PACO the probabilities (``attr_scores``) as ``attribute_probs``.
 
     Definitions: ``docs/evaluation.md``. Every image of the data samples is
     evaluated, with or without predictions or ground truth; image ids come
@@ -189,11 +196,15 @@ class AttrCocoMetric(CocoMetric):
         self._warned_no_attr = False
         self._raw_gt = None
         if ann_file is not None and protocol in FILE_PROTOCOLS:
-            # the protocol reads the file as published; the canonical form
-            # gives the groups, category and image ids
+            # the protocol reads (and checks) the file as published, with
+            # its own rules (PACO drops annotations of area 0, which the
+            # canonical form rejects); the canonical form only gives the
+            # groups, category and image ids
             self._raw_gt = read_annotation_file(ann_file, backend_args)
             try:
-                self._coco_api = load_attr_coco_api(self._raw_gt)
+                self._coco_api = load_attr_coco_api(
+                    self._raw_gt, validate=False
+                )
             except AnnotationDefectError as err:
                 raise AnnotationDefectError(ann_file, err.defects) from None
             self._coco_api.source = ann_file
