@@ -285,6 +285,18 @@ def test_paco_nan_is_null_in_the_json(tmp_path, capsys):
     assert metrics['bbox_obj_attr_AP'] == 0.625
 
 
+def test_pair_map_is_not_paco_obj_attr_ap(tmp_path, capsys):
+    """The example of docs/evaluation.md (pair_mAP section)."""
+    gt, res = hierarchy_case()
+    argv = [dump(tmp_path, 'gt.json', gt), dump(tmp_path, 'r.json', res)]
+    attr, _ = run_tool(argv, capsys)
+    paco, _ = run_tool(argv + ['--protocol', 'paco'], capsys)
+    # flat mean of the pair APs 1, 0.5, 0.5, 1, 0.5 (paco_cases)
+    assert attr['bbox_pair_mAP'] == 0.7
+    assert paco['bbox_obj_attr_AP'] == 0.625
+    assert paco['bbox_obj_attr_part_AP'] == 0.5
+
+
 @pytest.mark.parametrize(
     'mutate, message',
     [

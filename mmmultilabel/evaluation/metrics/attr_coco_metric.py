@@ -41,7 +41,8 @@ class AttrCocoMetric(CocoMetric):
       attribute-aware AP (a true positive also predicts every known
       attribute right);
     * ``<metric>_pair_mAP`` / ``_50`` / ``_75``: object-attribute AP over
-      all (category, attribute value) pairs, PACO style;
+      all (category, attribute value) pairs, PACO-like (not PACO's
+      ``obj-attr-AP``, which ``protocol='paco'`` gives);
     * per group ``g``: ``<metric>_<g>_acc`` (single-label) or
       ``<metric>_<g>_f1`` (multi-label, macro F1) over the detections
       matched at IoU ``attr_iou_thr``, ``<metric>_<g>_num`` (how many were
