@@ -4,6 +4,7 @@ one clear message (exit 1) for every bad input, run as a user would."""
 import copy
 import importlib.util
 import json
+import math
 import os.path as osp
 import re
 import subprocess
@@ -15,6 +16,7 @@ from fashionpedia_cases import OFFICIAL_NAMES, chain_case, weighting_case
 from mmdet.registry import METRICS
 from paco_cases import OFFICIAL_FILE_NUMBERS, hierarchy_case
 
+from mmmultilabel.evaluation import json_metrics
 from mmmultilabel.evaluation.functional.result_forms import (
     AttributeVocabulary,
     convert_results,
@@ -474,11 +476,12 @@ def paco_samples(gt, results, spec):
                                 dtype=torch.float64),
             labels=torch.tensor([label[r['category_id']] for r in res],
                                 dtype=torch.long),
-            masks=[dict(r['segmentation']) for r in res],
             attr_labels=torch.tensor(rows, dtype=torch.long).reshape(
                 len(res), spec.num_label_columns),
             attr_scores=torch.tensor(scores).reshape(len(res), len(columns)),
         )  # fmt: skip
+        if all('segmentation' in r for r in results):
+            pred['masks'] = [dict(r['segmentation']) for r in res]
         img = images[img_id]
         samples.append(
             dict(
@@ -490,11 +493,8 @@ def paco_samples(gt, results, spec):
     return classes, samples
 
 
-def test_metric_protocol_paco():
-    with open(PACO_GT) as f:
-        gt = json.load(f)
-    with open(PACO_RES) as f:
-        results = json.load(f)
+def paco_metric(gt, results, ann_file, metric):
+    """AttrCocoMetric(protocol='paco') run on the results as predictions."""
     names = {a['id']: a['name'] for a in gt['attributes']}
     spec = AttributeSpec(
         [
@@ -502,22 +502,41 @@ def test_metric_protocol_paco():
             for t, ids in gt['attr_type_to_attr_idxs'].items()
         ]
     )
-    metric = METRICS.build(
+    evaluator = METRICS.build(
         dict(
             type='AttrCocoMetric',
-            ann_file=PACO_GT,
-            metric=['segm', 'bbox'],
+            ann_file=ann_file,
+            metric=metric,
             protocol='paco',
         )
     )
     classes, samples = paco_samples(gt, results, spec)
-    metric.dataset_meta = dict(
+    evaluator.dataset_meta = dict(
         classes=classes, attribute_groups=spec.to_list()
     )
-    metric.process({}, samples)
-    out = metric.evaluate(size=len(samples))
+    evaluator.process({}, samples)
+    return evaluator.evaluate(size=len(samples))
+
+
+def test_metric_protocol_paco():
+    with open(PACO_GT) as f:
+        gt = json.load(f)
+    with open(PACO_RES) as f:
+        results = json.load(f)
+    out = paco_metric(gt, results, PACO_GT, ['segm', 'bbox'])
     for iou_type in ('segm', 'bbox'):
         assert_official(
             {k[len('coco/') :]: v for k, v in out.items()}, iou_type, 3
         )
     assert 'coco/segm_mAP' not in out and 'coco/segm_pair_mAP' not in out
+
+
+def test_metric_protocol_paco_nan(tmp_path):
+    gt, res = hierarchy_case()
+    out = paco_metric(gt, res, dump(tmp_path, 'gt.json', gt), 'bbox')
+    # paco_cases.hierarchy_case: by hand
+    assert out['coco/bbox_obj_attr_AP'] == 0.625
+    assert out['coco/bbox_obj_attr_part_AP'] == 0.5
+    # parts have no positive of a material: NaN, as PACO's code
+    assert math.isnan(out['coco/bbox_obj_attr_part_AP_material'])
+    assert json_metrics(out)['coco/bbox_obj_attr_part_AP_material'] is None
