@@ -197,14 +197,14 @@ class AttrCocoMetric(CocoMetric):
         self._warned_no_attr = False
         self._raw_gt = None
         if ann_file is not None and protocol in FILE_PROTOCOLS:
-            # the protocol reads (and checks) the file as published, with
-            # its own rules (PACO drops annotations of area 0, which the
-            # canonical form rejects); the canonical form only gives the
-            # groups, category and image ids
+            # the protocol reads the file as published; the canonical form
+            # gives the groups, category and image ids. PACO's reader checks
+            # the file with PACO's own rules (it drops annotations of area
+            # 0, which the canonical form rejects)
             self._raw_gt = read_annotation_file(ann_file, backend_args)
             try:
                 self._coco_api = load_attr_coco_api(
-                    self._raw_gt, validate=False
+                    self._raw_gt, validate=protocol != 'paco'
                 )
             except AnnotationDefectError as err:
                 raise AnnotationDefectError(ann_file, err.defects) from None
