@@ -22,6 +22,7 @@ from mmengine.utils import mkdir_or_exist
 import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.datasets import AnnotationDefectError, AnnotationSyntaxError
 from mmmultilabel.engine import CheckpointGlobalError, build_runner
+from mmmultilabel.evaluation import PacoFormatError, ResultsError, json_metrics
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -137,6 +138,8 @@ def main(argv=None) -> None:
         CheckpointGlobalError,
         AnnotationSyntaxError,
         AnnotationDefectError,  # names the file, the ids and the fix
+        ResultsError,  # a benchmark protocol's ground truth or results
+        PacoFormatError,
     ) as err:
         sys.exit(f'error: {err}')
     except FileNotFoundError as err:
@@ -148,7 +151,8 @@ def main(argv=None) -> None:
     if args.metrics_out and is_main_process():
         mkdir_or_exist(osp.dirname(osp.abspath(args.metrics_out)))
         with open(args.metrics_out, 'w') as f:
-            json.dump(metrics, f, indent=2, default=float)
+            # NaN (an attribute AP nothing measures) is written as null
+            json.dump(json_metrics(metrics), f, indent=2, default=float)
         print(f'metrics written to {args.metrics_out}')
 
 

@@ -287,3 +287,53 @@ def row_order_case(sorted_by_score: bool):
     a = det(1, CUP, (50, 0, 20, 20), 0.5, red=0.9)
     b = det(1, CUP, (0, 0, 20, 20), 0.9, red=0.1)
     return gt, [b, a] if sorted_by_score else [a, b]
+
+
+#: Official numbers of ``tests/data/paco`` (``gt.json`` + ``results.json``)
+#: by ``(iou_type, maxDets)``: printed by PACO's ``PACOEval`` +
+#: ``heirachrichal_APs`` (``facebookresearch/paco`` at commit cdefd31,
+#: ``lvis`` 0.5.3), divided by 100.
+OFFICIAL_FILE_NUMBERS = {
+    ('segm', 300): dict(
+        AP=0.30658003300330033,
+        AP50=0.5860148514851485,
+        APr=0.10099009900990097,
+        obj_AP=0.32318481848184816,
+        obj_part_AP=0.2866336633663366,
+        obj_attr_AP=0.23554799229922985,
+        obj_attr_part_AP=0.2222394114411441,
+        obj_attr_AP_color=0.17683168316831682,
+        obj_attr_AP_pattern_marking=0.2489273927392739,
+        obj_attr_AP_material=0.18811881188118806,
+        obj_attr_AP_transparency=0.32831408140814067,
+    ),
+    ('bbox', 300): dict(
+        AP=0.4100247524752475,
+        AP50=0.6377887788778877,
+        APr=0.10099009900990097,
+        obj_AP=0.38193069306930694,
+        obj_part_AP=0.45627062706270627,
+        obj_attr_AP=0.2708264576457646,
+        obj_attr_part_AP=0.42018701870187014,
+        obj_attr_AP_color=0.23349834983498347,
+        obj_attr_AP_pattern_marking=0.28498349834983494,
+        obj_attr_AP_material=0.20176017601760177,
+        obj_attr_AP_transparency=0.36306380638063795,
+    ),
+    ('segm', 4): dict(
+        AP=0.29327557755775574,
+        AP50=0.5123762376237624,
+        obj_AP=0.32318481848184816,
+        obj_part_AP=0.28481848184818476,
+        obj_attr_AP=0.24327649431609824,
+        obj_attr_part_AP=0.20242711771177116,
+    ),
+    ('bbox', 4): dict(
+        AP=0.3681930693069307,
+        AP50=0.5123762376237624,
+        obj_AP=0.38193069306930694,
+        obj_part_AP=0.37838283828382835,
+        obj_attr_AP=0.28970090759075906,
+        obj_attr_part_AP=0.32884694719471946,
+    ),
+}

@@ -4,6 +4,7 @@ one clear message (exit 1) for every bad input, run as a user would."""
 import copy
 import importlib.util
 import json
+import math
 import os.path as osp
 import re
 import subprocess
@@ -13,7 +14,9 @@ import pytest
 import torch
 from fashionpedia_cases import OFFICIAL_NAMES, chain_case, weighting_case
 from mmdet.registry import METRICS
+from paco_cases import OFFICIAL_FILE_NUMBERS, hierarchy_case
 
+from mmmultilabel.evaluation import json_metrics
 from mmmultilabel.evaluation.functional.result_forms import (
     AttributeVocabulary,
     convert_results,
@@ -208,18 +211,131 @@ def test_fashionpedia_protocol_errors(tmp_path, capsys):
     assert code == 1 and 'Fashionpedia form' in err
 
 
-def test_paco_protocol_dispatch(tmp_path, capsys):
-    if importlib.util.find_spec(
-        'mmmultilabel.evaluation.functional.paco_eval'
-    ):
-        pytest.skip('paco_eval is installed: its own tests cover it')
-    gt, res = chain_case()
+# -------------------------------------------------------------------- PACO
+PACO_DATA = osp.join(REPO, 'tests', 'data', 'paco')
+PACO_GT = osp.join(PACO_DATA, 'gt.json')
+PACO_RES = osp.join(PACO_DATA, 'results.json')
+CONVERTER = osp.join(REPO, 'tools', 'dataset_converters', 'convert_results.py')
+
+
+def assert_official(metrics, iou_type, ndigits):
+    """``metrics`` (tool or metric names) hold PACO's official numbers of
+    ``tests/data/paco`` (``paco_cases.OFFICIAL_FILE_NUMBERS``)."""
+    for key, value in OFFICIAL_FILE_NUMBERS[iou_type, 300].items():
+        assert metrics[f'{iou_type}_{key}'] == pytest.approx(
+            round(value, ndigits), abs=1e-12
+        ), key
+
+
+def test_paco_protocol_as_a_command(tmp_path):
+    out = str(tmp_path / 'x.json')
+    proc = subprocess.run(
+        [sys.executable, TOOL, PACO_GT, PACO_RES, '--protocol', 'paco',
+         '--out', out, '--ndigits', '6'],
+        capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with open(out) as f:
+        metrics = json.load(f)
+    assert_official(metrics, 'segm', 6)  # segm: the results have masks
+
+
+def test_paco_protocol_bbox(capsys):
+    metrics, _ = run_tool(
+        [PACO_GT, PACO_RES, '--protocol', 'paco', '--iou-type', 'bbox',
+         '--ndigits', '6'],
+        capsys,
+    )  # fmt: skip
+    assert_official(metrics, 'bbox', 6)
+
+
+def test_paco_own_form_results_give_the_official_numbers(tmp_path, capsys):
+    own = str(tmp_path / 'own.json')
+    spec = importlib.util.spec_from_file_location('convert_results', CONVERTER)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    converted = tool.main([PACO_GT, PACO_RES, own, '--to', 'own'])
+    assert 'attribute_probs' not in converted[0]
+    # 'white' (id 0) is the first value of 'color' (type list [0, 4, ...])
+    with open(PACO_RES) as f:
+        native = json.load(f)
+    assert (
+        converted[0]['attribute_scores']['color'][0]
+        == (native[0]['attribute_probs'][0])
+    )
+    metrics, _ = run_tool(
+        [PACO_GT, own, '--protocol', 'paco', '--ndigits', '6'], capsys
+    )
+    assert_official(metrics, 'segm', 6)
+    back = tool.main([PACO_GT, own, str(tmp_path / 'p.json'), '--to', 'paco'])
+    assert back == native
+
+
+def test_paco_nan_is_null_in_the_json(tmp_path, capsys):
+    gt, res = hierarchy_case()
+    out = str(tmp_path / 'x.json')
+    metrics, _ = run_tool(
+        [dump(tmp_path, 'gt.json', gt), dump(tmp_path, 'r.json', res),
+         '--protocol', 'paco', '--out', out],
+        capsys,
+    )  # fmt: skip
+    # parts have no positive of a material (see paco_cases.hierarchy_case)
+    with open(out) as f:
+        text = f.read()
+    assert '"bbox_obj_attr_part_AP_material": null' in text
+    assert json.loads(text) == metrics
+    assert metrics['bbox_obj_attr_AP'] == 0.625
+
+
+def test_pair_map_is_not_paco_obj_attr_ap(tmp_path, capsys):
+    """The example of docs/evaluation.md (pair_mAP section)."""
+    gt, res = hierarchy_case()
+    argv = [dump(tmp_path, 'gt.json', gt), dump(tmp_path, 'r.json', res)]
+    attr, _ = run_tool(argv, capsys)
+    paco, _ = run_tool(argv + ['--protocol', 'paco'], capsys)
+    # flat mean of the pair APs 1, 0.5, 0.5, 1, 0.5 (paco_cases)
+    assert attr['bbox_pair_mAP'] == 0.7
+    assert paco['bbox_obj_attr_AP'] == 0.625
+    assert paco['bbox_obj_attr_part_AP'] == 0.5
+
+
+@pytest.mark.parametrize(
+    'mutate, message',
+    [
+        ('short_probs', r'r.json: result #3 \(image id \d+\): field "attribu'
+         r'te_probs" has 15 values, expected 16'),
+        ('no_probs', r'r.json: result #2 \(image id \d+\): field "attribute_'
+         r'probs" is missing'),
+        ('not_paco', r'gt.json: top level: field "attr_type_to_attr_idxs" is '
+         'missing'),
+        ('unknown_flag', r'gt.json: annotation id=\d+: field "unknown_color"'),
+        ('category', r'gt.json: annotation id=\d+: category id 77 is not a'),
+    ],
+)  # fmt: skip
+def test_paco_bad_input_is_one_message(mutate, message, tmp_path, capsys):
+    with open(PACO_GT) as f:
+        gt = json.load(f)
+    with open(PACO_RES) as f:
+        res = json.load(f)
+    if mutate == 'short_probs':
+        res[2]['attribute_probs'] = res[2]['attribute_probs'][:-1]
+    elif mutate == 'no_probs':
+        del res[1]['attribute_probs']
+    elif mutate == 'not_paco':
+        del gt['attr_type_to_attr_idxs']
+    elif mutate == 'unknown_flag':
+        del gt['annotations'][0]['unknown_color']
+    elif mutate == 'category':
+        gt['annotations'][0]['category_id'] = 77
     code, err = run_tool(
-        [dump(tmp_path, 'gt.json', gt), dump(tmp_path, 'res.json', res),
+        [dump(tmp_path, 'gt.json', gt), dump(tmp_path, 'r.json', res),
          '--protocol', 'paco'],
         capsys,
     )  # fmt: skip
-    assert code == 1 and 'paco_eval.evaluate_paco' in err
+    assert code == 1
+    assert 'Traceback' not in err
+    assert err.count('error:') == 1, err
+    assert re.search(message, err), err
 
 
 def test_tool_as_a_command(tmp_path):
@@ -321,3 +437,106 @@ def test_convert_results_tool_round_trip(tmp_path, capsys):
     assert 'bad.json: result #1 (image id 1): field "attribute_ids"' in (
         capsys.readouterr().err
     )
+
+
+def paco_samples(gt, results, spec):
+    """Data samples whose predictions are the PACO results, per image in
+    the order of the file (PACO's pair matching reads that order)."""
+    classes = [c['name'] for c in gt['categories']]
+    label = {c['id']: n for n, c in enumerate(gt['categories'])}
+    # own-form columns: every type's values in attr_type_to_attr_idxs order
+    columns = [a for ids in gt['attr_type_to_attr_idxs'].values() for a in ids]
+    names = {a['id']: a['name'] for a in gt['attributes']}
+    by_img = {}
+    for r in results:
+        by_img.setdefault(r['image_id'], []).append(r)
+    for img in gt['images']:
+        by_img.setdefault(img['id'], [])
+    images = {img['id']: img for img in gt['images']}
+    samples = []
+    for img_id, res in by_img.items():
+        scores = [[r['attribute_probs'][a] for a in columns] for r in res]
+        rows = [
+            spec.encode(
+                {
+                    t: [
+                        names[a] for a in ids if r['attribute_probs'][a] >= 0.5
+                    ]
+                    for t, ids in gt['attr_type_to_attr_idxs'].items()
+                }
+            )
+            for r in res
+        ]
+        boxes = [
+            [x, y, x + w, y + h] for x, y, w, h in (r['bbox'] for r in res)
+        ]
+        pred = dict(
+            bboxes=torch.tensor(boxes, dtype=torch.float64).reshape(-1, 4),
+            scores=torch.tensor([r['score'] for r in res],
+                                dtype=torch.float64),
+            labels=torch.tensor([label[r['category_id']] for r in res],
+                                dtype=torch.long),
+            attr_labels=torch.tensor(rows, dtype=torch.long).reshape(
+                len(res), spec.num_label_columns),
+            attr_scores=torch.tensor(scores).reshape(len(res), len(columns)),
+        )  # fmt: skip
+        if all('segmentation' in r for r in results):
+            pred['masks'] = [dict(r['segmentation']) for r in res]
+        img = images[img_id]
+        samples.append(
+            dict(
+                img_id=img_id,
+                ori_shape=(img['height'], img['width']),
+                pred_instances=pred,
+            )
+        )
+    return classes, samples
+
+
+def paco_metric(gt, results, ann_file, metric):
+    """AttrCocoMetric(protocol='paco') run on the results as predictions."""
+    names = {a['id']: a['name'] for a in gt['attributes']}
+    spec = AttributeSpec(
+        [
+            dict(name=t, values=[names[a] for a in ids], multi_label=True)
+            for t, ids in gt['attr_type_to_attr_idxs'].items()
+        ]
+    )
+    evaluator = METRICS.build(
+        dict(
+            type='AttrCocoMetric',
+            ann_file=ann_file,
+            metric=metric,
+            protocol='paco',
+        )
+    )
+    classes, samples = paco_samples(gt, results, spec)
+    evaluator.dataset_meta = dict(
+        classes=classes, attribute_groups=spec.to_list()
+    )
+    evaluator.process({}, samples)
+    return evaluator.evaluate(size=len(samples))
+
+
+def test_metric_protocol_paco():
+    with open(PACO_GT) as f:
+        gt = json.load(f)
+    with open(PACO_RES) as f:
+        results = json.load(f)
+    out = paco_metric(gt, results, PACO_GT, ['segm', 'bbox'])
+    for iou_type in ('segm', 'bbox'):
+        assert_official(
+            {k[len('coco/') :]: v for k, v in out.items()}, iou_type, 3
+        )
+    assert 'coco/segm_mAP' not in out and 'coco/segm_pair_mAP' not in out
+
+
+def test_metric_protocol_paco_nan(tmp_path):
+    gt, res = hierarchy_case()
+    out = paco_metric(gt, res, dump(tmp_path, 'gt.json', gt), 'bbox')
+    # paco_cases.hierarchy_case: by hand
+    assert out['coco/bbox_obj_attr_AP'] == 0.625
+    assert out['coco/bbox_obj_attr_part_AP'] == 0.5
+    # parts have no positive of a material: NaN, as PACO's code
+    assert math.isnan(out['coco/bbox_obj_attr_part_AP_material'])
+    assert json_metrics(out)['coco/bbox_obj_attr_part_AP_material'] is None

@@ -21,9 +21,9 @@ import pytest
 
 from mmmultilabel.evaluation.functional.paco_api import PacoFormatError
 from mmmultilabel.evaluation.functional.paco_eval import evaluate_paco
-from mmmultilabel.evaluation.functional.paco_results import (
-    attr_results_to_paco,
-    paco_results_to_attr,
+from mmmultilabel.evaluation.functional.result_forms import (
+    AttributeVocabulary,
+    convert_results,
 )
 
 DATA = osp.join(osp.dirname(__file__), '..', 'data', 'paco')
@@ -135,50 +135,7 @@ def test_frequency_groups():
 
 
 # ------------------------------------------------------- official numbers
-OFFICIAL = {
-    ('segm', 300): dict(
-        AP=0.30658003300330033,
-        AP50=0.5860148514851485,
-        APr=0.10099009900990097,
-        obj_AP=0.32318481848184816,
-        obj_part_AP=0.2866336633663366,
-        obj_attr_AP=0.23554799229922985,
-        obj_attr_part_AP=0.2222394114411441,
-        obj_attr_AP_color=0.17683168316831682,
-        obj_attr_AP_pattern_marking=0.2489273927392739,
-        obj_attr_AP_material=0.18811881188118806,
-        obj_attr_AP_transparency=0.32831408140814067,
-    ),
-    ('bbox', 300): dict(
-        AP=0.4100247524752475,
-        AP50=0.6377887788778877,
-        APr=0.10099009900990097,
-        obj_AP=0.38193069306930694,
-        obj_part_AP=0.45627062706270627,
-        obj_attr_AP=0.2708264576457646,
-        obj_attr_part_AP=0.42018701870187014,
-        obj_attr_AP_color=0.23349834983498347,
-        obj_attr_AP_pattern_marking=0.28498349834983494,
-        obj_attr_AP_material=0.20176017601760177,
-        obj_attr_AP_transparency=0.36306380638063795,
-    ),
-    ('segm', 4): dict(
-        AP=0.29327557755775574,
-        AP50=0.5123762376237624,
-        obj_AP=0.32318481848184816,
-        obj_part_AP=0.28481848184818476,
-        obj_attr_AP=0.24327649431609824,
-        obj_attr_part_AP=0.20242711771177116,
-    ),
-    ('bbox', 4): dict(
-        AP=0.3681930693069307,
-        AP50=0.5123762376237624,
-        obj_AP=0.38193069306930694,
-        obj_part_AP=0.37838283828382835,
-        obj_attr_AP=0.28970090759075906,
-        obj_attr_part_AP=0.32884694719471946,
-    ),
-}
+OFFICIAL = pc.OFFICIAL_FILE_NUMBERS
 
 
 @pytest.fixture(scope='module')
@@ -225,11 +182,39 @@ def test_unreadable_attribute_probs_is_an_error(probs, message):
     assert '"attribute_probs"' in text and message in text
 
 
-def test_own_form_results_name_the_converter():
+def convert(results, gt, to_form):
+    return convert_results(
+        copy.deepcopy(results), AttributeVocabulary(gt), to_form, 'res.json'
+    )
+
+
+def test_own_form_results_give_the_same_numbers():
     gt, results = pc.hierarchy_case()
-    own = paco_results_to_attr(results, gt)
-    with pytest.raises(PacoFormatError, match='attr_results_to_paco'):
-        evaluate_paco(gt, own, 'bbox')
+    own = convert(results, gt, 'own')
+    assert 'attribute_probs' not in own[0]
+    m, _ = evaluate_paco(gt, own, 'bbox')
+    # the hand-derived values of test_hierarchy_other_exclusion_and_parts
+    assert m['obj_attr_AP'] == pytest.approx(0.625)
+    assert m['obj_attr_part_AP'] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize('iou_type', ['segm', 'bbox'])
+def test_img_ids_equal_a_file_of_those_images(paco_files, iou_type):
+    gt, results = paco_files
+    keep = sorted(img['id'] for img in gt['images'])[::2]
+    part = dict(gt)
+    part['images'] = [i for i in gt['images'] if i['id'] in keep]
+    part['annotations'] = [
+        a for a in gt['annotations'] if a['image_id'] in keep
+    ]
+    alone, _ = evaluate_paco(
+        part, [r for r in results if r['image_id'] in keep], iou_type
+    )
+    subset, _ = evaluate_paco(gt, results, iou_type, img_ids=keep)
+    assert subset == pytest.approx(alone, nan_ok=True)
+    assert subset['AP'] != pytest.approx(OFFICIAL[iou_type, 300]['AP'])
+    with pytest.raises(PacoFormatError, match=r'image ids \[999\]'):
+        evaluate_paco(gt, results, iou_type, img_ids=[999])
 
 
 def test_missing_unknown_flag_is_an_error():
@@ -244,28 +229,35 @@ def test_missing_unknown_flag_is_an_error():
 # ------------------------------------------------------------ converters
 def test_results_forms_round_trip():
     gt, results = pc.hierarchy_case()
-    own = paco_results_to_attr(results, gt)
+    own = convert(results, gt, 'own')
     assert own[0]['attribute_scores'] == dict(
         color=[0.9, 0.2], material=[0.8, 0.0]
     )
     assert own[0]['attributes'] == dict(color=['red'], material=['wood'])
     assert 'attribute_probs' not in own[0]
-    back = attr_results_to_paco(own, gt)
+    back = convert(own, gt, 'paco')
     assert back == results
-    again = evaluate_paco(gt, back, 'bbox')[0]
-    assert again == pytest.approx(
-        evaluate_paco(gt, results, 'bbox')[0], nan_ok=True
-    )
 
 
-def test_own_form_missing_group_is_an_error():
+@pytest.mark.parametrize(
+    'mutate, message',
+    [
+        ('missing_group', r'result #3 \(image id 1\): field "attribute_scor'
+         r'es.material" must list 2 probabilities'),
+        ('not_a_number', r'result #3 .*"attribute_scores.color" has a non'),
+    ],
+)  # fmt: skip
+def test_own_form_without_probabilities_is_an_error(mutate, message):
     gt, results = pc.hierarchy_case()
-    own = paco_results_to_attr(results, gt)
-    del own[2]['attribute_scores']['material']
-    with pytest.raises(
-        PacoFormatError, match=r'result #3 .*attribute_scores\.material'
-    ):
-        attr_results_to_paco(own, gt)
+    own = convert(results, gt, 'own')
+    if mutate == 'missing_group':
+        del own[2]['attribute_scores']['material']
+    else:
+        own[2]['attribute_scores']['color'][0] = 'x'
+    with pytest.raises(PacoFormatError, match=message):
+        convert(own, gt, 'paco')
+    with pytest.raises(PacoFormatError, match=message):
+        evaluate_paco(gt, own, 'bbox', results_source='res.json')
 
 
 def test_missing_box_for_bbox_evaluation_is_an_error():

@@ -14,7 +14,11 @@ the metrics under the metric's names.
   F1, attribute-aware AP and object-attribute AP (``docs/evaluation.md``);
 * ``fashionpedia``: Fashionpedia's AP^{IoU+F1} and AP^{IoU}, exactly as
   its official ``FPEval`` (ground truth in Fashionpedia form);
-* ``paco``: PACO's object-attribute APs, as its official evaluation.
+* ``paco``: PACO's object-attribute APs, as its official evaluation
+  (ground truth in PACO form): ``<iou_type>_obj_attr_AP``,
+  ``_obj_attr_part_AP``, their ``_<attribute type>`` breakdown and LVIS'
+  category ``AP``, ``AP50``, ... (``docs/evaluation.md``); an attribute AP
+  that nothing measures is ``null`` in the JSON (NaN in PACO's code).
 
 Examples:
     python tools/analysis_tools/eval_results.py GT.json work/res.segm.json
@@ -23,6 +27,8 @@ Examples:
     python tools/analysis_tools/eval_results.py \\
         instances_attributes_val2020.json results.json \\
         --protocol fashionpedia
+    python tools/analysis_tools/eval_results.py \\
+        paco_lvis_v1_val.json results.json --protocol paco --out m.json
 
 Every image of the ground truth is evaluated, with or without results. A
 file that cannot be evaluated stops the tool with one message that names
@@ -42,12 +48,14 @@ from mmmultilabel.datasets.formats import (
 )
 from mmmultilabel.evaluation import (
     PROTOCOLS,
+    PacoFormatError,
     ProtocolError,
     ResultsError,
     attr_coco_results,
     attr_coco_tables,
     evaluate_attr_coco,
     evaluate_protocol,
+    json_metrics,
     load_attr_coco_api,
     to_own_form,
 )
@@ -59,6 +67,7 @@ INPUT_ERRORS = (
     AnnotationDefectError,
     AttributeSpecError,
     ResultsError,
+    PacoFormatError,
     ProtocolError,
     FileNotFoundError,
 )
@@ -163,7 +172,12 @@ def _attr_protocol(args, gt: dict, results: list, iou_type: str):
 
 
 def evaluate(args: argparse.Namespace) -> Dict[str, float]:
-    """Evaluate, print and return the metrics (names as the metric's)."""
+    """Evaluate, print and return the metrics (names as the metric's).
+
+    Values are rounded to ``--ndigits``; a value that is not measured is -1
+    (COCO/LVIS) or, for PACO's attribute APs, None (NaN in PACO's code,
+    ``null`` in the JSON).
+    """
     _stage(f'reading {args.gt}')
     gt = read_annotation_file(args.gt)
     _stage(f'reading {args.results}')
@@ -194,12 +208,14 @@ def evaluate(args: argparse.Namespace) -> Dict[str, float]:
         )
     for table in tables:
         print(table)
-    metrics = {
-        f'{iou_type}_{key}': value
-        if isinstance(value, int)
-        else round(value, args.ndigits)
-        for key, value in metrics.items()
-    }
+    metrics = json_metrics(
+        {
+            f'{iou_type}_{key}': value
+            if isinstance(value, int)
+            else round(value, args.ndigits)
+            for key, value in metrics.items()
+        }
+    )
     print(json.dumps(metrics, indent=1))
     if args.out:
         with open(args.out, 'w') as f:

@@ -7,14 +7,18 @@ its attributes in one of these forms:
   ``attribute_scores`` ``{group: [probability of every value]}``, as
   ``AttrCocoMetric`` writes them;
 * ``fashionpedia``: ``attribute_ids``, the predicted attribute ids;
-* ``paco``: ``attribute_probs``, one probability per attribute id.
+* ``paco``: ``attribute_probs``, one probability per attribute id (list
+  index = attribute id).
 
 The ground truth gives the groups and the attribute ids. The input form is
 read from the fields; every other field (boxes, masks, scores) is copied.
 Converting to ``fashionpedia`` keeps the predicted values (``attributes``)
 and drops the probabilities, which that form does not have; converting
 ``fashionpedia`` to ``own`` gives the listed values probability 1 and the
-others 0.
+others 0. Converting ``paco`` to ``own`` gives every group the
+probabilities of its values (``attribute_scores``) and predicts the values
+with probability >= 0.5 (``attributes``); converting ``own`` to ``paco``
+needs the probabilities of every group and drops ``attributes``.
 
 Examples:
     python tools/dataset_converters/convert_results.py \\
@@ -23,6 +27,9 @@ Examples:
     python tools/dataset_converters/convert_results.py \\
         instances_attributes_val2020.json fake_results.json own.json \\
         --to own
+    python tools/dataset_converters/convert_results.py \\
+        paco_lvis_v1_val.json work_dirs/val/results.segm.json \\
+        results_paco.json --to paco
 
 A result whose attribute fields cannot be read is an error that names it
 (exit status 1).
@@ -34,11 +41,13 @@ import sys
 from typing import List, Optional
 
 from mmmultilabel.datasets.formats import (
+    AnnotationDefectError,
     AnnotationSyntaxError,
     read_annotation_file,
 )
 from mmmultilabel.evaluation import (
     AttributeVocabulary,
+    PacoFormatError,
     ResultsError,
     convert_results,
 )
@@ -74,7 +83,9 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         out = convert_results(results, vocab, args.to, args.results)
     except (
         AnnotationSyntaxError,
+        AnnotationDefectError,
         ResultsError,
+        PacoFormatError,
         FileNotFoundError,
     ) as err:
         print(f'convert_results.py: error: {err}', file=sys.stderr)

@@ -4,17 +4,14 @@ from .fashionpedia_eval import FashionpediaEval, evaluate_fashionpedia
 from .matching import greedy_match, match_ragged
 from .paco_api import PacoFormatError, PacoGroundTruth, load_paco_results
 from .paco_eval import PACOeval, evaluate_paco, paco_summary
-from .paco_results import (
-    attr_results_to_paco,
-    paco_attribute_groups,
-    paco_results_to_attr,
-)
+from .paco_results import read_paco_result, write_paco_result
 from .protocol_inputs import ResultsError
 from .protocols import (
     FILE_PROTOCOLS,
     PROTOCOLS,
     ProtocolError,
     evaluate_protocol,
+    json_metrics,
 )
 from .result_forms import AttributeVocabulary, convert_results, to_own_form
 from .summary import (
@@ -33,6 +30,7 @@ __all__ = [
     'FILE_PROTOCOLS',
     'ProtocolError',
     'evaluate_protocol',
+    'json_metrics',
     'AttributeVocabulary',
     'convert_results',
     'to_own_form',
@@ -48,9 +46,8 @@ __all__ = [
     'PACOeval',
     'evaluate_paco',
     'paco_summary',
-    'attr_results_to_paco',
-    'paco_attribute_groups',
-    'paco_results_to_attr',
+    'read_paco_result',
+    'write_paco_result',
     'attr_coco_results',
     'attr_coco_tables',
     'check_metric_items',

@@ -13,12 +13,13 @@ its IoUs, its per-(image, category) cells and its ``maxDets``:
   value for single-label groups, F1 >= ``attr_f1_thr`` for multi-label
   groups). It is COCOeval with the IoU of incompatible pairs set below
   every threshold;
-* **object-attribute AP** (``pair_mAP``, as in PACO): every (category,
-  attribute value) pair is a class whose positives are the ground truths
-  of the category that have the value; ground truths that have another
-  value are not positives, ground truths whose group is unknown are
-  ignored; every detection of the category competes with score
-  ``score x probability of the value``.
+* **object-attribute AP** (``pair_mAP``, PACO-like; PACO's own
+  ``obj-attr-AP`` is the ``paco`` protocol, :mod:`.paco_eval`): every
+  (category, attribute value) pair is a class whose positives are the
+  ground truths of the category that have the value; ground truths that
+  have another value are not positives, ground truths whose group is
+  unknown are ignored; every detection of the category competes with
+  score ``score x probability of the value``.
 
 The exact definitions are in ``docs/evaluation.md``. Ground truth and
 results are COCO objects whose annotations carry ``attributes`` (``{group:
@@ -397,7 +398,7 @@ class AttrCOCOeval(COCOeval):
         return positive, unknown
 
     def _evaluate_value_pairs(self) -> list:
-        """Match every (cell, attribute value) with PACO's pair classes.
+        """Match every (cell, attribute value) with PACO-like pair classes.
 
         Pair cell ``(c, s)`` holds all detections of cell ``c`` re-ranked by
         ``score x probability of value s`` (ties in result order) and all

@@ -495,16 +495,10 @@ def load_paco_results(
         if 'attribute_probs' in res:
             _check_probs(res['attribute_probs'], gt.num_probs, where)
         elif res['category_id'] in pair_cats:
-            hint = ''
-            if 'attribute_scores' in res:
-                hint = (
-                    '; it has "attribute_scores" (the project\'s own form): '
-                    'convert with attr_results_to_paco'
-                )
             raise PacoFormatError(
                 f'{where}: field "attribute_probs" is missing; category '
                 f'{res["category_id"]} has scored (category, attribute) pairs '
-                f'and PACO needs one probability per attribute id{hint}'
+                'and PACO needs one probability per attribute id'
             )
         by_img.setdefault(res['image_id'], []).append((n, res))
     kept: List[Tuple[int, Mapping]] = []

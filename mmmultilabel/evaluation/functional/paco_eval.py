@@ -67,9 +67,11 @@ from .accumulate import coco_precision
 from .paco_api import (
     PACO_EXCLUDED_ATTRS,
     PACO_MAX_DETS,
+    PacoFormatError,
     PacoGroundTruth,
     load_paco_results,
 )
+from .result_forms import PACO, AttributeVocabulary, convert_results
 
 __all__ = ['PACOeval', 'evaluate_paco', 'paco_summary']
 
@@ -104,6 +106,8 @@ class PACOeval(COCOeval):
         iou_type (str): ``'segm'`` or ``'bbox'``.
         max_dets (int): ``maxDets`` (results are already limited to it per
             image). Defaults to 300.
+        img_ids (Sequence[int], optional): Images to evaluate (as LVIS'
+            ``params.img_ids``). Defaults to every image of ``gt``.
     """
 
     def __init__(
@@ -112,6 +116,7 @@ class PACOeval(COCOeval):
         dts: List[dict],
         iou_type: str = 'segm',
         max_dets: int = PACO_MAX_DETS,
+        img_ids: Optional[Sequence[int]] = None,
     ) -> None:
         if iou_type not in ('segm', 'bbox'):
             raise ValueError(
@@ -121,7 +126,15 @@ class PACOeval(COCOeval):
         self.gt = gt
         self.dts = dts
         p = self.params
-        p.imgIds = list(gt.img_ids)
+        if img_ids is None:
+            p.imgIds = list(gt.img_ids)
+        else:
+            unknown = [i for i in img_ids if i not in gt.images]
+            if unknown:
+                raise PacoFormatError(
+                    f'image ids {unknown[:10]} are not images of {gt.source}'
+                )
+            p.imgIds = sorted(set(img_ids))
         p.catIds = list(gt.cat_ids)
         p.maxDets = [max_dets if max_dets >= 0 else max(len(dts), 1)]
         self.attr_pair_ids = sorted(gt.pair_of)
@@ -292,7 +305,9 @@ class PACOeval(COCOeval):
         cat_index = {c: n for n, c in enumerate(p.catIds)}
         num_imgs = len(p.imgIds)
         keys = set(cells) | {
-            k for k, ids in self.gt.pair_positives.items() if ids
+            k
+            for k, ids in self.gt.pair_positives.items()
+            if ids and k[0] in img_index
         }
         for img_id, j in sorted(keys, key=lambda k: (img_index[k[0]], k[1])):
             cat, attr = self.gt.pair_of[j]
@@ -619,18 +634,25 @@ def evaluate_paco(
     gt_source: str = '<ground truth>',
     results_source: str = '<results>',
     tables: bool = True,
+    img_ids: Optional[Sequence[int]] = None,
 ) -> Tuple[Dict[str, float], List[str]]:
-    """PACO's evaluation of PACO-form results on a native PACO dict.
+    """PACO's evaluation of results on a native PACO dict.
 
     Args:
         gt (Mapping): PACO annotation dict, as published.
-        results (Sequence[Mapping]): Results with ``attribute_probs``.
+        results (Sequence[Mapping]): Results with ``attribute_probs``
+            (PACO's form), or with ``attribute_scores`` / ``attributes``
+            (the project's own form, converted by
+            :func:`~.result_forms.convert_results`).
         iou_type (str): ``'segm'`` or ``'bbox'``.
         max_dets (int): Detections per image. Defaults to 300 (PACO).
         gt_source (str): File name of ``gt``, for messages.
         results_source (str): File name of ``results``, for messages.
         tables (bool): Also build the per-type/attribute/pair tables.
             Defaults to True.
+        img_ids (Sequence[int], optional): Images to evaluate, with or
+            without results (results on other images are not read).
+            Defaults to every image of ``gt``, as PACO's evaluation.
 
     Returns:
         tuple[dict, list[str]]: Metrics (no IoU-type prefix, see
@@ -640,13 +662,22 @@ def evaluate_paco(
     Raises:
         PacoFormatError: Ground truth or results that cannot be read,
             named by file, id and field.
+        ResultsError: Own-form results that cannot be read (see
+            :func:`~.result_forms.convert_results`).
     """
     tic = time.perf_counter()
     index = PacoGroundTruth(gt, source=gt_source)
+    if any(
+        isinstance(r, Mapping)
+        and ('attribute_scores' in r or 'attributes' in r)
+        for r in results
+    ):
+        vocab = AttributeVocabulary(gt, gt_source)
+        results = convert_results(results, vocab, PACO, results_source)
     dts = load_paco_results(
         index, results, iou_type, max_dets=max_dets, source=results_source
     )
-    ev = PACOeval(index, dts, iou_type, max_dets=max_dets)
+    ev = PACOeval(index, dts, iou_type, max_dets=max_dets, img_ids=img_ids)
     ev.evaluate()
     ev.accumulate()
     ev.summarize()

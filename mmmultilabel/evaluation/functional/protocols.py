@@ -13,11 +13,17 @@ value}`` without the iou-type prefix, ``tables`` printable strings.
 Options every protocol takes: ``gt_source`` and ``results_source`` (file
 names for messages) and ``img_ids`` (the images to evaluate; default all
 images of the ground truth).
+
+Values are fractions. Where nothing is measured, the ``fashionpedia``
+protocol gives -1 (as COCOeval prints) and the ``paco`` protocol -1 (its
+LVIS category APs) or NaN (its attribute APs, as PACO's own code); JSON has
+no NaN, so :func:`json_metrics` writes it as ``null``.
 """
 
 import importlib
 import importlib.util
-from typing import Dict, List, Tuple
+import math
+from typing import Dict, List, Optional, Tuple
 
 #: Protocols, the default first.
 PROTOCOLS = ('attr', 'fashionpedia', 'paco')
@@ -28,6 +34,14 @@ _FUNCTIONS = {
     'fashionpedia': ('fashionpedia_eval', 'evaluate_fashionpedia'),
     'paco': ('paco_eval', 'evaluate_paco'),
 }
+
+
+def json_metrics(metrics: Dict[str, float]) -> Dict[str, Optional[float]]:
+    """``metrics`` with NaN as None, which JSON writes as ``null``."""
+    return {
+        k: None if isinstance(v, float) and math.isnan(v) else v
+        for k, v in metrics.items()
+    }
 
 
 class ProtocolError(ValueError):

@@ -9,10 +9,11 @@ in one of these forms:
   value]}`` (a group left out has probability 0);
 * ``fashionpedia``: ``attribute_ids``, the list of predicted attribute ids
   of the ground truth's top-level ``attributes``;
-* ``paco``: ``attribute_probs``, one probability per attribute id. Its
-  reader and writer live with the PACO protocol (``paco_eval``'s
-  ``read_paco_result`` / ``write_paco_result``) and are imported when a
-  PACO-form file is read or written.
+* ``paco``: ``attribute_probs``, one probability per attribute id (index
+  = id). Its reader and writer live with the PACO protocol
+  (:mod:`.paco_results`); the values with probability >= 0.5 are the
+  predicted ``attributes``, and writing it needs the probabilities of every
+  group (``attributes`` is not part of the form).
 
 Which forms a file may use follows from the ground truth's form
 (:func:`~mmmultilabel.datasets.formats.detect_format`, see
@@ -51,6 +52,7 @@ from mmmultilabel.datasets.formats import (
 )
 from mmmultilabel.utils import AttributeSpec, AttributeSpecError
 
+from .paco_results import read_paco_result, write_paco_result
 from .protocol_inputs import ResultsError
 
 OWN = 'own'
@@ -83,6 +85,9 @@ class AttributeVocabulary:
         id_to_value (dict): ``{attribute id: (group, value name)}`` for the
             Fashionpedia and PACO forms (empty for the others).
         value_to_id (dict): The inverse, ``{(group, value name): id}``.
+        num_probs (int): Length of PACO's ``attribute_probs``: the largest
+            attribute id (of ``attributes`` and of the scored pairs) + 1,
+            as PACO's evaluator indexes it; 0 for the other forms.
         source (str): Ground-truth file name for messages.
     """
 
@@ -107,6 +112,15 @@ class AttributeVocabulary:
                         name = entries[attr_id]['name']
                         self.id_to_value[attr_id] = (group, name)
         self.value_to_id = {v: k for k, v in self.id_to_value.items()}
+        self.num_probs = 0
+        if self.gt_format == PACO:
+            joint = gt.get('joint_obj_attribute_categories') or []
+            ids = [a for a in entries if isinstance(a, int) and a >= 0] + [
+                e.get('attr')
+                for e in joint
+                if isinstance(e, Mapping) and isinstance(e.get('attr'), int)
+            ]
+            self.num_probs = max(ids, default=-1) + 1
 
 
 Reader = Callable[[Mapping, AttributeVocabulary, str], Tuple[dict, dict]]
@@ -194,47 +208,20 @@ def _write_fashionpedia(attributes, scores, vocab, where) -> dict:
     return dict(attribute_ids=ids)
 
 
-def _read_paco(res: Mapping, vocab: AttributeVocabulary, where: str):
-    """``attribute_probs``: read by ``paco_eval.read_paco_result``."""
-    return _paco_function('read_paco_result', where)(res, vocab, where)
-
-
-def _write_paco(attributes, scores, vocab, where) -> dict:
-    """``attribute_probs``: written by ``paco_eval.write_paco_result``."""
-    write = _paco_function('write_paco_result', where)
-    return write(attributes, scores, vocab, where)
-
-
-def _paco_function(name: str, where: str) -> Callable:
-    """A function of the PACO protocol module, imported when first used."""
-    try:
-        from . import paco_eval
-    except ImportError:
-        paco_eval = None
-    if not hasattr(paco_eval, name):
-        raise ResultsError(
-            f'{where}: the PACO result form ("attribute_probs") needs '
-            f'mmmultilabel.evaluation.functional.paco_eval.{name}, which '
-            'this installation does not have'
-        )
-    return getattr(paco_eval, name)
-
-
 #: ``{form: reader}``; a reader returns the ``own`` fields of a result.
-#: The PACO functions live with the PACO protocol (``paco_eval``):
-#: ``read_paco_result(result, vocabulary, where) -> (attributes,
-#: attribute_scores)``.
 READERS: Dict[str, Reader] = OrderedDict(
-    [(OWN, _read_own), (FASHIONPEDIA, _read_fashionpedia), (PACO, _read_paco)]
+    [
+        (OWN, _read_own),
+        (FASHIONPEDIA, _read_fashionpedia),
+        (PACO, read_paco_result),
+    ]
 )
-#: ``{form: writer}``; a writer returns the fields of its form. PACO:
-#: ``write_paco_result(attributes, attribute_scores, vocabulary, where)
-#: -> {'attribute_probs': [...]}``.
+#: ``{form: writer}``; a writer returns the fields of its form.
 WRITERS: Dict[str, Writer] = OrderedDict(
     [
         (OWN, _write_own),
         (FASHIONPEDIA, _write_fashionpedia),
-        (PACO, _write_paco),
+        (PACO, write_paco_result),
     ]
 )
 
@@ -337,6 +324,8 @@ def convert_results(
     Raises:
         ResultsError: for unreadable attribute fields (see
             :func:`detect_result_form`) or a form without reader/writer.
+        PacoFormatError: for unreadable PACO fields (``attribute_probs``
+            in, or ``attribute_scores`` of a group out), named as above.
     """
     if not isinstance(results, list):
         raise ResultsError(

@@ -41,7 +41,8 @@ class AttrCocoMetric(CocoMetric):
       attribute-aware AP (a true positive also predicts every known
       attribute right);
     * ``<metric>_pair_mAP`` / ``_50`` / ``_75``: object-attribute AP over
-      all (category, attribute value) pairs, PACO style;
+      all (category, attribute value) pairs, PACO-like (not PACO's
+      ``obj-attr-AP``, which ``protocol='paco'`` gives);
     * per group ``g``: ``<metric>_<g>_acc`` (single-label) or
       ``<metric>_<g>_f1`` (multi-label, macro F1) over the detections
       matched at IoU ``attr_iou_thr``, ``<metric>_<g>_num`` (how many were
@@ -51,9 +52,16 @@ class AttrCocoMetric(CocoMetric):
     metrics exactly as its official ``FPEval`` computes them on
     ``ann_file``: ``<metric>_AP_iou_f1`` (AP^{IoU+F1}), ``_AP_iou_f1_50``,
     ``_75``, ``_s``, ``_m``, ``_l`` and the same for ``<metric>_AP_iou``
-    (AP^{IoU}); with ``protocol='paco'`` PACO's (``<metric>_obj_attr_AP``,
-    ``<metric>_obj_attr_part_AP``, ...). The predicted attributes are
-    handed over as the attribute ids of the predicted values.
+    (AP^{IoU}); with ``protocol='paco'`` PACO's as its official evaluation
+    computes them on ``ann_file``: ``<metric>_obj_attr_AP`` (objects),
+    ``<metric>_obj_attr_part_AP`` (parts), per attribute type
+    ``<metric>_obj_attr_AP_<type>`` / ``_obj_attr_part_AP_<type>``, LVIS'
+    category ``<metric>_AP``, ``_AP50``, ``_AP75``, ``_APs``, ``_APm``,
+    ``_APl`` (``_APr``, ``_APc``, ``_APf`` with frequencies) and
+    ``<metric>_obj_AP`` / ``_obj_part_AP``; an attribute AP that nothing
+    measures is NaN (as PACO's code; ``null`` in JSON files), a category AP
+    -1 (as LVIS). Fashionpedia reads the predicted values as attribute ids,
+    PACO the probabilities (``attr_scores``) as ``attribute_probs``.
 
     Definitions: ``docs/evaluation.md``. Every image of the data samples is
     evaluated, with or without predictions or ground truth; image ids come
@@ -190,10 +198,14 @@ class AttrCocoMetric(CocoMetric):
         self._raw_gt = None
         if ann_file is not None and protocol in FILE_PROTOCOLS:
             # the protocol reads the file as published; the canonical form
-            # gives the groups, category and image ids
+            # gives the groups, category and image ids. PACO's reader checks
+            # the file with PACO's own rules (it drops annotations of area
+            # 0, which the canonical form rejects)
             self._raw_gt = read_annotation_file(ann_file, backend_args)
             try:
-                self._coco_api = load_attr_coco_api(self._raw_gt)
+                self._coco_api = load_attr_coco_api(
+                    self._raw_gt, validate=protocol != 'paco'
+                )
             except AnnotationDefectError as err:
                 raise AnnotationDefectError(ann_file, err.defects) from None
             self._coco_api.source = ann_file
