@@ -14,7 +14,7 @@ REQS := $(wildcard requirements/*.txt) pyproject.toml setup.cfg Makefile
 help:
 	@echo "make demo   install, then train and evaluate on the embedded shapes data"
 	@echo "make test   install, then lint and run the test suite"
-	@echo "make bench  install, then time training steps and evaluation against stock mmdet"
+	@echo "make bench  install, then time training steps, evaluation and data loading against stock mmdet"
 	@echo "make bench-inverseform  train with and without the InverseForm loss and compare"
 
 install: $(STAMP)
@@ -76,6 +76,7 @@ demo: install
 bench: install
 	$(PY) tools/analysis_tools/bench_train_step.py
 	$(PY) tools/analysis_tools/bench_metric.py
+	$(PY) tools/analysis_tools/bench_dataset.py
 
 # Trains with and without the InverseForm loss on shapes (about 20 minutes on
 # 2 CPU cores) and prints mIoU / mask AP and boundary F-scores.

@@ -11,7 +11,9 @@ has annotations with ``segmentation: []`` in a data set of masks.
 * a missing ``iscrowd`` is 0;
 * an annotation without a mask (``segmentation`` missing, null or empty)
   in a data set where other annotations have masks is skipped, as PACO's
-  ``PACO._create_index`` skips it.
+  ``PACO._create_index`` skips it;
+* in a PACO file, an annotation of ``area`` 0 is skipped, as PACO's
+  (LVIS') evaluation drops ground truth of area 0.
 
 Each rule that applies adds one warning with its count and the first ids.
 Nothing here raises on malformed data: what cannot be read is left as it
@@ -140,7 +142,9 @@ def _no_bbox(ann: Mapping) -> bool:
     return ann.get('bbox') is None or ann.get('bbox') == []
 
 
-def complete_annotations(data: dict, warnings: List[str]) -> None:
+def complete_annotations(
+    data: dict, warnings: List[str], drop_zero_area: bool = False
+) -> None:
     """Apply the reading rules of the module docstring, in place.
 
     Args:
@@ -148,10 +152,35 @@ def complete_annotations(data: dict, warnings: List[str]) -> None:
             function's own copies (they are modified).
         warnings (list[str]): One message per rule that applied is
             appended.
+        drop_zero_area (bool): Skip annotations of ``area`` 0 (PACO).
     """
     anns = data.get('annotations')
     if not isinstance(anns, list):
         return
+    if drop_zero_area:
+        zero = [
+            a.get('id')
+            for a in anns
+            if isinstance(a, dict)
+            and _is_number(a.get('area'))
+            and a['area'] == 0
+        ]
+        if zero:
+            data['annotations'] = anns = [
+                a
+                for a in anns
+                if not (
+                    isinstance(a, dict)
+                    and _is_number(a.get('area'))
+                    and a['area'] == 0
+                )
+            ]
+            warnings.append(
+                f'top level: field "area": skipped {len(zero)} '
+                f"annotation(s) of area 0 (ids {id_list(zero)}), as PACO's "
+                'evaluation drops them; give the mask area in pixels to '
+                'use them'
+            )
     dicts = [a for a in anns if isinstance(a, dict)]
     if any(_has_mask(a) for a in dicts):
         kept, skipped = [], []

@@ -527,7 +527,7 @@ def to_canonical(
             else data.get('annotations')
         )
         out.setdefault('attribute_groups', [])
-    complete_annotations(out, warnings)
+    complete_annotations(out, warnings, drop_zero_area=fmt == PACO)
     return out
 
 

@@ -246,6 +246,29 @@ def test_box_only_data_set_keeps_every_annotation():
     assert not any('without a mask' in w for w in warnings)
 
 
+def test_paco_annotation_of_area_zero_is_skipped_and_counted():
+    data = paco()
+    data['annotations'][0]['area'] = 0
+    warnings = []
+    canonical, defects = check_attr_coco(data, warnings=warnings)
+    assert defects == []
+    assert [a['id'] for a in canonical['annotations']] == [2]
+    assert any(
+        w.startswith(
+            'top level: field "area": skipped 1 annotation(s) of '
+            'area 0 (ids 1)'
+        )
+        for w in warnings
+    ), warnings
+
+
+def test_area_zero_outside_paco_stays_an_error():
+    data = fashionpedia()
+    data['annotations'][0]['area'] = 0
+    _, defects = check_attr_coco(data)
+    assert any('field "area": degenerate' in d for d in defects), defects
+
+
 # --------------------------------------------------------------- PACO rules
 def test_value_listed_under_an_unknown_type_is_read_as_paco_reads_it():
     warnings = []

@@ -76,12 +76,68 @@ def parse_args():
         help='timed steps per model copy (default: 60)',
     )
     parser.add_argument(
+        '--layout',
+        choices=['config', 'fashionpedia'],
+        default='config',
+        help="attribute groups: the config's, or Fashionpedia's width (15 "
+        'multi-label groups, 320 values) with random labels on the same '
+        'images (default: config)',
+    )
+    parser.add_argument(
         '--warmup',
         type=int,
         default=3,
         help='untimed steps per model (default: 3)',
     )
     return parser.parse_args()
+
+
+#: Fashionpedia's declared layout: 15 super-categories, 320 values.
+FASHIONPEDIA_SIZES = [
+    23,
+    30,
+    13,
+    17,
+    12,
+    42,
+    10,
+    35,
+    20,
+    28,
+    16,
+    25,
+    19,
+    14,
+    16,
+]
+
+
+def wide_layout(cfg, batches, seed: int = 0) -> None:
+    """Give the model Fashionpedia's attribute layout and the batches
+    random labels of that width, in place: 0/1 per value, a whole group
+    unknown (-1) one time in five."""
+    groups = [
+        dict(
+            name=f'group{g}',
+            values=[f'v{g}_{k}' for k in range(n)],
+            multi_label=True,
+        )
+        for g, n in enumerate(FASHIONPEDIA_SIZES)
+    ]
+    for key in ('panoptic_head', 'panoptic_fusion_head'):
+        cfg.model[key]['attribute_groups'] = groups
+    gen = torch.Generator().manual_seed(seed)
+    for batch in batches:
+        for sample in batch['data_samples']:
+            n = len(sample.gt_instances)
+            rows = torch.rand(n, sum(FASHIONPEDIA_SIZES), generator=gen) < 0.02
+            rows = rows.long()
+            start = 0
+            for size in FASHIONPEDIA_SIZES:
+                unknown = torch.rand(n, generator=gen) < 0.2
+                rows[unknown, start : start + size] = -1
+                start += size
+            sample.gt_instances.attr_labels = rows
 
 
 def stock_model_cfg(attr_cfg: dict) -> dict:
@@ -161,6 +217,8 @@ def main():
         )
         for i in range(4)
     ]
+    if args.layout == 'fashionpedia':
+        wide_layout(cfg, batches)
 
     # Two copies of each model, built in the order attr, stock, stock,
     # attr, so that neither model gains from where its tensors were
@@ -206,7 +264,8 @@ def main():
     )
     print(
         f'training step, batch {bs}, {args.steps} rotated steps of two '
-        f'copies of each model ({torch.get_num_threads()} threads)'
+        f'copies of each model ({torch.get_num_threads()} threads), '
+        f'attribute layout: {args.layout}'
     )
     print(
         f'  stock mmdet Mask2Former : {med["stock"] * 1000:8.1f} ms '
@@ -219,12 +278,14 @@ def main():
     print(f'  stock copy / stock      : {noise:8.3f} (same model: the noise)')
     print(
         f'  ratio attr / stock      : {ratio:8.3f} '
-        '(median of per-step ratios; target <= 1.03)'
+        '(median of per-step ratios; target <= 1.03, 1.05 for the '
+        'fashionpedia layout)'
     )
     if tmp is not None:
         tmp.cleanup()
-    if ratio > 1.03:
-        sys.exit('step-time ratio above the 1.03 target')
+    target = 1.03 if args.layout == 'config' else 1.05
+    if ratio > target:
+        sys.exit(f'step-time ratio above the {target} target')
 
 
 if __name__ == '__main__':
