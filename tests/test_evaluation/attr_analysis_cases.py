@@ -75,8 +75,8 @@ def errors_case():
     blue/(size unknown)/[striped, dotted] found by r3, all right.
     r4: a cube where there is none. Image B: g21 ball red/small/(pattern
     unknown) found by r5 without colour; g22 cube (colour unknown)/large/
-    [dotted] found by r6 (IoU 2/3) as small; r7, a later duplicate on g22,
-    stays unmatched.
+    [dotted] found by r6 (IoU 2/3) as small and [striped, dotted]; r7, a
+    later duplicate on g22, stays unmatched.
     """
     gts = [
         gt_ann(
@@ -158,8 +158,8 @@ def errors_case():
             CUBE,
             [2, 0, 10, 10],
             0.4,
-            dict(color='red', size='small', pattern=['dotted']),
-            dict(color=[0.7, 0.2, 0.1], size=[0.55, 0.45], pattern=[0.1, 0.8]),
+            dict(color='red', size='small', pattern=['striped', 'dotted']),
+            dict(color=[0.7, 0.2, 0.1], size=[0.55, 0.45], pattern=[0.6, 0.8]),
         ),
         result(
             IMG_B,

@@ -68,6 +68,18 @@ ERRORS = [
     (IMG_A, 12, 2, 'cube', 'pattern', '-', 'dotted', 0.8, '0.9000'),
     (IMG_B, 21, 5, 'ball', 'color', 'red', '?', 0.5, ''),
     (IMG_B, 22, 6, 'cube', 'size', 'large', 'small', 0.4, '0.5500'),
+    # F1 2/3: right for the attribute-aware AP, but not the true set
+    (
+        IMG_B,
+        22,
+        6,
+        'cube',
+        'pattern',
+        'dotted',
+        'striped;dotted',
+        0.4,
+        '0.6000;0.8000',
+    ),
 ]
 
 
@@ -101,15 +113,15 @@ def test_confusion_matrices_are_the_hand_counts():
 def test_multilabel_value_scores_are_the_hand_counts():
     ev = evaluate(errors_case)
     s = attr_value_scores(ev, matched_attributes(ev), 'pattern')
-    # known pairs: [striped]/[striped], []/[dotted], [s,d]/[s,d],
-    # [dotted]/[dotted]; g21 (unknown pattern) left out
+    # known pairs (true/predicted): [striped]/[striped], []/[dotted],
+    # [s,d]/[s,d], [dotted]/[s,d]; g21 (unknown pattern) left out
     assert s['tp'].tolist() == [2, 2]
-    assert s['fp'].tolist() == [0, 1]
+    assert s['fp'].tolist() == [1, 1]
     assert s['fn'].tolist() == [0, 0]
     assert s['support'].tolist() == [2, 2]
-    np.testing.assert_allclose(s['precision'], [1.0, 2 / 3])
+    np.testing.assert_allclose(s['precision'], [2 / 3, 2 / 3])
     np.testing.assert_allclose(s['recall'], [1.0, 1.0])
-    np.testing.assert_allclose(s['f1'], [1.0, 0.8])
+    np.testing.assert_allclose(s['f1'], [0.8, 0.8])
     # their mean is the metric's macro F1
     assert np.mean(s['f1']) == pytest.approx(
         ev.attribute_scores()['pattern'][1]
@@ -147,7 +159,7 @@ def test_attribute_errors_are_the_hand_derived_rows():
     assert got == ERRORS
     assert rows[0]['file_name'] == f'img{IMG_A}.png'
     assert rows[2]['f1'] == 0.0  # [] against [dotted]
-    assert worst_images(rows) == [(IMG_A, 3), (IMG_B, 2)]
+    assert worst_images(rows) == [(IMG_A, 3), (IMG_B, 3)]  # tie: by id
     assert worst_images(rows, 1) == [(IMG_A, 3)]
 
 
@@ -183,7 +195,7 @@ def test_confusion_tool_writes_hand_counts_and_pictures(tmp_path):
     data = load_tool('attr_confusion_matrix').main([gt, res, str(out)])
     assert data['groups']['color']['counts'] == COLOR
     assert data['groups']['size']['counts'] == SIZE_CM
-    assert data['groups']['pattern']['f1'] == [1.0, 0.8]
+    assert data['groups']['pattern']['f1'] == [0.8, 0.8]
     saved = json.loads((out / 'attr_confusion.json').read_text())
     assert saved['groups']['color']['accuracy'] == 0.5
     for name in ('confusion_color', 'confusion_size', 'value_scores_pattern'):
@@ -252,7 +264,7 @@ def test_worst_images_tool_csv_and_panels(tmp_path):
     panels = sorted(p.name for p in (out / 'worst').iterdir())
     assert panels == [
         f'001_img{IMG_A}_3errors.png',
-        f'002_img{IMG_B}_2errors.png',
+        f'002_img{IMG_B}_3errors.png',
     ]
     panel = cv2.imread(str(out / 'worst' / panels[0]))
     # ground truth and prediction side by side (enlarged), then a caption

@@ -31,14 +31,15 @@ ITER_RUN = [
     dict(lr=0.01, loss=1.0, iter=200, step=200),
     {'coco/segm_mAP': 0.4, 'coco/segm_color_acc': 0.9, 'step': 200},
 ]
-# An epoch-based run: 10 iterations per epoch, validation after each.
+# An epoch-based run: 10 iterations per epoch, validation after each, the
+# second logged at its iteration (log_metric_by_epoch=False).
 EPOCH_RUN = [
     dict(loss=2.0, epoch=1, iter=5, step=5),
     dict(loss=1.8, epoch=1, iter=10, step=10),
     {'coco/bbox_mAP': 0.1, 'step': 1},
     dict(loss=1.2, epoch=2, iter=5, step=15),
     dict(loss=1.0, epoch=2, iter=10, step=20),
-    {'coco/bbox_mAP': 0.3, 'step': 2},
+    {'coco/bbox_mAP': 0.3, 'step': 20},
 ]
 
 
