@@ -23,7 +23,10 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from mmdet.registry import DATASETS
+from mmengine.config import Config
 from mmengine.fileio import load
+from mmengine.registry import init_default_scope
 
 from .functional import AttrCOCOeval, evaluate_attr_coco, load_attr_coco_api
 from .metrics import AttrCocoMetric
@@ -60,10 +63,6 @@ class AnalysisInputs:
 
 def _build_test_dataset(config: str, cfg_options: Optional[dict]):
     """Test data set of a config, and its ``test_evaluator`` dict."""
-    from mmdet.registry import DATASETS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
