@@ -74,7 +74,7 @@ demo: install
 	$(PY) tools/analysis_tools/attr_worst_images.py data/shapes/annotations/val.json \
 	  $(DEMO_DIR)/results.segm.json $(DEMO_DIR)/analysis --img-dir data/shapes/val --num 8
 	$(PY) tools/analysis_tools/plot_curves.py $(DEMO_DIR) --keys loss 'loss_attr_*' \
-	  segm_mAP segm_attr_mAP '*_acc' '*_f1' --out $(DEMO_DIR)/analysis/training_curves.png
+	  segm_mAP segm_attr_mAP 'segm_*_acc' 'segm_*_f1' --out $(DEMO_DIR)/analysis/training_curves.png
 	@echo "Predictions drawn under $(DEMO_DIR)/*/predictions; tables in $(DEMO_DIR)/metric_tables.txt"
 	@echo "Confusion matrices, PR curves, worst images and training curves in $(DEMO_DIR)/analysis"
 	@cat $(DEMO_DIR)/metrics.json

@@ -140,7 +140,8 @@ def plot_confusion_matrix(
             for j in range(n):
                 value = data[i, j]
                 text = '-' if np.isnan(value) else fmt.format(value)
-                bright = not np.isnan(value) and value > 0.6 * peak
+                # dark text on bright cells and on empty (white) rows
+                bright = np.isnan(value) or value > 0.6 * peak
                 ax.text(
                     j,
                     i,

@@ -90,8 +90,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--score-thr',
         type=float,
-        default=0.3,
-        help='also draw detections scored at least this (default 0.3)',
+        default=0.5,
+        help='also draw detections scored at least this (default 0.5); '
+        'located detections are always drawn',
     )
     parser.add_argument(
         '--attr-iou-thr',
@@ -148,6 +149,14 @@ def _instances(
     return out
 
 
+def _probabilities(value_score: str) -> str:
+    """``'  p=0.81'`` (``p=0.60;0.80`` for several values) or ''."""
+    if not value_score:
+        return ''
+    probs = ';'.join(f'{float(p):.2f}' for p in value_score.split(';'))
+    return f'  p={probs}'
+
+
 def draw_panel(
     ev: AttrCOCOeval,
     visualizer: AttrDetLocalVisualizer,
@@ -201,8 +210,8 @@ def draw_panel(
     # number the wrong objects, one number per (ground truth, detection)
     numbers: Dict[tuple, int] = {}
     lines = [
-        'left: ground truth; right: prediction (score >= '
-        f'{score_thr:g}, and every located object)'
+        'left: ground truth | right: prediction '
+        f'(score >= {score_thr:g}, or located)'
     ]
     for row in errors:
         key = (row['annotation_id'], row['result_id'])
@@ -210,10 +219,10 @@ def draw_panel(
         lines.append(
             f'#{numbers[key]} {row["category"]}: {row["group"]} '
             f'{row["true"]} -> {row["predicted"]}'
-            + (f'  p={row["value_score"]}' if row['value_score'] else '')
+            + _probabilities(row['value_score'])
         )
     font_px = max(12.0, 0.028 * drawn.shape[1])
-    band = int(font_px * 1.45 * len(lines) + font_px)
+    band = int(font_px * (1.25 * len(lines) + 0.8))
     canvas = np.concatenate(
         [drawn, np.full((band, drawn.shape[1], 3), 255, np.uint8)], axis=0
     )

@@ -278,6 +278,7 @@ def plot_runs(
         figsize=(4.2 * cols, 2.9 * rows + 0.3),
         dpi=90,
         squeeze=False,
+        sharex=True,
     )
     colors = plt.get_cmap('tab10')
     styles = ['-', '--', ':', '-.']
