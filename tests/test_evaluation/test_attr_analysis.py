@@ -371,3 +371,42 @@ def test_pickle_without_config_is_refused(tmp_path):
     dump_samples(errors_case()[1], pkl, str(tmp_path))
     with pytest.raises(SystemExit, match='CONFIG'):
         load_tool('attr_pr_curves').main([gt, str(pkl), str(tmp_path / 'o')])
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_random_cases_agree_with_the_metric(seed):
+    """On random cases (unknown ground truth, unknown predictions, crowds),
+    the matrices and value scores give the metric's accuracy, macro F1 and
+    counts, and the pair curves give its per-group object-attribute AP."""
+    from attr_eval_cases import make_case
+
+    gt, results = make_case(seed, unknown=0.2)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev = evaluate_attr_coco(load_attr_coco_api(gt), results, 'segm')
+    m = matched_attributes(ev)
+    assert len(m) == len(ev.attr_eval['pairs_matched'][0])
+    errors = attribute_errors(ev, m)
+    for group, (kind, value, count) in ev.attribute_scores().items():
+        s = attr_value_scores(ev, m, group)
+        if kind == 'acc':
+            counts = attr_confusion_matrix(ev, m, group)['counts']
+            assert counts.sum() == len(m)
+            assert counts[:-1].sum() == count
+            right = np.trace(counts[:-1, :-1])
+            assert right / count == pytest.approx(value)
+            wrong = sum(r['group'] == group for r in errors)
+            assert wrong == count - right
+        else:
+            occurs = ~np.isnan(s['f1'])
+            assert np.mean(s['f1'][occurs]) == pytest.approx(value)
+    assert len(errors) > 0 and len(m) > 10
+    # the mean of the valid pair precisions of a group's values at every
+    # IoU is the metric's <group>_pair_mAP
+    for group in ev.spec.names:
+        curves = [
+            pair_pr_curves(ev, group, float(t))['precision']
+            for t in ev.params.iouThrs
+        ]
+        stacked = np.stack(curves)  # (T, K, V, R)
+        mean = np.nanmean(stacked) if (~np.isnan(stacked)).any() else -1
+        assert mean == pytest.approx(ev.attr_stats[f'{group}_pair_mAP'])
