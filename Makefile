@@ -56,8 +56,9 @@ DEMO_CFG := configs/mask2former-attr/mask2former-attr_r18_1xb8-1500i_shapes.py
 DEMO_DIR := work_dirs/demo
 
 # Train on the embedded shapes data (generated if absent), evaluate on its val
-# split, draw predictions and write the metrics. Re-running resumes from the
-# last checkpoint instead of starting over.
+# split, draw predictions, write the metrics and the analysis pictures
+# (docs/analysis.md). Re-running resumes from the last checkpoint instead of
+# starting over.
 demo: install
 	@test -f data/shapes/annotations/val.json \
 	  || $(PY) tools/dataset_converters/make_shapes.py data/shapes
@@ -68,7 +69,16 @@ demo: install
 	  --cfg-options test_evaluator.outfile_prefix=$(DEMO_DIR)/results
 	$(PY) tools/analysis_tools/eval_results.py data/shapes/annotations/val.json \
 	  $(DEMO_DIR)/results.segm.json > $(DEMO_DIR)/metric_tables.txt
+	$(PY) tools/analysis_tools/attr_confusion_matrix.py data/shapes/annotations/val.json \
+	  $(DEMO_DIR)/results.segm.json $(DEMO_DIR)/analysis
+	$(PY) tools/analysis_tools/attr_pr_curves.py data/shapes/annotations/val.json \
+	  $(DEMO_DIR)/results.segm.json $(DEMO_DIR)/analysis
+	$(PY) tools/analysis_tools/attr_worst_images.py data/shapes/annotations/val.json \
+	  $(DEMO_DIR)/results.segm.json $(DEMO_DIR)/analysis --img-dir data/shapes/val --num 8
+	$(PY) tools/analysis_tools/plot_curves.py $(DEMO_DIR) --keys loss 'loss_attr_*' \
+	  segm_mAP segm_attr_mAP 'segm_*_acc' 'segm_*_f1' --out $(DEMO_DIR)/analysis/training_curves.png
 	@echo "Predictions drawn under $(DEMO_DIR)/*/predictions; tables in $(DEMO_DIR)/metric_tables.txt"
+	@echo "Confusion matrices, PR curves, worst images and training curves in $(DEMO_DIR)/analysis"
 	@cat $(DEMO_DIR)/metrics.json
 
 # Timings against stock mmdet, measured in the same run (run on an idle

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from tqdm import tqdm
 
 from mmmultilabel.models.losses.inverseform_loss import (
     label_boundaries,
@@ -475,7 +476,7 @@ def train(args: argparse.Namespace) -> Tuple[InverseFormNet, dict]:
     )
     start = time.time()
     running = 0.0
-    for it in range(1, args.iters + 1):
+    for it in tqdm(range(1, args.iters + 1), desc='IF-Net', unit='iter'):
         generators = _random_generators(args.batch_size, args, gen)
         pred, target = make_batch(train_maps, generators, args, rng)
         loss = regression_loss(net, pred, target, generators)
@@ -486,7 +487,7 @@ def train(args: argparse.Namespace) -> Tuple[InverseFormNet, dict]:
         running += loss.item()
         if it % args.log_interval == 0 or it == args.iters:
             count = (it - 1) % args.log_interval + 1
-            print(
+            tqdm.write(
                 f'iter {it}/{args.iters}  mse {running / count:.5f}  '
                 f'lr {scheduler.get_last_lr()[0]:.2e}  '
                 f'{time.time() - start:.0f}s'

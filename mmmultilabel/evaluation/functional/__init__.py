@@ -1,3 +1,13 @@
+from .attr_analysis import (
+    MatchedAttributes,
+    attr_confusion_matrix,
+    attr_value_scores,
+    attribute_errors,
+    matched_attributes,
+    pair_pr_curves,
+    pair_value_ap,
+    worst_images,
+)
 from .attr_coco_eval import AttrCOCOeval, macro_f1, multilabel_f1
 from .coco_api import load_attr_coco_api, load_attr_results
 from .fashionpedia_eval import FashionpediaEval, evaluate_fashionpedia
@@ -22,6 +32,14 @@ from .summary import (
 )
 
 __all__ = [
+    'MatchedAttributes',
+    'attribute_errors',
+    'attr_confusion_matrix',
+    'matched_attributes',
+    'pair_pr_curves',
+    'pair_value_ap',
+    'attr_value_scores',
+    'worst_images',
     'AttrCOCOeval',
     'FashionpediaEval',
     'evaluate_fashionpedia',
