@@ -85,6 +85,7 @@ demo: install
 # machine: other load skews both sides).
 bench: install
 	$(PY) tools/analysis_tools/bench_train_step.py
+	$(PY) tools/analysis_tools/bench_train_step.py --layout fashionpedia --steps 30
 	$(PY) tools/analysis_tools/bench_metric.py
 	$(PY) tools/analysis_tools/bench_dataset.py
 
