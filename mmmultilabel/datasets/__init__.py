@@ -3,11 +3,11 @@ from .formats import (
     AnnotationDefectError,
     AnnotationSyntaxError,
     detect_format,
-    load_attr_coco,
     read_annotation_file,
     to_canonical,
 )
 from .labelme import LabelmeSpec, convert_labelme_dir
+from .loader import load_attr_coco
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 from .validation import check_attr_coco, validate_attr_coco

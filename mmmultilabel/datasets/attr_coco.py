@@ -10,8 +10,9 @@ from mmdet.registry import DATASETS
 
 from mmmultilabel.utils import AttributeSpec, AttributeSpecError
 
-from .formats import AnnotationDefectError, load_attr_coco
+from .formats import AnnotationDefectError
 from .known_fields import FEDERATED_IMAGE_FIELDS
+from .loader import load_attr_coco
 from .transforms.formatting import AttrAlignmentError
 
 
@@ -32,7 +33,7 @@ class AttrCocoDataset(CocoDataset):
     """COCO instance data set whose instances carry attribute labels.
 
     Reads attribute COCO or any foreign form that
-    :func:`~mmmultilabel.datasets.formats.load_attr_coco` converts, and
+    :func:`~mmmultilabel.datasets.loader.load_attr_coco` converts, and
     validates it on load: all defects (errors) of the file are raised at
     once in an :class:`AnnotationDefectError` naming the file; warnings
     (e.g. a ``bbox`` taken from the mask, skipped annotations without a

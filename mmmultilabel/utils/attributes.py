@@ -28,7 +28,16 @@ Example:
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import (
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+)
 
 import numpy as np
 
@@ -36,6 +45,16 @@ UNKNOWN = -1
 
 # Groups read from annotation files, by path (see AttributeSpec).
 _GROUPS_FROM_FILE: Dict[str, list] = {}
+# Reads the groups an annotation file declares; the readers of the file
+# forms live above this module (mmmultilabel.datasets.loader sets it).
+_group_file_reader: Optional[Callable[[str], list]] = None
+
+
+def set_group_file_reader(reader: Callable[[str], list]) -> None:
+    """Set how ``AttributeSpec('file.json')`` reads a file's groups."""
+    global _group_file_reader
+    _group_file_reader = reader
+
 
 AttrValue = Union[str, int, Sequence[Union[str, int]], None]
 
@@ -122,10 +141,13 @@ class AttributeSpec:
     def _groups_from_file(path: str) -> list:
         """``attribute_groups`` of an annotation file, read once per path."""
         if path not in _GROUPS_FROM_FILE:
-            from mmmultilabel.datasets.formats import load_attr_coco
-
-            data = load_attr_coco(path, validate=False)
-            _GROUPS_FROM_FILE[path] = data.get('attribute_groups', [])
+            if _group_file_reader is None:
+                raise AttributeSpecError(
+                    f'attribute groups given as a file ({path}) need the '
+                    'readers of mmmultilabel.datasets: import mmmultilabel '
+                    "(or custom_imports=['mmmultilabel'] in a config)"
+                )
+            _GROUPS_FROM_FILE[path] = _group_file_reader(path)
         return _GROUPS_FROM_FILE[path]
 
     @staticmethod

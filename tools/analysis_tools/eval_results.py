@@ -43,9 +43,9 @@ from typing import Dict, List, Optional
 from mmmultilabel.datasets.formats import (
     AnnotationDefectError,
     AnnotationSyntaxError,
-    load_attr_coco,
     read_annotation_file,
 )
+from mmmultilabel.datasets.loader import load_attr_coco
 from mmmultilabel.evaluation import (
     PROTOCOLS,
     PacoFormatError,

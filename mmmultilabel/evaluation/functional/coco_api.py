@@ -8,7 +8,7 @@ from typing import List, Mapping, Optional, Sequence, Union
 from mmdet.datasets.api_wrappers import COCO
 from mmengine.fileio import load
 
-from mmmultilabel.datasets.formats import load_attr_coco
+from mmmultilabel.datasets.loader import load_attr_coco
 
 from .protocol_inputs import ResultsError, check_result
 
@@ -31,7 +31,7 @@ def load_attr_coco_api(
 ) -> COCO:
     """Ground truth with attributes as a COCO api object.
 
-    Any form that :func:`~mmmultilabel.datasets.formats.load_attr_coco`
+    Any form that :func:`~mmmultilabel.datasets.loader.load_attr_coco`
     reads (attribute COCO, subcat, Fashionpedia, PACO) is converted to
     attribute COCO: ``dataset['attribute_groups']`` and, per annotation,
     ``attributes`` with value names (and ``partial_attributes`` for PACO

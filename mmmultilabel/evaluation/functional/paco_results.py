@@ -8,7 +8,7 @@ project's own results carry, per attribute group, ``attribute_scores``
 
 The groups of a PACO file are its attribute types
 (``attr_type_to_attr_idxs``) with their values in that order, exactly as
-:func:`mmmultilabel.datasets.formats.load_attr_coco` converts the ground
+:func:`mmmultilabel.datasets.loader.load_attr_coco` converts the ground
 truth (:class:`~.result_forms.AttributeVocabulary` holds them), so both
 forms address the same values. These are the per-result reader and writer
 of the ``paco`` form in :mod:`.result_forms`; whole files are converted

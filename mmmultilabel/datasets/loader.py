@@ -1,0 +1,106 @@
+"""Load an annotation file as attribute COCO: read, convert, validate.
+
+The top of the data modules' stack, which reads from bottom to top:
+:mod:`mmmultilabel.utils.attributes` (the attribute layout) <-
+:mod:`.formats` (parsing and the readers of the foreign forms) <-
+:mod:`.validation` (the defects of a converted file) <- this module.
+"""
+
+from logging import WARNING
+from pathlib import Path
+from typing import List, Mapping, Optional, Union
+
+from mmengine.logging import print_log
+
+from mmmultilabel.utils import attributes
+
+from .formats import (
+    AnnotationDefectError,
+    normalise_attribute_values,
+    read_annotation_file,
+    to_canonical,
+)
+from .validation import check_attr_coco
+
+
+def load_attr_coco(
+    ann_file_or_dict: Union[str, Path, Mapping],
+    backend_args: Optional[dict] = None,
+    validate: bool = True,
+    img_dir: Optional[str] = None,
+    warnings: Optional[List[str]] = None,
+    log_warnings: bool = True,
+) -> dict:
+    """Load attribute annotations in any supported form as attribute COCO.
+
+    Args:
+        ann_file_or_dict (str | Path | Mapping): A JSON file (local path or
+            URI) or an already parsed dict.
+        backend_args (dict, optional): Arguments for mmengine's file
+            backend. Defaults to None.
+        validate (bool): Check the data and raise on any defect. Defaults
+            to True.
+        img_dir (str, optional): With ``validate``, also check that every
+            image file exists under this directory. Defaults to None.
+        warnings (list[str], optional): The warnings (see
+            :func:`to_canonical`; with ``validate`` also those of the
+            validator) are appended here.
+        log_warnings (bool): Also log each warning, prefixed by the file
+            name, with mmengine's current logger. Defaults to True.
+
+    Returns:
+        dict: COCO instances dict with ``attribute_groups`` (plain dicts as
+        :meth:`AttributeSpec.to_list`) and, per annotation with known
+        attributes, ``attributes`` whose values are names (lists of names
+        for multi-label groups); ``bbox`` and ``iscrowd`` on every
+        annotation.
+
+    Raises:
+        AnnotationSyntaxError: if the file is not valid JSON.
+        AnnotationDefectError: if ``validate`` and the data has defects;
+            it lists all of them.
+    """
+    if isinstance(ann_file_or_dict, (str, Path)):
+        name = str(ann_file_or_dict)
+        raw = read_annotation_file(ann_file_or_dict, backend_args)
+    elif isinstance(ann_file_or_dict, Mapping):
+        name, raw = '<dict>', ann_file_or_dict
+    else:
+        raise TypeError(
+            'load_attr_coco expects a file path or a dict, got '
+            f'{type(ann_file_or_dict).__name__}'
+        )
+    found: List[str] = []
+    if validate:
+        data, defects = check_attr_coco(raw, img_dir=img_dir, warnings=found)
+        if defects:
+            raise AnnotationDefectError(name, defects)
+    else:
+        if not isinstance(raw, Mapping):
+            raise AnnotationDefectError(
+                name,
+                [
+                    'top level: expected a JSON object with "images", '
+                    f'"annotations" and "categories", got '
+                    f'{type(raw).__name__}'
+                ],
+            )
+        data = to_canonical(raw, warnings=found)
+    if log_warnings:
+        for warning in found:
+            print_log(f'{name}: {warning}', logger='current', level=WARNING)
+    if warnings is not None:
+        warnings.extend(found)
+    return normalise_attribute_values(data)
+
+
+def attribute_groups_of_file(path: str) -> list:
+    """``attribute_groups`` declared by an annotation file of any form."""
+    return load_attr_coco(path, validate=False, log_warnings=False)[
+        'attribute_groups'
+    ]
+
+
+# AttributeSpec('path/to/ann.json') takes the groups a file declares; the
+# readers of the file forms live here, above the attribute layout.
+attributes.set_group_file_reader(attribute_groups_of_file)

@@ -1,0 +1,110 @@
+"""Modules import downward only.
+
+Layers of the package: ``utils`` <- ``datasets``, ``models``, ``engine``
+<- ``evaluation``, ``visualization`` <- ``apis``. Inside ``datasets`` the
+data modules form a one-way stack: the attribute layout (``utils``) <-
+completion / known fields <- ``formats`` (the readers of the foreign
+forms) <- ``validation`` <- ``loader`` <- the data set and the converters.
+Every import counts, including those inside functions.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / 'mmmultilabel'
+
+LAYERS = dict(
+    utils=0,
+    datasets=1,
+    models=1,
+    engine=1,
+    evaluation=2,
+    visualization=2,
+    apis=3,
+)
+DATA_STACK = dict(
+    completion=0,
+    known_fields=1,
+    formats=2,
+    validation=3,
+    loader=4,
+    attr_coco=5,
+    labelme=5,
+)
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix('')
+    parts = list(rel.parts)
+    if parts[-1] == '__init__':
+        parts.pop()
+    return '.'.join(parts)
+
+
+def _imports(path: Path):
+    """Absolute names of the mmmultilabel modules ``path`` imports."""
+    name = _module_name(path)
+    package = name if path.name == '__init__.py' else name.rsplit('.', 1)[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split('.')
+                base = base[: len(base) - node.level + 1]
+                mod = '.'.join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ''
+            targets = [mod] + [f'{mod}.{a.name}' for a in node.names]
+        else:
+            continue
+        for target in targets:
+            if target.startswith('mmmultilabel.'):
+                yield node.lineno, target
+
+
+def _files():
+    return sorted(p for p in PKG.rglob('*.py'))
+
+
+def test_layers_import_downward():
+    wrong = []
+    for path in _files():
+        parts = _module_name(path).split('.')
+        if len(parts) < 2 or parts[1] not in LAYERS:
+            continue
+        own = LAYERS[parts[1]]
+        for line, target in _imports(path):
+            layer = target.split('.')[1]
+            if layer in LAYERS and layer != parts[1] and LAYERS[layer] >= own:
+                wrong.append(
+                    f'{path.relative_to(PKG)}:{line} imports {target}'
+                )
+    assert not wrong, '\n'.join(wrong)
+
+
+def test_data_modules_form_a_one_way_stack():
+    wrong = []
+    for path in sorted((PKG / 'datasets').glob('*.py')):
+        own = DATA_STACK.get(path.stem)
+        if own is None:
+            continue
+        for line, target in _imports(path):
+            parts = target.split('.')
+            if parts[1] != 'datasets' or len(parts) < 3:
+                continue
+            rank = DATA_STACK.get(parts[2])
+            if rank is not None and rank >= own and parts[2] != path.stem:
+                wrong.append(f'datasets/{path.name}:{line} imports {target}')
+    assert not wrong, '\n'.join(wrong)
+
+
+@pytest.mark.parametrize('layer', ['utils'])
+def test_lowest_layer_imports_nothing_above(layer):
+    for path in (PKG / layer).rglob('*.py'):
+        for line, target in _imports(path):
+            assert (
+                target.split('.')[1] == layer
+            ), f'{path.relative_to(PKG)}:{line} imports {target}'
