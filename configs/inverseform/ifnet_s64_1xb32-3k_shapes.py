@@ -79,42 +79,35 @@ train_cfg = dict(
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-# Adam with torch's OneCycleLR (max lr 1e-3, 5 % warm-up, cosine), whose
-# default cycle_momentum moves Adam's beta1 from 0.95 to 0.85 over the
-# warm-up and back to 0.95 by the end.
+# Adam with torch's OneCycleLR schedule (max lr 1e-3, 5 % warm-up, cosine
+# phases) and its default cycle_momentum: the lr rises from lr / 25 to lr
+# over the warm-up and falls to lr / 25e4, Adam's beta1 goes from 0.95 to
+# 0.85 and back. Written as cosine phases because mmengine's OneCycleLR
+# keeps a function in its checkpoint state, which weights_only loading
+# (SafeRunner) refuses on resume.
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=lr, betas=(0.95, 0.999)),
+    optimizer=dict(type='Adam', lr=lr / 25, betas=(0.95, 0.999)),
 )
 warmup = int(0.05 * max_iters) - 1  # the step of the highest lr
-param_scheduler = [
+phases = [
+    dict(T_max=warmup, begin=0, end=warmup + 1, by_epoch=False),
     dict(
-        type='OneCycleLR',
-        eta_max=lr,
-        total_steps=max_iters,
-        pct_start=0.05,
-        by_epoch=False,
-    ),
-    dict(
-        type='CosineAnnealingMomentum',
-        eta_min=0.85,
-        T_max=warmup,
-        begin=0,
-        end=warmup + 1,
-        by_epoch=False,
-    ),
-    dict(
-        type='CosineAnnealingMomentum',
-        eta_min=0.95,
         T_max=max_iters - 1 - warmup,
         begin=warmup,
         end=max_iters,
         by_epoch=False,
     ),
 ]
+param_scheduler = [
+    dict(type='CosineAnnealingLR', eta_min=lr, **phases[0]),
+    dict(type='CosineAnnealingLR', eta_min=lr / 25e4, **phases[1]),
+    dict(type='CosineAnnealingMomentum', eta_min=0.85, **phases[0]),
+    dict(type='CosineAnnealingMomentum', eta_min=0.95, **phases[1]),
+]
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=200),
+    logger=dict(type='LoggerHook', interval=200, log_metric_by_epoch=False),
     checkpoint=dict(
         type='CheckpointHook',
         by_epoch=False,
