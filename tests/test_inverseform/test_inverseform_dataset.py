@@ -119,6 +119,8 @@ def test_coco_maps_through_load_attr_coco(tmp_path):
 
 
 def test_bad_input_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match='missing.json'):
+        InverseFormPairDataset(ann_file=str(tmp_path / 'missing.json'))
     with pytest.raises(FileNotFoundError, match='not a folder of label'):
         png_dataset(tmp_path / 'missing')
     with pytest.raises(ValueError, match='no label .png files'):
