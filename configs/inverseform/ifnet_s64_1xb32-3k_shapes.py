@@ -117,4 +117,5 @@ default_hooks = dict(
 )
 log_processor = dict(by_epoch=False)
 env_cfg = dict(cudnn_benchmark=False)
-randomness = dict(seed=0)
+# every process draws its own pairs (training pairs come from torch's RNG)
+randomness = dict(seed=0, diff_rank_seed=True)
