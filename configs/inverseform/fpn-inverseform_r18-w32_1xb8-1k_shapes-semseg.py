@@ -3,11 +3,10 @@
 # class probabilities against the ground truth's, in 2x2 tiles of 64x64 (the
 # IF-Net's tile size) of each 128x128 label map. The IF-Net is trained on the
 # data set's own boundaries first:
-#   python tools/train_inverseform.py data/shapes/annotations/train.json \
-#       --out work_dirs/inverseform/ifnet_shapes.pth
+#   python tools/train.py configs/inverseform/ifnet_s64_1xb32-3k_shapes.py
 _base_ = './fpn_r18-w32_1xb8-1k_shapes-semseg.py'
 
-inverseform_checkpoint = 'work_dirs/inverseform/ifnet_shapes.pth'
+inverseform_checkpoint = 'work_dirs/ifnet_s64_1xb32-3k_shapes/iter_3000.pth'
 model = dict(
     decode_head=dict(
         loss_decode=[

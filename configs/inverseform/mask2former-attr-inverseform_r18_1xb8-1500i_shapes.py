@@ -3,11 +3,10 @@
 # logits (upsampled to the 128x128 ground truth) against its matched mask,
 # compared as one 64x64 tile (the IF-Net's tile size). The IF-Net is trained
 # on the data set's own boundaries first:
-#   python tools/train_inverseform.py data/shapes/annotations/train.json \
-#       --out work_dirs/inverseform/ifnet_shapes.pth
+#   python tools/train.py configs/inverseform/ifnet_s64_1xb32-3k_shapes.py
 _base_ = '../mask2former-attr/mask2former-attr_r18_1xb8-1500i_shapes.py'
 
-inverseform_checkpoint = 'work_dirs/inverseform/ifnet_shapes.pth'
+inverseform_checkpoint = 'work_dirs/ifnet_s64_1xb32-3k_shapes/iter_3000.pth'
 model = dict(
     panoptic_head=dict(
         type='BoundaryAttrMask2FormerHead',

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mmmultilabel.models import InverseFormRegressor
 from mmmultilabel.models.losses.inverseform_loss import (
     label_boundaries,
     probability_boundaries,
@@ -50,12 +51,31 @@ def test_checkpoint_round_trip_on_cpu(random_ifnet, tmp_path):
 
 
 def test_checkpoint_errors_say_what_to_do(tmp_path):
-    with pytest.raises(FileNotFoundError, match='train_inverseform.py'):
+    with pytest.raises(FileNotFoundError, match='tools/train.py configs'):
         InverseFormNet.from_checkpoint(str(tmp_path / 'missing.pth'))
     other = tmp_path / 'other.pth'
     torch.save(dict(state_dict={}), str(other))
     with pytest.raises(ValueError, match='not an IF-Net checkpoint'):
         InverseFormNet.from_checkpoint(str(other))
+
+
+def test_runner_checkpoints_load_with_the_architecture_of_their_weights(
+    tmp_path,
+):
+    # what the Runner saves for InverseFormRegressor: weights under net.
+    model = InverseFormRegressor(net=dict(tile_size=48, channels=4, hidden=8))
+    torch.nn.init.normal_(model.net.fc[-1].weight, std=0.1)
+    path = str(tmp_path / 'iter_5.pth')
+    torch.save(dict(meta=dict(iter=5), state_dict=model.state_dict()), path)
+    net, meta = InverseFormNet.from_checkpoint(path)
+    assert net.config == dict(tile_size=48, channels=4, hidden=8)
+    assert meta == dict(iter=5) and not net.training
+    pred, target = random_tiles(size=48, seed=4), random_tiles(size=48)
+    torch.testing.assert_close(net(pred, target), model.net(pred, target))
+    other = str(tmp_path / 'other_model.pth')
+    torch.save(dict(state_dict={'backbone.w': torch.zeros(1)}), other)
+    with pytest.raises(ValueError, match='Runner checkpoint of'):
+        InverseFormNet.from_checkpoint(other)
 
 
 def test_tile_size_errors():

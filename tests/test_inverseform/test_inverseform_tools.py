@@ -1,62 +1,90 @@
-"""tools/train_inverseform.py and tools/dataset_converters/shapes2semseg.py."""
+"""IF-Net training through tools/train.py, and
+tools/dataset_converters/shapes2semseg.py."""
 
 import json
+import subprocess
+import sys
 
 import cv2
 import pytest
-from inverseform_utils import load_tool
+import torch
+from inverseform_utils import (
+    REPO,
+    coco_file,
+    load_tool,
+    train_ifnet,
+    write_ifnet_config,
+)
 
+from mmmultilabel.models import InverseFormLoss
 from mmmultilabel.models.losses.inverseform_net import InverseFormNet
 
 
-def test_trained_checkpoint_loads_on_cpu_with_its_report(trained_ifnet):
-    net, meta = InverseFormNet.from_checkpoint(trained_ifnet, 'cpu')
-    assert net.tile_size == 32 and not net.training
-    report = meta['held_out']
-    assert report['shift_0px'] < report['shift_2px'] < report['shift_4px']
-    assert meta['iters'] == 400 and meta['zoom_range'] == [1.0, 1.0]
+def held_out_report(work_dir) -> dict:
+    """The last InverseFormMetric line of the Runner's scalar log."""
+    [scalars] = work_dir.glob('*/vis_data/scalars.json')
+    lines = [json.loads(line) for line in scalars.read_text().splitlines()]
+    return [line for line in lines if 'ifnet/rmse' in line][-1]
 
 
-def test_train_tool_reports_bad_arguments(tmp_path, capsys):
-    tool = load_tool('tools/train_inverseform.py')
-    with pytest.raises(SystemExit, match='neither a COCO annotation'):
-        tool.main([str(tmp_path / 'missing.json')])
-    with pytest.raises(SystemExit, match='multiple of 16'):
-        tool.main([str(tmp_path), '--tile-size', '40'])
-    with pytest.raises(SystemExit, match='no label .png files'):
-        tool.main([str(tmp_path)])
+def test_trained_checkpoint_loads_on_cpu_with_its_report(trained_ifnet_run):
+    ckpt = trained_ifnet_run / 'iter_400.pth'
+    net, meta = InverseFormNet.from_checkpoint(str(ckpt), 'cpu')
+    assert net.config == dict(tile_size=32, channels=16, hidden=128)
+    assert not net.training and meta['iter'] == 400
+    report = held_out_report(trained_ifnet_run)
+    assert report['step'] == 400
+    assert (
+        report['ifnet/shift_0px']
+        < report['ifnet/shift_2px']
+        < report['ifnet/shift_4px']
+    )
+    assert 'ifnet/shift_4px_attacked' in report
 
 
-def test_train_tool_reads_coco_instances(tmp_path):
-    tool = load_tool('tools/train_inverseform.py')
-    ann = tmp_path / 'ann.json'
-    ann.write_text(json.dumps(coco_file()))
-    [(semantic, num_classes, instances)] = tool.load_maps(str(ann), 255)
-    assert num_classes == 3
-    assert semantic[5, 5] == 2 and semantic[15, 15] == 1
-    assert instances[5, 5] == 1 and instances[15, 15] == 2
+@pytest.fixture(scope='module')
+def shapes_root(tmp_path_factory):
+    """4 training images of the real shapes generator (COCO file)."""
+    root = tmp_path_factory.mktemp('shapes') / 'shapes'
+    tool = [sys.executable, 'tools/dataset_converters/make_shapes.py']
+    args = [root, '--num-train', 4, '--num-val', 1, '--seed', 1]
+    subprocess.run(
+        [*tool, *map(str, args)], cwd=REPO, check=True, capture_output=True
+    )
+    return root
 
 
-def coco_file() -> dict:
-    """One 24x24 image: a square of category 7 (label 2), a square of
-    category 3 (label 1) and a crowd region."""
-
-    def square(x, y, s):
-        return [[x, y, x + s, y, x + s, y + s, x, y + s]]
-
-    return dict(
-        images=[dict(id=1, file_name='a/img.jpg', height=24, width=24)],
-        categories=[dict(id=3, name='circle'), dict(id=7, name='square')],
-        annotations=[
-            dict(id=1, image_id=1, category_id=7, iscrowd=0,
-                 segmentation=square(2, 2, 8), area=64, bbox=[2, 2, 8, 8]),
-            dict(id=2, image_id=1, category_id=3, iscrowd=0,
-                 segmentation=square(12, 12, 8), area=64,
-                 bbox=[12, 12, 8, 8]),
-            dict(id=3, image_id=1, category_id=3, iscrowd=1,
-                 segmentation=square(20, 0, 3), area=9, bbox=[20, 0, 3, 3]),
-        ],
-    )  # fmt: skip
+def test_coco_training_resumes_and_the_loss_loads_its_checkpoint(
+    shapes_root, tmp_path
+):
+    dataset = dict(data_root=str(shapes_root) + '/', tile_size=32)
+    config = write_ifnet_config(
+        tmp_path / 'ifnet_coco.py',
+        dataset,
+        iters=6,
+        lr=1e-3,
+        pct_start=0.5,
+        model=dict(net=dict(tile_size=32, channels=4, hidden=16)),
+        train_dataloader=dict(batch_size=4),
+        val_dataloader=dict(batch_size=4, dataset=dict(num_samples=4)),
+        default_hooks=dict(
+            checkpoint=dict(interval=3), logger=dict(interval=1)
+        ),
+    )
+    # stop at 3, then continue to 6 from the checkpoint
+    work = tmp_path / 'work'
+    train_ifnet(config, work, '--cfg-options', 'train_cfg.max_iters=3')
+    log = train_ifnet(config, work, '--resume', work / 'iter_3.pth')
+    assert 'resumed epoch: 0, iter: 3' in log
+    assert 'Iter(train) [4/6]' in log and 'Iter(train) [1/6]' not in log
+    assert 'ifnet/shift_4px_attacked' in log  # the metric in the log
+    ckpt = torch.load(work / 'iter_6.pth', weights_only=False)
+    steps = {int(s['step']) for s in ckpt['optimizer']['state'].values()}
+    assert ckpt['meta']['iter'] == 6 and steps == {6}  # Adam continued
+    loss = InverseFormLoss(str(work / 'iter_6.pth'), grid=(4, 4))
+    assert loss.inverse_net.tile_size == 32
+    for name, value in loss.inverse_net.state_dict().items():
+        torch.testing.assert_close(value, ckpt['state_dict']['net.' + name])
 
 
 def test_shapes2semseg_writes_label_pngs(tmp_path, capsys):
@@ -75,17 +103,3 @@ def test_shapes2semseg_writes_label_pngs(tmp_path, capsys):
     )
     with pytest.raises(SystemExit, match='annotation file not found'):
         tool.main([str(tmp_path), '--splits', 'val'])
-
-
-def test_train_tool_fine_tunes_a_checkpoint(
-    trained_ifnet, label_dir, tmp_path
-):
-    tool = load_tool('tools/train_inverseform.py')
-    out = str(tmp_path / 'tuned.pth')
-    args = [str(label_dir), '--init', trained_ifnet, '--out', out]
-    args += ['--iters', '3', '--batch-size', '4', '--eval-samples', '8']
-    assert tool.main(args) == 0
-    net, meta = InverseFormNet.from_checkpoint(out)
-    assert net.tile_size == 32  # from the initial checkpoint
-    assert meta['init'] == trained_ifnet and meta['iters'] == 3
-    assert 'shift_4px_attacked' in meta['held_out']

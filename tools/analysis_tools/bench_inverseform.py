@@ -28,7 +28,8 @@ Both pairs also report their evaluator's own numbers (mmseg
 ``IoUMetric``; segm mAP of ``AttrCocoMetric``). Missing pieces are made
 first: the semantic label PNGs
 (``tools/dataset_converters/shapes2semseg.py``) and the IF-Net
-(``tools/train_inverseform.py``). Results go to ``WORK_DIR/results.json``
+(``tools/train.py`` on ``configs/inverseform/ifnet_s64_1xb32-3k_shapes.py``,
+``--ifnet-iters`` iterations). Results go to ``WORK_DIR/results.json``
 and a table is printed. On one busy CPU core a ``seg`` run of 1000
 iterations took 5 to 10 minutes and an ``m2f`` run of 500 iterations 10 to
 13; use ``nice``/``OMP_NUM_THREADS`` on a shared machine.
@@ -66,6 +67,7 @@ PAIRS = dict(
         'inverseform/mask2former-attr-inverseform_r18_1xb8-1500i_shapes.py',
     ),
 )
+IFNET_CONFIG = 'inverseform/ifnet_s64_1xb32-3k_shapes.py'
 NUM_CLASSES = 4  # background, circle, square, triangle
 
 
@@ -91,8 +93,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--data-root', default='data/shapes')
     parser.add_argument(
         '--ifnet',
-        default='work_dirs/inverseform/ifnet_shapes.pth',
-        help='IF-Net checkpoint; trained on the train split if missing',
+        help='IF-Net checkpoint (default: '
+        'work_dirs/ifnet_s64_1xb32-3k_shapes/iter_IFNET_ITERS.pth, trained '
+        'on the train split if missing)',
     )
     parser.add_argument('--ifnet-iters', type=int, default=3000)
     parser.add_argument(
@@ -151,20 +154,42 @@ def prepare(args: argparse.Namespace) -> None:
                 args.data_root,
             ]
         )
-    if not osp.isfile(args.ifnet):
-        run(
-            [
-                sys.executable,
-                'tools/train_inverseform.py',
-                osp.join(args.data_root, 'annotations', 'train.json'),
-                '--out',
-                args.ifnet,
-                '--iters',
-                str(args.ifnet_iters),
-                '--seed',
-                str(args.seed),
-            ]
-        )
+    if args.ifnet is None:
+        work_dir = osp.join('work_dirs', 'ifnet_s64_1xb32-3k_shapes')
+        args.ifnet = osp.join(work_dir, f'iter_{args.ifnet_iters}.pth')
+        if not osp.isfile(args.ifnet):
+            train(
+                osp.join(CONFIGS, IFNET_CONFIG),
+                work_dir,
+                ifnet_overrides(args),
+            )
+    elif not osp.isfile(args.ifnet):
+        sys.exit(f'error: IF-Net checkpoint not found: {args.ifnet}')
+
+
+def ifnet_overrides(args: argparse.Namespace) -> dict:
+    """Config changes of the IF-Net: data, seed, and the schedule's
+    phases (torch's OneCycleLR with 5 % warm-up) for ``--ifnet-iters``."""
+    root = args.data_root.rstrip('/') + '/'
+    iters = args.ifnet_iters
+    warmup = int(0.05 * iters) - 1
+    opts = {
+        'randomness.seed': args.seed,
+        'train_dataloader.dataset.data_root': root,
+        'val_dataloader.dataset.data_root': root,
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': iters,
+        'default_hooks.checkpoint.interval': iters,
+    }
+    # param_scheduler: lr rise, lr fall, beta1 fall, beta1 rise
+    for i in (0, 2):
+        opts.update({f'param_scheduler.{i}.T_max': warmup})
+        opts.update({f'param_scheduler.{i}.end': warmup + 1})
+    for i in (1, 3):
+        opts.update({f'param_scheduler.{i}.T_max': iters - 1 - warmup})
+        opts.update({f'param_scheduler.{i}.begin': warmup})
+        opts.update({f'param_scheduler.{i}.end': iters})
+    return opts
 
 
 def overrides(args: argparse.Namespace, which: str, with_if: bool) -> dict:

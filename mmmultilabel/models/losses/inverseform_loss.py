@@ -184,9 +184,10 @@ class InverseFormLoss(nn.Module):
     a segmentation head can lower the distance without moving boundaries).
 
     Args:
-        checkpoint (str): IF-Net checkpoint of
-            ``tools/train_inverseform.py`` (trained on the data set's own
-            ground-truth boundaries).
+        checkpoint (str): IF-Net checkpoint: a Runner checkpoint of
+            ``configs/inverseform/ifnet_*.py`` (trained on the data set's
+            own ground-truth boundaries) or one saved by
+            :meth:`InverseFormNet.save`.
         pred_type (str): What ``pred`` holds. ``'mask'`` (default):
             segmentation logits, (N, C, H, W) with a softmax over C > 1
             classes, or (N, 1, H, W) / (N, H, W) mask logits with a sigmoid;

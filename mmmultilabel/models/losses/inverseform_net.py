@@ -6,7 +6,8 @@ ground-truth boundary tile and regresses the affine transform that maps one
 onto the other; :class:`~mmmultilabel.models.InverseFormLoss` uses the
 distance of that transform from the identity as a loss.
 
-Conventions used here and by ``tools/train_inverseform.py``:
+Conventions used here and by
+:class:`~mmmultilabel.datasets.InverseFormPairDataset`:
 
 * An affine transform ``A`` acts on tile-normalised coordinates (``[-1, 1]``
   across the tile, as :func:`torch.nn.functional.affine_grid` with
@@ -24,6 +25,7 @@ Conventions used here and by ``tools/train_inverseform.py``:
   by ``s`` gives ``sqrt(2) |log s|``.
 """
 
+import math
 import os.path as osp
 from typing import Dict, Optional, Tuple
 
@@ -185,35 +187,88 @@ class InverseFormNet(nn.Module):
     def from_checkpoint(
         cls, path: str, map_location: str = 'cpu'
     ) -> Tuple['InverseFormNet', dict]:
-        """Load a network saved by :meth:`save`.
+        """Load a network from a checkpoint of the Runner or of :meth:`save`.
+
+        A Runner checkpoint of :class:`InverseFormRegressor` (what
+        ``tools/train.py configs/inverseform/ifnet_*.py`` writes) holds the
+        weights under ``net.``; the architecture is read from their shapes.
+        Both load with ``torch.load(weights_only=True)`` (mmengine's own
+        globals allowed, see :mod:`mmmultilabel.engine.runner.checkpoint`).
 
         Args:
-            path (str): Checkpoint written by ``tools/train_inverseform.py``.
+            path (str): Checkpoint file.
             map_location (str): Device to load the tensors to. Defaults to
                 ``'cpu'``.
 
         Returns:
             tuple[InverseFormNet, dict]: The network, in eval mode, and the
-            checkpoint's ``meta``.
+            checkpoint's ``meta`` (for a Runner checkpoint: ``iter``,
+            ``cfg``, ``seed``...).
         """
+        # Imported here: the engine layer sits above the models.
+        from mmmultilabel.engine.runner.checkpoint import (
+            checkpoint_safe_globals,
+        )
+
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'IF-Net checkpoint not found: {path}; train one on your '
-                'data set with `python tools/train_inverseform.py '
-                f'ANN_FILE_OR_LABEL_DIR --out {path}`'
+                'data set with `python tools/train.py '
+                'configs/inverseform/ifnet_s64_1xb32-3k_shapes.py` (set its '
+                'data, see docs/inverseform.md) and give its iter_*.pth'
             )
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-        if not isinstance(ckpt, dict) or ckpt.get('format') != (
-            CHECKPOINT_FORMAT
-        ):
-            raise ValueError(
-                f'{path} is not an IF-Net checkpoint of '
-                'tools/train_inverseform.py (no '
-                f'format={CHECKPOINT_FORMAT!r} entry)'
+        with checkpoint_safe_globals(path):
+            ckpt = torch.load(
+                path, map_location=map_location, weights_only=True
             )
-        net = cls(**ckpt['config'])
-        net.load_state_dict(ckpt['state_dict'])
+        if isinstance(ckpt, dict) and ckpt.get('format') == CHECKPOINT_FORMAT:
+            config, state_dict = ckpt['config'], ckpt['state_dict']
+        else:
+            state_dict = _runner_state_dict(ckpt)
+            if state_dict is None:
+                raise ValueError(
+                    f'{path} is not an IF-Net checkpoint: neither '
+                    f'format={CHECKPOINT_FORMAT!r} nor a Runner checkpoint '
+                    'of InverseFormRegressor (state_dict keys net.*)'
+                )
+            config = _config_from_weights(path, state_dict)
+        net = cls(**config)
+        net.load_state_dict(state_dict)
         return net.eval(), ckpt.get('meta', {})
+
+
+def _runner_state_dict(ckpt) -> Optional[Dict[str, Tensor]]:
+    """The ``net.`` weights of a Runner checkpoint, without the prefix."""
+    if not isinstance(ckpt, dict) or not isinstance(
+        ckpt.get('state_dict'), dict
+    ):
+        return None
+    prefix = 'net.'
+    state_dict = {
+        k[len(prefix) :]: v
+        for k, v in ckpt['state_dict'].items()
+        if k.startswith(prefix)
+    }
+    return state_dict or None
+
+
+def _config_from_weights(path: str, state_dict: Dict[str, Tensor]) -> dict:
+    """``tile_size``, ``channels`` and ``hidden`` from the weight shapes."""
+    try:
+        channels = state_dict['convs.0.weight'].shape[0]
+        hidden, features = state_dict['fc.0.weight'].shape
+    except KeyError as err:
+        raise ValueError(
+            f'{path}: the IF-Net weights lack {err}; the checkpoint is of '
+            'another network'
+        ) from None
+    side = math.isqrt(features // (4 * channels))
+    if 4 * channels * side * side != features:
+        raise ValueError(
+            f'{path}: fc.0 takes {features} features, which is not '
+            f'4 * {channels} channels * (tile_size / 16)^2'
+        )
+    return dict(tile_size=16 * side, channels=channels, hidden=hidden)
 
 
 def affine_from_generator(generators: Tensor) -> Tensor:

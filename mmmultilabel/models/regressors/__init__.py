@@ -1,0 +1,3 @@
+from .inverseform_regressor import InverseFormRegressor
+
+__all__ = ['InverseFormRegressor']
