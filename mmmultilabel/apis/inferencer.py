@@ -19,8 +19,8 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.structures import InstanceData
 
-from mmmultilabel.engine import checkpoint_safe_globals
 from mmmultilabel.utils import UNKNOWN, AttributeSpec
+from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
 
 InputType = Union[str, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType]]

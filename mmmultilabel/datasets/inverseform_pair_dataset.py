@@ -13,10 +13,10 @@ from mmengine.dataset import BaseDataset
 from pycocotools import mask as mask_utils
 from torch import Tensor
 
-from mmmultilabel.models.losses.inverseform_net import random_generators
+from mmmultilabel.utils.affine import random_generators
 
-from .formats import load_attr_coco
 from .inverseform_pairs import make_pairs, pick_mask, probe_generators
+from .loader import load_attr_coco
 
 SPLITS = ('train', 'val')
 
@@ -59,7 +59,7 @@ class InverseFormPairDataset(BaseDataset):
             class) as a 0/1 mask. Defaults to 0.5.
         warp_range (dict, optional): Ranges of the random warps, keyword
             arguments of
-            :func:`~mmmultilabel.models.losses.inverseform_net.random_generators`
+            :func:`~mmmultilabel.utils.affine.random_generators`
             (``max_translation``, ``max_rotation``, ``max_log_scale``,
             ``max_shear``). Defaults to theirs.
         probes (dict, optional): Known warps added to each item:

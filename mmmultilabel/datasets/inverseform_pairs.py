@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmmultilabel.models.losses.inverseform_loss import (
+from mmmultilabel.utils.affine import affine_from_generator
+from mmmultilabel.utils.boundaries import (
     label_boundaries,
     probability_boundaries,
 )
-from mmmultilabel.models.losses.inverseform_net import affine_from_generator
 
 
 def pick_mask(

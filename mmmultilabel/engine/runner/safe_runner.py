@@ -8,7 +8,8 @@ from mmengine.dist import is_distributed
 from mmengine.runner import Runner
 from torch import nn
 
-from .checkpoint import checkpoint_safe_globals
+from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
+
 from .dist import init_cpu_dist
 
 
