@@ -28,7 +28,7 @@ from mmdet.structures.bbox import BaseBoxes
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
-from mmengine.utils import ProgressBar
+from tqdm import tqdm
 
 import mmmultilabel  # noqa: F401  (registers the modules)
 from mmmultilabel.utils import AttributeSpec
@@ -148,8 +148,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     total = len(dataset)
     if args.num_samples is not None:
         total = min(total, args.num_samples)
-    progress = ProgressBar(total)
-    for idx in range(total):
+    for idx in tqdm(range(total), desc='samples', unit='img'):
         item = dataset[idx]
         data_sample = item['data_samples'].numpy()
         img = item['inputs'].permute(1, 2, 0).numpy()[..., ::-1]  # to RGB
@@ -174,8 +173,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             show=False,
             out_file=osp.join(args.output_dir, f'{idx:05d}_{name}.png'),
         )
-        progress.update()
-    sys.stdout.write('\n')
     print(f'wrote {total} images to {args.output_dir}')
     return 0
 
