@@ -155,8 +155,9 @@ def stock_model_cfg(attr_cfg: dict) -> dict:
     return cfg
 
 
-def step_time(model, optimizer, batch) -> float:
-    """Seconds of one training step, without garbage collection in it.
+def step_time(model, optimizer, batch) -> tuple:
+    """Wall-clock and CPU seconds of one training step, without garbage
+    collection in it.
 
     As ``timeit``, the collector is paused while the step runs (and run
     before it), so that a collection started by one model's garbage is not
@@ -165,7 +166,9 @@ def step_time(model, optimizer, batch) -> float:
     gc.collect()
     gc.disable()
     try:
-        return _step_time(model, optimizer, batch)
+        cpu = time.process_time()
+        wall = _step_time(model, optimizer, batch)
+        return wall, time.process_time() - cpu
     finally:
         gc.enable()
 
@@ -245,16 +248,27 @@ def main():
 
     names = list(models)
     times = {name: [] for name in names}
+    cpu_times = {name: [] for name in names}
     for i in range(args.warmup + args.steps):
         batch = batches[i % len(batches)]
         # Every step runs the four models on one batch, in rotated order.
         for name in names[i % 4 :] + names[: i % 4]:
-            t = step_time(models[name], optims[name], batch)
+            t, cpu = step_time(models[name], optims[name], batch)
             if i >= args.warmup:
                 times[name].append(t)
+                cpu_times[name].append(cpu)
     attr = [a + b for a, b in zip(times['attr'], times['attr_copy'])]
     stock = [a + b for a, b in zip(times['stock'], times['stock_copy'])]
     ratio = statistics.median(a / s for a, s in zip(attr, stock))
+    cpu_ratio = statistics.median(
+        (a + b) / (c + d)
+        for a, b, c, d in zip(
+            cpu_times['attr'],
+            cpu_times['attr_copy'],
+            cpu_times['stock'],
+            cpu_times['stock_copy'],
+        )
+    )
     noise = statistics.median(
         a / s for a, s in zip(times['stock_copy'], times['stock'])
     )
@@ -280,6 +294,10 @@ def main():
         f'  ratio attr / stock      : {ratio:8.3f} '
         '(median of per-step ratios; target <= 1.03, 1.05 for the '
         'fashionpedia layout)'
+    )
+    print(
+        f'  CPU-time ratio          : {cpu_ratio:8.3f} (steadier on a '
+        'shared machine)'
     )
     if tmp is not None:
         tmp.cleanup()
