@@ -125,7 +125,9 @@ def test_metadata_asks_for_ranges_mmcv_apart_mmseg_extra(wheel_env):
     core = [r for r in requires if 'extra ==' not in r]
     assert any(r.startswith('mmdet') for r in core)
     assert any(r.startswith('mmengine') for r in core)
-    assert not any(r.startswith('mmcv') for r in requires), requires
+    # mmcv only as OpenMMLab declares it: the "mim" extra (mminstall.txt)
+    mmcv = [r for r in requires if r.startswith('mmcv')]
+    assert mmcv and all('extra == "mim"' in r for r in mmcv), requires
     assert not any('==' in r.split(';')[0] for r in core), core
     mmseg = [r for r in requires if r.startswith('mmsegmentation')]
     assert mmseg and all('extra == "mmseg"' in r for r in mmseg)
