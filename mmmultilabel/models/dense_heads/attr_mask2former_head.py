@@ -19,7 +19,12 @@ from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
 from ..task_modules.assigners.attribute_match_cost import AttrGroupsCost
-from ..utils import attr_logit_channels, build_attr_spec, split_attr_logits
+from ..utils import (
+    attr_logit_channels,
+    build_attr_spec,
+    split_attr_logits,
+    split_class_attr_logits,
+)
 
 
 class MatchedGtInstances(list):
@@ -290,13 +295,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
             tuple[Tensor, Tensor]: Class logits (..., num_classes + 1) and
             attribute logits (..., A).
         """
-        num_cls = self.num_classes + 1
-        if logits.shape[-1] != num_cls + self.attr_channels:
-            raise ValueError(
-                f'expected {num_cls} class and {self.attr_channels} '
-                f'attribute logits, got {logits.shape[-1]} channels'
-            )
-        return logits.split([num_cls, self.attr_channels], dim=-1)
+        return split_class_attr_logits(
+            logits, self.num_classes, self.attr_spec
+        )
 
     def _split_match_inputs(
         self, logits: Tensor
