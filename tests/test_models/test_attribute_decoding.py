@@ -92,7 +92,8 @@ def test_logits_decode_as_their_scores():
     expected = [1 / (3 + e * e)] * 3 + [e / (2 + e), 1 / (2 + e)]
     expected += [1 / (1 + e**-2), 0.5]
     torch.testing.assert_close(scores, torch.tensor([expected]))
-    # color: no object wins (0.096 >= 0.05); size 0.58 >= 0.55; dotted 0.5 is unsure.
+    # color: no object wins (each value 0.096 >= 0.05); size 0.58 >= 0.55;
+    # dotted 0.5 is unsure.
     assert labels.tolist() == [[-1, 0, -1, -1]]
     torch.testing.assert_close(conf, attr_confidence(scores, SPEC))
 

@@ -597,14 +597,18 @@ class AttrMask2FormerHead(Mask2FormerHead):
             return_sampling_results,
         )
 
-    def _match_layer(
+    def _loss_by_feat_single(
         self,
         cls_scores: Tensor,
         mask_preds: Tensor,
         batch_gt_instances: InstanceList,
         batch_img_metas: List[dict],
-    ) -> tuple:
-        """Targets of one decoder layer, matched on all predictions.
+    ) -> Tuple[Tensor]:
+        """Losses of one decoder layer, attribute losses included.
+
+        The layer is matched once, on class, mask and attribute predictions
+        (:meth:`get_targets`); its targets then reach every loss through
+        :meth:`_loss_by_targets`.
 
         Args:
             cls_scores (Tensor): Class and attribute logits of shape
@@ -616,9 +620,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
             batch_img_metas (list[dict]): Image information.
 
         Returns:
-            tuple: :meth:`get_targets`'s ``labels_list``,
-            ``label_weights_list``, ``mask_targets_list``,
-            ``mask_weights_list``, ``avg_factor`` and ``gt_inds_list``.
+            tuple[Tensor]: As :meth:`_loss_by_targets`.
         """
         match_inputs = cls_scores.detach()
         if self._attr_costs:
@@ -634,39 +636,11 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 dim=-1,
             )
         # (B, Q, W) -> B x (Q, W)
-        return self.get_targets(
+        targets = self.get_targets(
             list(match_inputs.unbind(0)),
             list(mask_preds.unbind(0)),
             batch_gt_instances,
             batch_img_metas,
-        )
-
-    def _loss_by_feat_single(
-        self,
-        cls_scores: Tensor,
-        mask_preds: Tensor,
-        batch_gt_instances: InstanceList,
-        batch_img_metas: List[dict],
-    ) -> Tuple[Tensor]:
-        """Losses of one decoder layer, attribute losses included.
-
-        The layer is matched once (:meth:`_match_layer`); its targets then
-        reach every loss through :meth:`_loss_by_targets`.
-
-        Args:
-            cls_scores (Tensor): Class and attribute logits of shape
-                (batch_size, num_queries, num_classes + 1 + A).
-            mask_preds (Tensor): Mask logits of shape
-                (batch_size, num_queries, h, w).
-            batch_gt_instances (list[:obj:`InstanceData`]): ``labels``,
-                ``masks`` and ``attr_labels`` per image.
-            batch_img_metas (list[dict]): Image information.
-
-        Returns:
-            tuple[Tensor]: As :meth:`_loss_by_targets`.
-        """
-        targets = self._match_layer(
-            cls_scores, mask_preds, batch_gt_instances, batch_img_metas
         )
         return self._loss_by_targets(
             cls_scores,
@@ -691,8 +665,10 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 (batch_size, num_queries, num_classes + 1 + A).
             mask_preds (Tensor): Mask logits of shape
                 (batch_size, num_queries, h, w).
-            targets (tuple): The layer's targets, as :meth:`_match_layer`
-                gives them.
+            targets (tuple): The layer's targets: :meth:`get_targets`'s
+                ``labels_list``, ``label_weights_list``,
+                ``mask_targets_list``, ``mask_weights_list``, ``avg_factor``
+                and ``gt_inds_list``.
             batch_gt_instances (list[:obj:`InstanceData`]): ``labels``,
                 ``masks`` and ``attr_labels`` per image.
             batch_img_metas (list[dict]): Image information.

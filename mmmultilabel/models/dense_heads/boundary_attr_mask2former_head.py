@@ -5,7 +5,7 @@ from typing import List, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
-from mmdet.utils import InstanceList, OptConfigType, reduce_mean
+from mmdet.utils import OptConfigType, reduce_mean
 from torch import Tensor
 
 from .attr_mask2former_head import AttrMask2FormerHead, name_layer_losses
@@ -47,35 +47,12 @@ class BoundaryAttrMask2FormerHead(AttrMask2FormerHead):
         return getattr(self.loss_boundary, 'loss_name', 'loss_boundary')
 
     def _loss_by_targets(
-        self,
-        cls_scores: Tensor,
-        mask_preds: Tensor,
-        targets: tuple,
-        batch_gt_instances: InstanceList,
-        batch_img_metas: List[dict],
+        self, cls_scores: Tensor, mask_preds: Tensor, targets: tuple, *args
     ) -> Tuple[Tensor]:
-        """The parent's losses of one layer, then its boundary loss.
-
-        Args:
-            cls_scores (Tensor): Class and attribute logits of shape
-                (batch_size, num_queries, num_classes + 1 + A).
-            mask_preds (Tensor): Mask logits of shape
-                (batch_size, num_queries, h, w).
-            targets (tuple): The layer's targets (see
-                :meth:`AttrMask2FormerHead._match_layer`).
-            batch_gt_instances (list[:obj:`InstanceData`]): Ground truth.
-            batch_img_metas (list[dict]): Image information.
-
-        Returns:
-            tuple[Tensor]: As :class:`AttrMask2FormerHead`, then the boundary
-            loss when ``loss_boundary`` is set.
-        """
+        """The parent's losses of one layer (arguments as its), then the
+        boundary loss when ``loss_boundary`` is set."""
         losses = super()._loss_by_targets(
-            cls_scores,
-            mask_preds,
-            targets,
-            batch_gt_instances,
-            batch_img_metas,
+            cls_scores, mask_preds, targets, *args
         )
         if self.loss_boundary is None:
             return losses
