@@ -116,12 +116,11 @@ class AttrInferencer(DetInferencer):
       drawing and output).
     - ``attr_thr`` (one float for every group, or ``{group: thr}``): a
       single-label group is unknown when the probability of its predicted
-      value is below ``thr`` or its no-object slot is more probable; a
-      multi-label group is unknown when any of its values is unsure, i.e.
-      has a probability strictly between ``1 - thr`` and ``thr`` (so
-      ``thr <= 0.5`` never makes it unknown). A group the model already
-      predicted unknown stays unknown. The fusion head's
-      ``attr_unknown_thrs`` follow the same rule
+      value is below ``thr``; a multi-label group is unknown when any of
+      its values is unsure, i.e. has a probability strictly between
+      ``1 - thr`` and ``thr`` (so ``thr <= 0.5`` never makes it unknown).
+      A group the model already predicted unknown stays unknown. The
+      fusion head's ``attr_unknown_thrs`` follow the same rule
       (:func:`~mmmultilabel.models.utils.mark_unknown_attrs`).
     - ``skip_unreadable``: an image that cannot be read is skipped and
       listed in the result's ``failed`` instead of raising

@@ -38,19 +38,29 @@ SCORES = [
 ]
 
 
-def test_unknown_rule_by_hand():
+@pytest.mark.parametrize('no_object', [False, True])
+def test_unknown_rule_by_hand(no_object):
     labels, scores = torch.tensor(LABELS), torch.tensor(SCORES)
     out = mark_unknown_attrs(
-        labels, scores, SPEC, dict(color=0.3, pattern=0.8)
+        labels, scores, SPEC, dict(color=0.3, pattern=0.8), no_object
     )
     assert out.tolist() == [
-        [-1, 1, 1, 0],  # no-object slot more probable than red
+        # red 0.35 >= 0.3, but the no-object slot (0.60) is more probable
+        [-1 if no_object else 0, 1, 1, 0],
         [0, 0, -1, -1],  # 0.30 is not below 0.3; dotted 0.5 is unsure
         [-1, 0, 1, 0],  # 0.28 < 0.3; 0.85 and 0.15 are sure at 0.8
         [-1, 1, -1, -1],  # unknown stays unknown; one unsure value
     ]
     # size has no threshold: its no-object slot wins in row 0, no matter.
     assert labels.tolist() == LABELS, 'the input is not modified'
+
+
+def test_threshold_zero_changes_nothing_after_the_model():
+    labels, scores = torch.tensor(LABELS), torch.tensor(SCORES)
+    out = mark_unknown_attrs(
+        labels, scores, SPEC, attr_group_thrs(0, SPEC, '')
+    )
+    assert torch.equal(out, labels)
 
 
 def test_multi_label_threshold_up_to_half_never_unknown():
@@ -138,12 +148,16 @@ def test_class_and_attribute_logits_split():
 
 def test_fusion_head_and_thresholds_after_it_agree():
     """The model's attr_unknown_thrs and the inferencer's attr_thr are one
-    rule: unknown at decoding = unknown after decoding."""
+    rule, the model adding its no-object judgement."""
     torch.manual_seed(0)
     logits = torch.randn(50, 9) * 2
-    thrs = dict(color=0.5, size=0.7, pattern=0.75)
+    thrs = dict(color=0.2, size=0.3, pattern=0.75)
     at_decoding, scores, _ = decode_attr_logits(logits, SPEC, group_thrs=thrs)
     plain, _, _ = decode_attr_logits(logits, SPEC)
+    assert torch.equal(
+        at_decoding, mark_unknown_attrs(plain, scores, SPEC, thrs, True)
+    )
     after = mark_unknown_attrs(plain, scores, SPEC, thrs)
-    assert torch.equal(at_decoding, after)
-    assert 0 < (after == -1).sum() < after.numel()
+    # The same where no no-object slot wins, more unknown where one does.
+    assert torch.equal(at_decoding[after == -1], after[after == -1])
+    assert 0 < (after == -1).sum() < (at_decoding == -1).sum()

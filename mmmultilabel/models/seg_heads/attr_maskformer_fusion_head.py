@@ -63,14 +63,14 @@ class AttrMaskFormerFusionHead(MaskFormerFusionHead):
             Defaults to 0.5.
         attr_unknown_thrs (float | dict[str, float], optional): Threshold
             of every group, or ``{group: thr}`` of some, in [0, 1]. A listed
-            single-label group is unknown (-1) when its no-object slot is
-            more probable than its most probable value or that value's
-            probability is below ``thr``; a listed multi-label group is
-            unknown when one of its values has a probability strictly
-            between ``1 - thr`` and ``thr``. This is the rule of the
-            inferencer's ``attr_thr``
-            (:func:`~mmmultilabel.models.utils.mark_unknown_attrs`).
-            Unlisted groups are never unknown. Defaults to None.
+            group is unknown (-1) by the rule of the inferencer's
+            ``attr_thr`` (single-label: its value's probability is below
+            ``thr``; multi-label: one of its values has a probability
+            strictly between ``1 - thr`` and ``thr``), and a listed
+            single-label group also when its no-object slot is more
+            probable than its most probable value (see
+            :func:`~mmmultilabel.models.utils.mark_unknown_attrs`). Unlisted
+            groups are never unknown. Defaults to None.
         test_cfg (:obj:`ConfigDict` or dict, optional): As mmdet's.
         loss_panoptic (:obj:`ConfigDict` or dict, optional): Unused.
         init_cfg (:obj:`ConfigDict` or dict, optional): Init config.

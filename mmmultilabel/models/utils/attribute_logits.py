@@ -228,6 +228,7 @@ def mark_unknown_attrs(
     attr_scores: Tensor,
     spec: AttributeSpec,
     group_thrs: Dict[str, float],
+    no_object: bool = False,
 ) -> Tensor:
     """Set the groups that are unsure at their threshold to unknown (-1).
 
@@ -235,13 +236,18 @@ def mark_unknown_attrs(
     ``thr`` (groups without one are left as they are):
 
     - a single-label group is unknown when the probability of its label's
-      value is below ``thr``, or when its no-object slot (probability
-      ``1 - sum`` of its values') is more probable than that value;
+      value is below ``thr``;
     - a multi-label group is unknown when one of its values is unsure: its
       probability lies strictly between ``1 - thr`` and ``thr`` (so
       ``thr <= 0.5`` never makes it unknown).
 
-    A group that is already unknown stays unknown.
+    With ``no_object`` (the fusion head's decoding), a single-label group is
+    also unknown when its no-object slot (probability ``1 - sum`` of its
+    values') is more probable than its label's value: the model judges
+    that none of the values applies. Thresholds given after the model (the
+    inferencer's ``attr_thr``) leave that judgement to the model, so that a
+    threshold of 0 changes nothing. A group that is already unknown stays
+    unknown.
 
     Args:
         attr_labels (Tensor): Labels of shape (..., D).
@@ -249,6 +255,8 @@ def mark_unknown_attrs(
         spec (AttributeSpec): The attribute groups.
         group_thrs (dict[str, float]): Threshold per group (see
             :func:`attr_group_thrs`).
+        no_object (bool): Apply the no-object rule to the single-label
+            groups in ``group_thrs``. Defaults to False.
 
     Returns:
         Tensor: A new label tensor (..., D).
@@ -264,10 +272,11 @@ def mark_unknown_attrs(
             # (..., K) -> (..., 1): any value neither surely on nor off
             unsure = ((probs > 1 - thr) & (probs < thr)).any(-1, True)
         else:
-            # (..., 1): probability of the label's value, of no object
+            # (..., 1): probability of the label's value
             chosen = probs.gather(-1, attr_labels[..., cols].clamp(min=0))
-            no_object = 1 - probs.sum(-1, keepdim=True)
-            unsure = (chosen < thr) | (no_object > chosen)
+            unsure = chosen < thr
+            if no_object:
+                unsure |= 1 - probs.sum(-1, keepdim=True) > chosen
         unknown[..., cols] = unsure
     return attr_labels.masked_fill(unknown, UNKNOWN)
 
@@ -310,7 +319,8 @@ def decode_attr_logits(
         spec (AttributeSpec): The attribute groups.
         value_thr (float): See :func:`decode_attr_scores`.
         group_thrs (dict[str, float], optional): Unknown thresholds, see
-            :func:`mark_unknown_attrs`. Defaults to None (none).
+            :func:`mark_unknown_attrs` (with the no-object rule). Defaults
+            to None (none).
 
     Returns:
         tuple[Tensor, Tensor, Tensor]: Labels (..., D), long; scores
@@ -320,7 +330,9 @@ def decode_attr_logits(
     scores = attr_logits_to_scores(attr_logits, spec)
     labels = decode_attr_scores(scores, spec, value_thr)
     if group_thrs:
-        labels = mark_unknown_attrs(labels, scores, spec, group_thrs)
+        labels = mark_unknown_attrs(
+            labels, scores, spec, group_thrs, no_object=True
+        )
     return labels, scores, attr_confidence(scores, spec)
 
 
