@@ -121,7 +121,8 @@ class AttrInferencer(DetInferencer):
       ``1 - thr`` and ``thr`` (so ``thr <= 0.5`` never makes it unknown).
       A group the model already predicted unknown stays unknown. The
       fusion head's ``attr_unknown_thrs`` follow the same rule
-      (:func:`~mmmultilabel.models.utils.mark_unknown_attrs`).
+      (:func:`~mmmultilabel.models.utils.mark_unknown_attrs`), the model
+      adding its no-object judgement.
     - ``skip_unreadable``: an image that cannot be read is skipped and
       listed in the result's ``failed`` instead of raising
       :class:`UnreadableImageError`.
