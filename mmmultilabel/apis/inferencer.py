@@ -3,7 +3,7 @@
 import copy
 import os.path as osp
 import warnings
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import cv2
 import mmengine
@@ -19,12 +19,17 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.structures import InstanceData
 
-from mmmultilabel.utils import UNKNOWN, AttributeSpec
+from mmmultilabel.models.utils import (
+    AttrThrs,
+    attr_group_thrs,
+    attr_predictions,
+    mark_unknown_attrs,
+)
+from mmmultilabel.utils import AttributeSpec
 from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
 
 InputType = Union[str, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType]]
-AttrThr = Union[float, Mapping[str, float], None]
 
 # Annotation loaders that a test pipeline may hold; inference has no
 # annotations, so they are dropped.
@@ -111,10 +116,13 @@ class AttrInferencer(DetInferencer):
       drawing and output).
     - ``attr_thr`` (one float for every group, or ``{group: thr}``): a
       single-label group is unknown when the probability of its predicted
-      value is below ``thr``; a multi-label group is unknown when any of its
-      values is unsure, i.e. has a probability strictly between
+      value is below ``thr``; a multi-label group is unknown when any of
+      its values is unsure, i.e. has a probability strictly between
       ``1 - thr`` and ``thr`` (so ``thr <= 0.5`` never makes it unknown).
-      A group the model already predicted unknown stays unknown.
+      A group the model already predicted unknown stays unknown. The
+      fusion head's ``attr_unknown_thrs`` follow the same rule
+      (:func:`~mmmultilabel.models.utils.mark_unknown_attrs`), the model
+      adding its no-object judgement.
     - ``skip_unreadable``: an image that cannot be read is skipped and
       listed in the result's ``failed`` instead of raising
       :class:`UnreadableImageError`.
@@ -163,7 +171,7 @@ class AttrInferencer(DetInferencer):
         palette: str = 'none',
         show_progress: bool = True,
         score_thr: float = 0.3,
-        attr_thr: AttrThr = None,
+        attr_thr: AttrThrs = None,
     ) -> None:
         for path, what in ((model, 'config'), (weights, 'checkpoint')):
             if isinstance(path, str) and not osp.isfile(path):
@@ -336,7 +344,7 @@ class AttrInferencer(DetInferencer):
         self,
         inputs: Optional[dict],
         score_thr: Optional[float] = None,
-        attr_thr: AttrThr = None,
+        attr_thr: AttrThrs = None,
         **kwargs,
     ) -> List[DetDataSample]:
         """Predict a batch and apply the thresholds (class doc)."""
@@ -360,32 +368,14 @@ class AttrInferencer(DetInferencer):
         return super().visualize(inputs, preds, **kwargs)
 
     # ---------------------------------------------------------- thresholds
-    def _group_thrs(self, attr_thr: AttrThr) -> Dict[str, float]:
+    def _group_thrs(self, attr_thr: AttrThrs) -> Dict[str, float]:
         """``{group: thr}`` of the groups that have a threshold.
 
         Raises:
             ValueError: for an undeclared group or a threshold outside
                 [0, 1].
         """
-        if attr_thr is None:
-            return {}
-        if isinstance(attr_thr, Mapping):
-            thrs = {str(k): float(v) for k, v in attr_thr.items()}
-        else:
-            thrs = {name: float(attr_thr) for name in self.attr_spec.names}
-        undeclared = sorted(set(thrs) - set(self.attr_spec.names))
-        if undeclared:
-            raise ValueError(
-                f'attr_thr names undeclared attribute group(s) {undeclared}; '
-                f'the model has {self.attr_spec.names}'
-            )
-        for name, thr in thrs.items():
-            if not 0.0 <= thr <= 1.0:
-                raise ValueError(
-                    f'attr_thr of group "{name}" is {thr}; give a '
-                    'probability in [0, 1]'
-                )
-        return thrs
+        return attr_group_thrs(attr_thr, self.attr_spec, 'attr_thr')
 
     def apply_thresholds(
         self,
@@ -408,30 +398,16 @@ class AttrInferencer(DetInferencer):
         """
         instances = instances[instances.scores >= score_thr]
         if (
-            not group_thrs
-            or 'attr_labels' not in instances
-            or 'attr_scores' not in instances
+            group_thrs
+            and 'attr_labels' in instances
+            and 'attr_scores' in instances
         ):
-            return instances
-        labels = instances.attr_labels.clone()
-        scores = instances.attr_scores
-        label_slices = self.attr_spec.label_slices
-        score_slices = self.attr_spec.score_slices
-        for group in self.attr_spec:
-            thr = group_thrs.get(group.name)
-            if thr is None:
-                continue
-            cols = labels[:, label_slices[group.name]]
-            probs = scores[:, score_slices[group.name]]
-            if group.multi_label:
-                # (N, K) -> (N, ): any value neither surely on nor off
-                unsure = ((probs > 1 - thr) & (probs < thr)).any(-1)
-            else:
-                # (N, 1) -> (N, 1): probability of the predicted value
-                chosen = probs.gather(-1, cols.clamp(min=0))
-                unsure = chosen[:, 0] < thr
-            cols[unsure] = UNKNOWN
-        instances.attr_labels = labels
+            instances.attr_labels = mark_unknown_attrs(
+                instances.attr_labels,
+                instances.attr_scores,
+                self.attr_spec,
+                group_thrs,
+            )
         return instances
 
     # -------------------------------------------------------------- output
@@ -520,34 +496,6 @@ class AttrInferencer(DetInferencer):
     def _attributes_dict(
         self, attr_labels: List[int], attr_scores: List[float]
     ) -> dict:
-        """``{group: {value, score}}`` of one instance.
-
-        Args:
-            attr_labels (list[int]): Label row of width D.
-            attr_scores (list[float]): Score row of width S.
-
-        Returns:
-            dict: single-label group ``{'value': str, 'score': float}``;
-            multi-label group ``{'value': [str], 'score': [float]}`` (the
-            present values and their probabilities); unknown group
-            ``{'value': None, 'score': None}``.
-        """
-        out = {}
-        label_slices = self.attr_spec.label_slices
-        score_slices = self.attr_spec.score_slices
-        for group in self.attr_spec:
-            cols = attr_labels[label_slices[group.name]]
-            probs = attr_scores[score_slices[group.name]]
-            if any(c == UNKNOWN for c in cols):
-                out[group.name] = dict(value=None, score=None)
-            elif group.multi_label:
-                chosen = [k for k, c in enumerate(cols) if c == 1]
-                out[group.name] = dict(
-                    value=[group.values[k] for k in chosen],
-                    score=[float(probs[k]) for k in chosen],
-                )
-            else:
-                out[group.name] = dict(
-                    value=group.values[cols[0]], score=float(probs[cols[0]])
-                )
-        return out
+        """``{group: {value, score}}`` of one instance (see
+        :func:`~mmmultilabel.models.utils.attr_predictions`)."""
+        return attr_predictions(attr_labels, attr_scores, self.attr_spec)

@@ -384,3 +384,45 @@ def test_attribute_groups_from_an_annotation_file(attr_model_cfg, tmp_path):
 def test_attribute_groups_missing_file_is_named(attr_model_cfg):
     with pytest.raises(FileNotFoundError, match='AttrMask2FormerHead.*nope'):
         build_head(attr_model_cfg, attribute_groups='nope/train.json')
+
+
+def test_each_layer_is_matched_once_per_image(attr_model_cfg):
+    """The matching of a layer (attribute costs included) is the one its
+    class and mask losses use: mmdet's own get_targets is not asked again."""
+    head = build_head(attr_model_cfg)
+    masks = two_instances()
+    gt = InstanceData(
+        labels=torch.tensor([1, 2]),
+        masks=BitmapMasks(masks.numpy(), 64, 64),
+        attr_labels=torch.tensor([[2, 0, 1, 0], [0, 1, 0, 1]]),
+    )
+    gts = head.preprocess_gt([gt, copy.deepcopy(gt)], [None, None])
+    # Layer 0 fits query 3 to instance 0, layer 1 fits query 5.
+    layers = [crafted_predictions(masks, [q, 7], [1, 2]) for q in (3, 5)]
+    all_cls_scores = [torch.stack([c, c]) for c, _ in layers]
+    all_mask_preds = [torch.stack([m, m]) for _, m in layers]
+    metas = [dict(img_shape=(64, 64))] * 2
+
+    assign = mock.patch.object(
+        head.assigner, 'assign', wraps=head.assigner.assign
+    )
+    labels_seen = []
+    loss_cls = mock.patch.object(
+        head.loss_cls,
+        'forward',
+        side_effect=lambda pred, labels, *a, **kw: labels_seen.append(
+            labels.view(2, NUM_QUERIES)
+        )
+        or pred.sum() * 0,
+    )
+    with assign as assign_mock, loss_cls:
+        losses = head.loss_by_feat(all_cls_scores, all_mask_preds, gts, metas)
+
+    # 2 layers x 2 images, one matching each.
+    assert assign_mock.call_count == 4
+    assert 'd0.loss_attr_color' in losses and 'loss_attr_color' in losses
+    # The class targets of each layer follow that layer's matching.
+    for seen, query in zip(labels_seen, (3, 5)):
+        expected = torch.full((2, NUM_QUERIES), NUM_CLASSES)
+        expected[:, query], expected[:, 7] = 1, 2
+        assert torch.equal(seen, expected)

@@ -2,8 +2,7 @@
 
 import copy
 import logging
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -20,7 +19,51 @@ from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
 from ..task_modules.assigners.attribute_match_cost import AttrGroupsCost
-from ..utils import attr_logit_channels, build_attr_spec, split_attr_logits
+from ..utils import (
+    attr_logit_channels,
+    build_attr_spec,
+    split_attr_logits,
+    split_class_attr_logits,
+)
+
+
+class MatchedGtInstances(list):
+    """The ground truth of a batch with the targets of one decoder layer.
+
+    A list of the images' :obj:`InstanceData` like ``batch_gt_instances``,
+    which :meth:`AttrMask2FormerHead.get_targets` answers with ``targets``
+    instead of matching the layer again.
+
+    Args:
+        batch_gt_instances (list[:obj:`InstanceData`]): Ground truth.
+        targets (tuple): The layer's ``labels_list``, ``label_weights_list``,
+            ``mask_targets_list``, ``mask_weights_list`` and ``avg_factor``.
+    """
+
+    def __init__(self, batch_gt_instances: InstanceList, targets: tuple):
+        super().__init__(batch_gt_instances)
+        self.targets = targets
+
+
+def name_layer_losses(
+    names: Sequence[str], losses: Sequence[List[Tensor]]
+) -> Dict[str, Tensor]:
+    """Name per-layer losses as mmdet's Mask2Former does.
+
+    Args:
+        names (Sequence[str]): Key of each loss on the last layer.
+        losses (Sequence[list[Tensor]]): Per name, its value on every
+            decoder layer, the last one last.
+
+    Returns:
+        dict[str, Tensor]: ``name`` for the last layer, then ``d{i}.name``
+        for layer ``i`` of the others.
+    """
+    loss_dict = {name: per_layer[-1] for name, per_layer in zip(names, losses)}
+    for i in range(len(losses[0]) - 1 if losses else 0):
+        for name, per_layer in zip(names, losses):
+            loss_dict[f'd{i}.{name}'] = per_layer[i]
+    return loss_dict
 
 
 @MODELS.register_module()
@@ -160,8 +203,6 @@ class AttrMask2FormerHead(Mask2FormerHead):
         self.register_buffer(
             'attr_label_max', torch.tensor(label_max).long(), False
         )
-        # Targets of the decoder layer being scored; see `get_targets`.
-        self._layer_targets: Optional[tuple] = None
         # The matcher's attribute costs and the widths of their query
         # features, which `_loss_by_feat_single` computes once per layer.
         self._attr_costs: List[AttrGroupsCost] = []
@@ -254,13 +295,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
             tuple[Tensor, Tensor]: Class logits (..., num_classes + 1) and
             attribute logits (..., A).
         """
-        num_cls = self.num_classes + 1
-        if logits.shape[-1] != num_cls + self.attr_channels:
-            raise ValueError(
-                f'expected {num_cls} class and {self.attr_channels} '
-                f'attribute logits, got {logits.shape[-1]} channels'
-            )
-        return logits.split([num_cls, self.attr_channels], dim=-1)
+        return split_class_attr_logits(
+            logits, self.num_classes, self.attr_spec
+        )
 
     def _split_match_inputs(
         self, logits: Tensor
@@ -526,15 +563,6 @@ class AttrMask2FormerHead(Mask2FormerHead):
             assign_result.gt_inds,
         )
 
-    @contextmanager
-    def _reuse_targets(self, targets: tuple) -> Iterator[None]:
-        """Make :meth:`get_targets` return ``targets`` inside the block."""
-        self._layer_targets = targets
-        try:
-            yield
-        finally:
-            self._layer_targets = None
-
     def get_targets(
         self,
         cls_scores_list: List[Tensor],
@@ -543,19 +571,24 @@ class AttrMask2FormerHead(Mask2FormerHead):
         batch_img_metas: List[dict],
         return_sampling_results: bool = False,
     ) -> tuple:
-        """The parent's targets, or those of the layer being scored.
+        """The parent's targets, or those that ``batch_gt_instances`` carries.
 
         :meth:`_loss_by_feat_single` matches each decoder layer once, on
-        class, mask and attribute predictions, then lets the parent compute
-        class, mask and dice losses; the parent asks for targets again, and
-        gets the same ones here instead of an attribute-blind re-matching.
+        class, mask and attribute predictions, then gives the parent's
+        ``_loss_by_feat_single`` the ground truth as a
+        :class:`MatchedGtInstances` holding that layer's targets; the parent
+        passes it on here, and gets those targets instead of an
+        attribute-blind re-matching.
 
         Returns:
-            tuple: As the parent; outside of that reuse, followed by
+            tuple: As the parent; when matched here, followed by
             ``gt_inds_list`` (see :meth:`_get_targets_single`).
         """
-        if self._layer_targets is not None and not return_sampling_results:
-            return self._layer_targets
+        if (
+            isinstance(batch_gt_instances, MatchedGtInstances)
+            and not return_sampling_results
+        ):
+            return batch_gt_instances.targets
         return super().get_targets(
             cls_scores_list,
             mask_preds_list,
@@ -573,6 +606,10 @@ class AttrMask2FormerHead(Mask2FormerHead):
     ) -> Tuple[Tensor]:
         """Losses of one decoder layer, attribute losses included.
 
+        The layer is matched once, on class, mask and attribute predictions
+        (:meth:`get_targets`); its targets then reach every loss through
+        :meth:`_loss_by_targets`.
+
         Args:
             cls_scores (Tensor): Class and attribute logits of shape
                 (batch_size, num_queries, num_classes + 1 + A).
@@ -583,8 +620,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
             batch_img_metas (list[dict]): Image information.
 
         Returns:
-            tuple[Tensor]: ``loss_cls``, ``loss_mask`` and ``loss_dice`` as
-            the parent, then one attribute loss per group in group order.
+            tuple[Tensor]: As :meth:`_loss_by_targets`.
         """
         match_inputs = cls_scores.detach()
         if self._attr_costs:
@@ -606,11 +642,48 @@ class AttrMask2FormerHead(Mask2FormerHead):
             batch_gt_instances,
             batch_img_metas,
         )
+        return self._loss_by_targets(
+            cls_scores,
+            mask_preds,
+            targets,
+            batch_gt_instances,
+            batch_img_metas,
+        )
+
+    def _loss_by_targets(
+        self,
+        cls_scores: Tensor,
+        mask_preds: Tensor,
+        targets: tuple,
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+    ) -> Tuple[Tensor]:
+        """Losses of one decoder layer from its targets.
+
+        Args:
+            cls_scores (Tensor): Class and attribute logits of shape
+                (batch_size, num_queries, num_classes + 1 + A).
+            mask_preds (Tensor): Mask logits of shape
+                (batch_size, num_queries, h, w).
+            targets (tuple): The layer's targets: :meth:`get_targets`'s
+                ``labels_list``, ``label_weights_list``,
+                ``mask_targets_list``, ``mask_weights_list``, ``avg_factor``
+                and ``gt_inds_list``.
+            batch_gt_instances (list[:obj:`InstanceData`]): ``labels``,
+                ``masks`` and ``attr_labels`` per image.
+            batch_img_metas (list[dict]): Image information.
+
+        Returns:
+            tuple[Tensor]: ``loss_cls``, ``loss_mask`` and ``loss_dice`` as
+            the parent, then one attribute loss per group in group order.
+        """
         cls_scores, attr_preds = self._split_logits(cls_scores)
-        with self._reuse_targets(targets[:5]):
-            loss_cls, loss_mask, loss_dice = super()._loss_by_feat_single(
-                cls_scores, mask_preds, batch_gt_instances, batch_img_metas
-            )
+        loss_cls, loss_mask, loss_dice = super()._loss_by_feat_single(
+            cls_scores,
+            mask_preds,
+            MatchedGtInstances(batch_gt_instances, targets[:5]),
+            batch_img_metas,
+        )
         losses_attr = self._loss_attr(
             attr_preds, *self._attr_targets(targets[5], batch_gt_instances)
         )
@@ -743,13 +816,20 @@ class AttrMask2FormerHead(Mask2FormerHead):
             [batch_gt_instances] * num_dec_layers,
             [batch_img_metas] * num_dec_layers,
         )
+        return self._name_layer_losses(losses)
+
+    def _name_layer_losses(self, losses: Sequence[List[Tensor]]) -> dict:
+        """The loss dict of :meth:`loss_by_feat`.
+
+        Args:
+            losses (Sequence[list[Tensor]]): Per loss of
+                :meth:`_loss_by_targets`, its value on every decoder layer.
+
+        Returns:
+            dict[str, Tensor]: The losses of the last layer, then ``d{i}.``
+            the others.
+        """
         names = ['loss_cls', 'loss_mask', 'loss_dice'] + [
             f'loss_attr_{name}' for name in self.attr_spec.names
         ]
-        loss_dict = {
-            name: per_layer[-1] for name, per_layer in zip(names, losses)
-        }
-        for i in range(num_dec_layers - 1):
-            for name, per_layer in zip(names, losses):
-                loss_dict[f'd{i}.{name}'] = per_layer[i]
-        return loss_dict
+        return name_layer_losses(names, losses)

@@ -1,14 +1,14 @@
 """Attribute Mask2Former head with a boundary loss on the matched masks."""
 
-from typing import Dict, List, Optional, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
-from mmdet.utils import InstanceList, OptConfigType, reduce_mean
+from mmdet.utils import OptConfigType, reduce_mean
 from torch import Tensor
 
-from .attr_mask2former_head import AttrMask2FormerHead
+from .attr_mask2former_head import AttrMask2FormerHead, name_layer_losses
 
 
 @MODELS.register_module()
@@ -40,68 +40,28 @@ class BoundaryAttrMask2FormerHead(AttrMask2FormerHead):
         self.loss_boundary = (
             MODELS.build(loss_boundary) if loss_boundary else None
         )
-        # Set while the losses of one decoder layer (resp. all of them) are
-        # computed; see get_targets and loss_by_feat.
-        self._layer_targets_seen: Optional[List[tuple]] = None
-        self._boundary_losses: Optional[List[Tensor]] = None
 
     @property
     def boundary_loss_name(self) -> str:
         """Key of the boundary loss in the loss dict."""
         return getattr(self.loss_boundary, 'loss_name', 'loss_boundary')
 
-    def get_targets(self, *args, **kwargs) -> tuple:
-        """The parent's targets; the first ones of a layer are kept.
-
-        The first call while a decoder layer is scored is its matching;
-        :meth:`_loss_by_feat_single` reads the matched masks from it.
-        """
-        targets = super().get_targets(*args, **kwargs)
-        if self._layer_targets_seen is not None and not (
-            self._layer_targets_seen
-        ):
-            self._layer_targets_seen.append(targets)
-        return targets
-
-    def _loss_by_feat_single(
-        self,
-        cls_scores: Tensor,
-        mask_preds: Tensor,
-        batch_gt_instances: InstanceList,
-        batch_img_metas: List[dict],
+    def _loss_by_targets(
+        self, cls_scores: Tensor, mask_preds: Tensor, targets: tuple, *args
     ) -> Tuple[Tensor]:
-        """The parent's losses of one layer; the boundary loss is stored.
-
-        Args:
-            cls_scores (Tensor): Class and attribute logits of shape
-                (batch_size, num_queries, num_classes + 1 + A).
-            mask_preds (Tensor): Mask logits of shape
-                (batch_size, num_queries, h, w).
-            batch_gt_instances (list[:obj:`InstanceData`]): Ground truth.
-            batch_img_metas (list[dict]): Image information.
-
-        Returns:
-            tuple[Tensor]: As :class:`AttrMask2FormerHead`.
-        """
-        if self.loss_boundary is None:
-            return super()._loss_by_feat_single(
-                cls_scores, mask_preds, batch_gt_instances, batch_img_metas
-            )
-        self._layer_targets_seen = []
-        try:
-            losses = super()._loss_by_feat_single(
-                cls_scores, mask_preds, batch_gt_instances, batch_img_metas
-            )
-            targets = self._layer_targets_seen[0]
-        finally:
-            self._layer_targets_seen = None
-        _, _, mask_targets_list, mask_weights_list, avg_factor = targets[:5]
-        loss = self._loss_boundary_single(
-            mask_preds, mask_targets_list, mask_weights_list, avg_factor
+        """The parent's losses of one layer (arguments as its), then the
+        boundary loss when ``loss_boundary`` is set."""
+        losses = super()._loss_by_targets(
+            cls_scores, mask_preds, targets, *args
         )
-        if self._boundary_losses is not None:
-            self._boundary_losses.append(loss)
-        return losses
+        if self.loss_boundary is None:
+            return losses
+        _, _, mask_targets_list, mask_weights_list, avg_factor = targets[:5]
+        return losses + (
+            self._loss_boundary_single(
+                mask_preds, mask_targets_list, mask_weights_list, avg_factor
+            ),
+        )
 
     def _loss_boundary_single(
         self,
@@ -152,47 +112,21 @@ class BoundaryAttrMask2FormerHead(AttrMask2FormerHead):
             mask_preds, mask_targets, avg_factor=num_total_masks
         )
 
-    def loss_by_feat(
-        self,
-        all_cls_scores: List[Tensor],
-        all_mask_preds: List[Tensor],
-        batch_gt_instances: InstanceList,
-        batch_img_metas: List[dict],
-    ) -> Dict[str, Tensor]:
-        """The parent's losses plus the boundary loss of every layer.
+    def _name_layer_losses(self, losses: Sequence[List[Tensor]]) -> dict:
+        """The parent's loss dict plus the boundary loss of every layer.
 
         Args:
-            all_cls_scores (list[Tensor]): Per decoder layer, shape
-                (batch_size, num_queries, num_classes + 1 + A).
-            all_mask_preds (list[Tensor]): Per decoder layer, shape
-                (batch_size, num_queries, h, w).
-            batch_gt_instances (list[:obj:`InstanceData`]): Ground truth.
-            batch_img_metas (list[dict]): Image information.
+            losses (Sequence[list[Tensor]]): Per loss of
+                :meth:`_loss_by_targets`, its value on every decoder layer.
 
         Returns:
-            dict[str, Tensor]: The parent's losses, then
-            ``<loss_name>`` (last layer) and ``d{i}.<loss_name>``.
+            dict[str, Tensor]: The parent's losses, then ``<loss_name>``
+            (last layer) and ``d{i}.<loss_name>``.
         """
         if self.loss_boundary is None:
-            return super().loss_by_feat(
-                all_cls_scores,
-                all_mask_preds,
-                batch_gt_instances,
-                batch_img_metas,
-            )
-        self._boundary_losses = []
-        try:
-            loss_dict = super().loss_by_feat(
-                all_cls_scores,
-                all_mask_preds,
-                batch_gt_instances,
-                batch_img_metas,
-            )
-            per_layer = self._boundary_losses
-        finally:
-            self._boundary_losses = None
-        name = self.boundary_loss_name
-        loss_dict[name] = per_layer[-1]
-        for i, loss in enumerate(per_layer[:-1]):
-            loss_dict[f'd{i}.{name}'] = loss
+            return super()._name_layer_losses(losses)
+        loss_dict = super()._name_layer_losses(losses[:-1])
+        loss_dict.update(
+            name_layer_losses([self.boundary_loss_name], losses[-1:])
+        )
         return loss_dict

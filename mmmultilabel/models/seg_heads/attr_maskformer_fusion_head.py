@@ -1,8 +1,7 @@
 """MaskFormer fusion head that adds attributes to the predicted instances."""
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
-import torch
 import torch.nn.functional as F
 from mmdet.models.seg_heads.panoptic_fusion_heads import MaskFormerFusionHead
 from mmdet.registry import MODELS
@@ -11,9 +10,13 @@ from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmmultilabel.utils import UNKNOWN
-
-from ..utils import attr_logit_channels, build_attr_spec, split_attr_logits
+from ..utils import (
+    AttrThrs,
+    attr_group_thrs,
+    build_attr_spec,
+    decode_attr_logits,
+    split_class_attr_logits,
+)
 
 SCORE_MODES = ('class', 'class_attr')
 
@@ -58,12 +61,16 @@ class AttrMaskFormerFusionHead(MaskFormerFusionHead):
             of ``max(p, 1 - p)`` (multi-label).
         attr_value_thr (float): Sigmoid threshold of multi-label values.
             Defaults to 0.5.
-        attr_unknown_thrs (dict[str, float], optional): Per-group threshold
-            ``{group: thr}``. A listed single-label group is unknown (-1)
-            when its no-object slot has the largest probability or its
-            largest value probability is below ``thr``; a listed multi-label
-            group is unknown when its confidence (as above) is below
-            ``thr``. Unlisted groups are never unknown. Defaults to None.
+        attr_unknown_thrs (float | dict[str, float], optional): Threshold
+            of every group, or ``{group: thr}`` of some, in [0, 1]. A listed
+            group is unknown (-1) by the rule of the inferencer's
+            ``attr_thr`` (single-label: its value's probability is below
+            ``thr``; multi-label: one of its values has a probability
+            strictly between ``1 - thr`` and ``thr``), and a listed
+            single-label group also when its no-object slot is more
+            probable than its most probable value (see
+            :func:`~mmmultilabel.models.utils.mark_unknown_attrs`). Unlisted
+            groups are never unknown. Defaults to None.
         test_cfg (:obj:`ConfigDict` or dict, optional): As mmdet's.
         loss_panoptic (:obj:`ConfigDict` or dict, optional): Unused.
         init_cfg (:obj:`ConfigDict` or dict, optional): Init config.
@@ -76,7 +83,7 @@ class AttrMaskFormerFusionHead(MaskFormerFusionHead):
         attribute_groups: Optional[Sequence[dict]] = None,
         score_mode: str = 'class',
         attr_value_thr: float = 0.5,
-        attr_unknown_thrs: Optional[Dict[str, float]] = None,
+        attr_unknown_thrs: AttrThrs = None,
         test_cfg: OptConfigType = None,
         loss_panoptic: OptConfigType = None,
         init_cfg: OptMultiConfig = None,
@@ -98,35 +105,24 @@ class AttrMaskFormerFusionHead(MaskFormerFusionHead):
         self.attr_spec = build_attr_spec(
             attribute_groups, 'AttrMaskFormerFusionHead'
         )
-        self.attr_channels = sum(attr_logit_channels(self.attr_spec))
         self.score_mode = score_mode
         self.attr_value_thr = float(attr_value_thr)
-        self.attr_unknown_thrs = dict(attr_unknown_thrs or {})
-        undeclared = sorted(
-            set(self.attr_unknown_thrs) - set(self.attr_spec.names)
+        self.attr_unknown_thrs = attr_group_thrs(
+            attr_unknown_thrs, self.attr_spec, 'attr_unknown_thrs'
         )
-        if undeclared:
-            raise ValueError(
-                f'attr_unknown_thrs names undeclared attribute group(s) '
-                f'{undeclared}; declared groups are {self.attr_spec.names}'
-            )
 
     def _split_logits(self, mask_cls: Tensor) -> Tuple[Tensor, Tensor]:
         """Split class logits (..., C + 1) from attribute logits (..., A)."""
-        num_cls = self.num_classes + 1
-        if mask_cls.shape[-1] != num_cls + self.attr_channels:
-            raise ValueError(
-                f'mask_cls has {mask_cls.shape[-1]} channels; expected '
-                f'{num_cls} class and {self.attr_channels} attribute logits '
-                f'for groups {self.attr_spec.names}: give the fusion head the '
-                'same attribute_groups as the head'
-            )
-        return mask_cls.split([num_cls, self.attr_channels], dim=-1)
+        return split_class_attr_logits(
+            mask_cls, self.num_classes, self.attr_spec
+        )
 
     def decode_attributes(
         self, attr_logits: Tensor
     ) -> Tuple[Tensor, Tensor, Tensor]:
         """Attribute labels, scores and confidence of every query.
+
+        See :func:`~mmmultilabel.models.utils.decode_attr_logits`.
 
         Args:
             attr_logits (Tensor): Shape (num_queries, A).
@@ -139,43 +135,12 @@ class AttrMaskFormerFusionHead(MaskFormerFusionHead):
             - attr_conf (Tensor): Shape (num_queries, ), the geometric mean
               over groups of the group confidence (1 without groups).
         """
-        num_queries = attr_logits.shape[0]
-        labels, scores, confs = [], [], []
-        for group, logits in zip(
-            self.attr_spec, split_attr_logits(attr_logits, self.attr_spec)
-        ):
-            if group.multi_label:
-                # (Q, K)
-                prob = logits.sigmoid()
-                label = (prob >= self.attr_value_thr).long()
-                conf = torch.maximum(prob, 1 - prob).mean(-1)
-                no_object = torch.zeros_like(conf, dtype=torch.bool)
-            else:
-                # (Q, K + 1) -> (Q, K): no-object column dropped
-                prob_all = logits.softmax(-1)
-                prob = prob_all[:, :-1]
-                conf, label = prob.max(-1)
-                # (Q, ) -> (Q, 1)
-                label = label[:, None]
-                no_object = prob_all.argmax(-1) == group.num_values
-            thr = self.attr_unknown_thrs.get(group.name)
-            if thr is not None:
-                unknown = no_object | (conf < thr)
-                label = label.masked_fill(unknown[:, None], UNKNOWN)
-            labels.append(label)
-            scores.append(prob)
-            confs.append(conf)
-        if not labels:
-            return (
-                attr_logits.new_zeros((num_queries, 0), dtype=torch.long),
-                attr_logits.new_zeros((num_queries, 0)),
-                attr_logits.new_ones((num_queries,)),
-            )
-        # (Q, G) -> (Q, ): geometric mean over groups
-        attr_conf = (
-            torch.stack(confs, dim=-1).clamp(min=1e-12).log().mean(-1).exp()
+        return decode_attr_logits(
+            attr_logits,
+            self.attr_spec,
+            self.attr_value_thr,
+            self.attr_unknown_thrs,
         )
-        return torch.cat(labels, dim=-1), torch.cat(scores, dim=-1), attr_conf
 
     def panoptic_postprocess(
         self, mask_cls: Tensor, mask_pred: Tensor

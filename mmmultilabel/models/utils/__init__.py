@@ -1,13 +1,29 @@
 from .attribute_logits import (
+    AttrThrs,
+    attr_confidence,
+    attr_group_thrs,
     attr_logit_channels,
     attr_logits_to_scores,
+    attr_predictions,
     build_attr_spec,
+    decode_attr_logits,
+    decode_attr_scores,
+    mark_unknown_attrs,
     split_attr_logits,
+    split_class_attr_logits,
 )
 
 __all__ = [
+    'AttrThrs',
     'build_attr_spec',
     'attr_logit_channels',
     'attr_logits_to_scores',
+    'attr_confidence',
+    'attr_group_thrs',
+    'attr_predictions',
+    'decode_attr_logits',
+    'decode_attr_scores',
+    'mark_unknown_attrs',
     'split_attr_logits',
+    'split_class_attr_logits',
 ]
