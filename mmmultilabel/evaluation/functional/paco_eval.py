@@ -415,9 +415,11 @@ class PACOeval(COCOeval):
             obj_m = obj_res['dtMatches'][:, cols]
             obj_ig = obj_res['dtIgnore'][:, cols]
             unknown = cell['unknown']
-            for t, n in zip(*np.nonzero(free)):
-                g = obj_m[t, n]
-                dt_ig[t, n] = unknown[int(g)] if g > 0 else obj_ig[t, n]
+            matched = obj_m[free]
+            value = obj_ig[free].astype(bool)
+            hit = matched > 0
+            value[hit] = [unknown[int(g)] for g in matched[hit].tolist()]
+            dt_ig[free] = value
         return dict(
             dtScores=cell['scores'],
             dtMatches=dtm,
