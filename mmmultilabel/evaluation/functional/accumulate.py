@@ -63,7 +63,11 @@ def coco_precision_sparse(
     num_thrs = det_tp.shape[0]
     classes = np.nonzero(num_pos > 0)[0]
     precision = np.zeros((num_thrs, len(rec_thrs), len(classes)))
-    keep = np.nonzero((num_pos > 0)[det_class])[0]
+    # a class without true positive has precision 0 everywhere (recall
+    # stays 0): its detections need no ranking either
+    has_tp = np.zeros(len(num_pos), dtype=bool)
+    has_tp[det_class[det_tp.any(axis=0)]] = True
+    keep = np.nonzero((has_tp & (num_pos > 0))[det_class])[0]
     if len(classes) == 0 or len(keep) == 0:
         return classes, precision
     # stable: among equal keys the input order, as over all detections
@@ -97,8 +101,8 @@ def coco_precision_sparse(
         )
         for n in range(a, b):
             start, end = int(starts[n]) - lo, int(ends[n]) - lo
-            if not (tp_sum[:, end] > tp_sum[:, start]).any():
-                continue  # no true positive: precision 0 everywhere
+            if end == start:
+                continue  # no true positive (see above): precision 0
             tp = (
                 tp_sum[:, start + 1 : end + 1] - tp_sum[:, start : start + 1]
             ).astype(float)

@@ -84,7 +84,7 @@ class AttrCOCOeval(COCOeval):
     """
 
     #: (detection, value) entries matched at once by the pair evaluation.
-    PAIR_BLOCK = 1 << 19
+    PAIR_BLOCK = 1 << 17
 
     def __init__(
         self,
@@ -179,6 +179,14 @@ class AttrCOCOeval(COCOeval):
                 cache[key] = row
         return row
 
+    def _label_dtype(self) -> type:
+        """Small label rows: int8 unless a single-label group has more
+        than 127 values (multi-label columns hold -1, 0 or 1)."""
+        widest = max(
+            (g.num_values for g in self.spec if not g.multi_label), default=0
+        )
+        return np.int8 if widest <= 127 else np.int32
+
     def _encode_gts(self) -> None:
         """Label rows of the evaluated ground truths, by annotation id."""
         cache: dict = {}
@@ -194,7 +202,7 @@ class AttrCOCOeval(COCOeval):
                 )
                 self._gt_row[g['id']] = len(rows)
                 rows.append(self._encode(g.get('attributes'), cache, where))
-        self._gt_labels = np.array(rows, dtype=np.int64).reshape(
+        self._gt_labels = np.array(rows, dtype=self._label_dtype()).reshape(
             len(rows), self.spec.num_label_columns
         )
 
@@ -206,7 +214,7 @@ class AttrCOCOeval(COCOeval):
         self._dt_ids = np.array(ids, dtype=np.int64)
         self._dt_row = {i: r for r, i in enumerate(ids)}
         labels = np.empty(
-            (len(ids), self.spec.num_label_columns), dtype=np.int64
+            (len(ids), self.spec.num_label_columns), dtype=self._label_dtype()
         )
         probs = np.zeros((len(ids), self.spec.num_values))
         slices = self.spec.score_slices

@@ -176,10 +176,12 @@ def _read_fashionpedia(res: Mapping, vocab: AttributeVocabulary, where: str):
             ) from None
         if group in attributes and name not in attributes[group]:
             attributes[group].append(name)
-    scores = {
-        g.name: [float(v in attributes[g.name]) for v in g.values]
-        for g in vocab.spec
-    }
+    # the two constants are shared by every list: a (N, 294) table of
+    # 0/1 costs pointers, not one float object per entry
+    scores = {}
+    for g in vocab.spec:
+        chosen = set(attributes[g.name])
+        scores[g.name] = [1.0 if v in chosen else 0.0 for v in g.values]
     return attributes, scores
 
 
