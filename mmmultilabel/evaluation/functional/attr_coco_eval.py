@@ -702,7 +702,7 @@ class AttrCOCOeval(COCOeval):
     def pair_mean_ap(self, iou_thr=None, classes=None) -> float:
         """:meth:`_mean_ap` of the pair classes (all, or ``classes``: class
         indices ``k * S + s``), from the columns that have a positive."""
-        cols = np.arange(len(self._pair_classes))
+        cols = None  # all columns, without a copy
         if classes is not None:
             classes = np.asarray(classes, dtype=np.int64)
             pos = np.searchsorted(self._pair_classes, classes)
