@@ -14,7 +14,7 @@ REQS := $(wildcard requirements/*.txt) pyproject.toml setup.cfg Makefile
 help:
 	@echo "make demo   install, then train and evaluate on the embedded shapes data"
 	@echo "make test   install, then lint and run the test suite"
-	@echo "make bench  install, then time training steps, evaluation and data loading against stock mmdet"
+	@echo "make bench  install, then time training steps, evaluation (also at Fashionpedia / PACO size) and data loading against stock mmdet"
 	@echo "make bench-inverseform  train with and without the InverseForm loss and compare"
 
 install: $(STAMP)
@@ -87,6 +87,7 @@ bench: install
 	$(PY) tools/analysis_tools/bench_train_step.py
 	$(PY) tools/analysis_tools/bench_train_step.py --layout fashionpedia --steps 30
 	$(PY) tools/analysis_tools/bench_metric.py
+	$(PY) tools/analysis_tools/bench_metric_scale.py
 	$(PY) tools/analysis_tools/bench_dataset.py
 
 # Trains with and without the InverseForm loss on shapes (about 20 minutes on

@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 from pycocotools.cocoeval import COCOeval
 
-from mmmultilabel.evaluation.functional.accumulate import coco_precision
+from mmmultilabel.evaluation.functional.accumulate import (
+    coco_precision,
+    coco_precision_sparse,
+)
 
 
 @pytest.mark.parametrize('seed', range(3))
@@ -64,3 +67,27 @@ def test_coco_precision_equals_accumulate(seed):
     np.testing.assert_array_equal(got, expected)
     assert (expected[:, :, -1] == -1).all()
     assert (expected[:, :, :-1] > 0).any()
+
+
+@pytest.mark.parametrize('chunk', [1, 5, 1 << 19])
+def test_sparse_precision_is_the_columns_with_positives(chunk):
+    """Classes processed a few detections at a time give the columns of the
+    dense precision; classes without positive are left out."""
+    rng = np.random.default_rng(7)
+    num, num_classes, num_thrs = 400, 12, 3
+    det_class = rng.integers(0, num_classes, num)
+    det_img = rng.integers(0, 20, num)
+    det_rank = rng.integers(0, 4, num)
+    det_score = rng.choice([0.1, 0.4, 0.8], num)
+    tp = rng.random((num_thrs, num)) < 0.4
+    fp = ~tp & (rng.random((num_thrs, num)) < 0.8)
+    num_pos = rng.integers(0, 3, num_classes)
+    num_pos[:2] = [0, 4]
+    args = (det_class, det_img, det_rank, det_score, tp, fp, num_pos)
+    rec_thrs = np.linspace(0, 1, 101)
+    dense = coco_precision(num_classes, *args, rec_thrs)
+    classes, sparse = coco_precision_sparse(*args, rec_thrs, chunk=chunk)
+    np.testing.assert_array_equal(classes, np.nonzero(num_pos > 0)[0])
+    np.testing.assert_array_equal(sparse, dense[:, :, classes])
+    assert (dense[:, :, num_pos == 0] == -1).all()
+    assert (sparse > 0).any()

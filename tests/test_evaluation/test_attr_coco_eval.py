@@ -261,6 +261,28 @@ def test_pair_ap_is_pycocotools_on_pair_classes(seed, iou_type):
     assert 0.05 < ev.attr_stats['pair_mAP'] < 0.95
 
 
+@pytest.mark.parametrize('block', [1, 7])
+def test_pair_ap_is_pycocotools_in_small_value_blocks(block, monkeypatch):
+    """Values matched a few at a time (each block reduced to the precision
+    of its classes with a positive) give pycocotools' numbers, and the
+    classes without positive are -1 without being evaluated."""
+    monkeypatch.setattr(AttrCOCOeval, 'PAIR_BLOCK', block)
+    gt, results = make_case(8, unknown=0.25)
+    ev = attr_eval(gt, results, 'segm')
+    oracle = coco_eval(*pair_classes(gt, results), 'segm')
+    expected = at_all(oracle.eval['precision'])
+    np.testing.assert_array_equal(ev.attr_eval['pair_precision'], expected)
+    assert ev.attr_stats['pair_mAP'] == oracle.stats[0]
+    assert (expected == -1).all(axis=(0, 1)).any()  # some have no positive
+    for group in ev.spec:
+        key = f'{group.name}_pair_mAP'
+        monkeypatch.setattr(AttrCOCOeval, 'PAIR_BLOCK', 1 << 19)
+        assert (
+            ev.attr_stats[key]
+            == attr_eval(gt, results, 'segm').attr_stats[key]
+        )
+
+
 def test_pair_ap_ties_without_attribute_scores():
     # a stock model: no attribute scores -> every pair score is 0 and the
     # order among tied detections is the result order, as in pycocotools

@@ -13,12 +13,112 @@ area range, one ``maxDet``):
   read at the recall thresholds (0 beyond the last recall reached);
 * a class without non-ignored ground truth keeps precision -1.
 
+Only classes with a positive cost anything: :func:`coco_precision_sparse`
+ranks their detections alone and returns their precision columns; the
+others are -1 without being looked at. Classes are processed in chunks of
+at most ``chunk`` detections, so that the cumulative counts (T, chunk) stay
+small whatever the number of classes.
+
 The tests compare it with ``COCOeval.accumulate`` on random records.
 """
 
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import numpy as np
+
+
+def coco_precision_sparse(
+    det_class: np.ndarray,
+    det_img: np.ndarray,
+    det_rank: np.ndarray,
+    det_score: np.ndarray,
+    det_tp: np.ndarray,
+    det_fp: np.ndarray,
+    num_pos: np.ndarray,
+    rec_thrs: Sequence[float],
+    chunk: int = 1 << 19,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Interpolated precision of the classes that have a positive.
+
+    Args:
+        det_class (np.ndarray): (N,) class of each detection, in
+            ``[0, K)``.
+        det_img (np.ndarray): (N,) image index (order of ``imgIds``).
+        det_rank (np.ndarray): (N,) rank in its (image, class) matching.
+        det_score (np.ndarray): (N,) score.
+        det_tp (np.ndarray): (T, N) bool, true positive at each threshold.
+        det_fp (np.ndarray): (T, N) bool, false positive (neither flag:
+            ignored).
+        num_pos (np.ndarray): (K,) number of non-ignored ground truths.
+        rec_thrs (Sequence[float]): (R,) recall thresholds.
+        chunk (int): Detections processed at once (several classes, or
+            one whole class). Defaults to 2**19.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: (A,) ascending indices of the
+        classes with ``num_pos > 0`` and their (T, R, A) precision (the
+        columns of :func:`coco_precision`; the other classes are -1).
+    """
+    rec_thrs = np.asarray(rec_thrs, dtype=np.float64)
+    num_thrs = det_tp.shape[0]
+    classes = np.nonzero(num_pos > 0)[0]
+    precision = np.zeros((num_thrs, len(rec_thrs), len(classes)))
+    # a class without true positive has precision 0 everywhere (recall
+    # stays 0): its detections need no ranking either
+    has_tp = np.zeros(len(num_pos), dtype=bool)
+    has_tp[det_class[det_tp.any(axis=0)]] = True
+    keep = np.nonzero((has_tp & (num_pos > 0))[det_class])[0]
+    if len(classes) == 0 or len(keep) == 0:
+        return classes, precision
+    # stable: among equal keys the input order, as over all detections
+    order = keep[
+        np.lexsort(
+            (
+                det_rank[keep],
+                det_img[keep],
+                -det_score[keep],
+                det_class[keep],
+            )
+        )
+    ]
+    sorted_class = det_class[order]
+    starts = np.searchsorted(sorted_class, classes, side='left')
+    ends = np.searchsorted(sorted_class, classes, side='right')
+    a = 0
+    while a < len(classes):
+        # classes [a, b) whose detections fit in one chunk (at least one)
+        b = int(np.searchsorted(ends, starts[a] + chunk, side='right'))
+        b = max(b, a + 1)
+        lo, hi = int(starts[a]), int(ends[b - 1])
+        sel = order[lo:hi]
+        zero = np.zeros((num_thrs, 1), dtype=np.int64)
+        # integer cumulative counts; a class's counts are differences
+        tp_sum = np.concatenate(
+            [zero, np.cumsum(det_tp[:, sel], axis=1, dtype=np.int64)], axis=1
+        )
+        fp_sum = np.concatenate(
+            [zero, np.cumsum(det_fp[:, sel], axis=1, dtype=np.int64)], axis=1
+        )
+        for n in range(a, b):
+            start, end = int(starts[n]) - lo, int(ends[n]) - lo
+            if end == start:
+                continue  # no true positive (see above): precision 0
+            tp = (
+                tp_sum[:, start + 1 : end + 1] - tp_sum[:, start : start + 1]
+            ).astype(float)
+            fp = (
+                fp_sum[:, start + 1 : end + 1] - fp_sum[:, start : start + 1]
+            ).astype(float)
+            recall = tp / num_pos[classes[n]]
+            prec = tp / (fp + tp + np.spacing(1))
+            # max over the precisions at this rank and every later one
+            prec = np.maximum.accumulate(prec[:, ::-1], axis=1)[:, ::-1]
+            for t in range(num_thrs):
+                inds = np.searchsorted(recall[t], rec_thrs, side='left')
+                inside = inds < end - start
+                precision[t, inside, n] = prec[t, inds[inside]]
+        a = b
+    return classes, precision
 
 
 def coco_precision(
@@ -49,32 +149,16 @@ def coco_precision(
     Returns:
         np.ndarray: (T, R, K) precision, -1 for classes with no positive.
     """
-    rec_thrs = np.asarray(rec_thrs, dtype=np.float64)
-    num_thrs = det_tp.shape[0]
-    precision = -np.ones((num_thrs, len(rec_thrs), num_classes))
-    order = np.lexsort((det_rank, det_img, -det_score, det_class))
-    bounds = np.searchsorted(det_class[order], np.arange(num_classes + 1))
-    # integer cumulative counts; a class's counts are differences
-    tp_sum = np.cumsum(det_tp[:, order], axis=1)
-    fp_sum = np.cumsum(det_fp[:, order], axis=1)
-    zero = np.zeros((num_thrs, 1), dtype=tp_sum.dtype)
-    tp_sum = np.concatenate([zero, tp_sum], axis=1)  # (T, N + 1)
-    fp_sum = np.concatenate([zero, fp_sum], axis=1)
-    for k in np.nonzero(num_pos > 0)[0]:
-        start, end = bounds[k], bounds[k + 1]
-        tp = (
-            tp_sum[:, start + 1 : end + 1] - tp_sum[:, start : start + 1]
-        ).astype(float)
-        fp = (
-            fp_sum[:, start + 1 : end + 1] - fp_sum[:, start : start + 1]
-        ).astype(float)
-        recall = tp / num_pos[k]
-        prec = tp / (fp + tp + np.spacing(1))
-        # max over the precisions at this rank and every later one
-        prec = np.maximum.accumulate(prec[:, ::-1], axis=1)[:, ::-1]
-        for t in range(num_thrs):
-            inds = np.searchsorted(recall[t], rec_thrs, side='left')
-            inside = inds < end - start
-            precision[t, :, k] = 0
-            precision[t, inside, k] = prec[t, inds[inside]]
+    classes, sparse = coco_precision_sparse(
+        det_class,
+        det_img,
+        det_rank,
+        det_score,
+        det_tp,
+        det_fp,
+        num_pos,
+        rec_thrs,
+    )
+    precision = -np.ones((det_tp.shape[0], len(rec_thrs), num_classes))
+    precision[:, :, classes] = sparse
     return precision

@@ -96,8 +96,8 @@ def matched_attributes(ev: AttrCOCOeval) -> MatchedAttributes:
         image_ids=np.array([d['image_id'] for d in dts], dtype=np.int64),
         category_ids=np.array([d['category_id'] for d in dts], dtype=np.int64),
         scores=np.array([d['score'] for d in dts], dtype=np.float64),
-        dt_labels=ev._dt_labels[det_rows],
-        gt_labels=ev._gt_labels[gt_rows],
+        dt_labels=ev._dt_labels[det_rows].astype(np.int64),
+        gt_labels=ev._gt_labels[gt_rows].astype(np.int64),
         dt_probs=ev._dt_probs[det_rows],
     )
 

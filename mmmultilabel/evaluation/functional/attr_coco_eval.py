@@ -36,8 +36,29 @@ from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.utils import UNKNOWN, AttributeSpec, AttributeSpecError
 
-from .accumulate import coco_precision
+from .accumulate import coco_precision, coco_precision_sparse
 from .matching import NO_MATCH_IOU, match_ragged, ragged_starts
+
+
+class _AttrEval(dict):
+    """``AttrCOCOeval.attr_eval``: ``'pair_precision'`` (T, R, K x S), -1
+    for the pair classes without positive, is built when it is read (the
+    evaluation keeps only the columns of the classes with a positive)."""
+
+    def __init__(self, ev: 'AttrCOCOeval', **items) -> None:
+        super().__init__(**items)
+        self._ev = ev
+        self.accumulated = False
+
+    def __contains__(self, key) -> bool:
+        if key == 'pair_precision':
+            return self.accumulated
+        return super().__contains__(key)
+
+    def __missing__(self, key):
+        if key == 'pair_precision' and self.accumulated:
+            return self._ev.dense_pair_precision()
+        raise KeyError(key)
 
 
 class AttrCOCOeval(COCOeval):
@@ -61,6 +82,9 @@ class AttrCOCOeval(COCOeval):
         attr_f1_thr (float): Minimum F1 for a multi-label group to count as
             right in the attribute-aware AP. Defaults to 0.5.
     """
+
+    #: (detection, value) entries matched at once by the pair evaluation.
+    PAIR_BLOCK = 1 << 17
 
     def __init__(
         self,
@@ -87,6 +111,7 @@ class AttrCOCOeval(COCOeval):
         self.attr_iou_thr = float(attr_iou_thr)
         self.attr_f1_thr = float(attr_f1_thr)
         self.attr_eval: dict = {}
+        self._pair_classes = self._pair_precision = None
         self.attr_stats: Dict[str, float] = OrderedDict()
 
     # ------------------------------------------------------------ evaluate
@@ -109,11 +134,12 @@ class AttrCOCOeval(COCOeval):
         self._encode_gts()
         self._encode_dts()
         self._collect_cells()
-        self.attr_eval = dict(
+        self.attr_eval = _AttrEval(
+            self,
             pairs_matched=self._matched_pairs(),
             matches=self._evaluate_attr_aware(),
-            pair_matches=self._evaluate_value_pairs(),
         )
+        self._pair_classes, self._pair_precision = self._evaluate_value_pairs()
 
     def _iou_index(self, thr: float) -> int:
         hit = np.nonzero(np.isclose(self.params.iouThrs, thr))[0]
@@ -153,6 +179,14 @@ class AttrCOCOeval(COCOeval):
                 cache[key] = row
         return row
 
+    def _label_dtype(self) -> type:
+        """Small label rows: int8 unless a single-label group has more
+        than 127 values (multi-label columns hold -1, 0 or 1)."""
+        widest = max(
+            (g.num_values for g in self.spec if not g.multi_label), default=0
+        )
+        return np.int8 if widest <= 127 else np.int32
+
     def _encode_gts(self) -> None:
         """Label rows of the evaluated ground truths, by annotation id."""
         cache: dict = {}
@@ -168,7 +202,7 @@ class AttrCOCOeval(COCOeval):
                 )
                 self._gt_row[g['id']] = len(rows)
                 rows.append(self._encode(g.get('attributes'), cache, where))
-        self._gt_labels = np.array(rows, dtype=np.int64).reshape(
+        self._gt_labels = np.array(rows, dtype=self._label_dtype()).reshape(
             len(rows), self.spec.num_label_columns
         )
 
@@ -180,7 +214,7 @@ class AttrCOCOeval(COCOeval):
         self._dt_ids = np.array(ids, dtype=np.int64)
         self._dt_row = {i: r for r, i in enumerate(ids)}
         labels = np.empty(
-            (len(ids), self.spec.num_label_columns), dtype=np.int64
+            (len(ids), self.spec.num_label_columns), dtype=self._label_dtype()
         )
         probs = np.zeros((len(ids), self.spec.num_values))
         slices = self.spec.score_slices
@@ -397,7 +431,72 @@ class AttrCOCOeval(COCOeval):
                 positive[:, ssl] = cols == np.arange(group.num_values)
         return positive, unknown
 
-    def _evaluate_value_pairs(self) -> list:
+    def _evaluate_value_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Precision of the PACO-like (category, value) pair classes.
+
+        Only the classes that have a positive (a regular ground truth of
+        the category with the value) are evaluated: the others have
+        precision -1 whatever the detections, and cost nothing. Values are
+        matched in blocks of about :attr:`PAIR_BLOCK` (detection, value)
+        entries, each reduced to its precision columns at once, so that
+        memory does not grow with categories x values x detections.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: (A,) ascending class indices
+            ``k * S + s`` with a positive and their (T, R, A) precision at
+            area "all" and ``maxDets[-1]``.
+        """
+        c = self._cells
+        p = self.params
+        num_vals = self.spec.num_values
+        num_cats = len(p.catIds)
+        classes: List[np.ndarray] = [np.zeros(0, np.int64)]
+        precision = [np.zeros((len(p.iouThrs), len(p.recThrs), 0))]
+        if num_vals and len(c['nd']):
+            positive, unknown = self._value_status(
+                self._gt_labels[c['gt_rows']]
+            )
+            gt_cell = np.repeat(np.arange(len(c['nd'])), c['ng'])
+            # (K, S) regular positives of every pair class
+            num_pos = np.zeros((num_cats, num_vals), dtype=np.int64)
+            np.add.at(
+                num_pos,
+                c['k'][gt_cell],
+                positive & ~c['gt_ignore'][:, None],
+            )
+            values = np.nonzero(num_pos.any(0))[0]
+            block = max(1, self.PAIR_BLOCK // max(1, len(c['det_rows'])))
+            for n in range(0, len(values), block):
+                vals = values[n : n + block]
+                flat = self._value_pair_matches(
+                    vals, positive[:, vals], unknown[:, vals], num_pos[:, vals]
+                )
+                local, prec = coco_precision_sparse(
+                    flat['cls'],
+                    flat['img'],
+                    flat['rank'],
+                    flat['scores'],
+                    flat['tp'],
+                    flat['fp'],
+                    flat['num_pos'],
+                    p.recThrs,
+                )
+                # local class k * B + j -> k * S + vals[j]
+                classes.append(
+                    local // len(vals) * num_vals + vals[local % len(vals)]
+                )
+                precision.append(prec)
+        classes = np.concatenate(classes)
+        order = np.argsort(classes, kind='stable')
+        return classes[order], np.concatenate(precision, axis=2)[:, :, order]
+
+    def _value_pair_matches(
+        self,
+        vals: np.ndarray,
+        positive: np.ndarray,
+        unknown: np.ndarray,
+        num_pos: np.ndarray,
+    ) -> dict:
         """Match every (cell, attribute value) with PACO-like pair classes.
 
         Pair cell ``(c, s)`` holds all detections of cell ``c`` re-ranked by
@@ -405,31 +504,32 @@ class AttrCOCOeval(COCOeval):
         its ground truths: those with value ``s`` are regular, those whose
         group is unknown are ignored, and those with another value can
         never match (IoU below every threshold) and are not counted.
+
+        Args:
+            vals (np.ndarray): (B,) the values of this block.
+            positive (np.ndarray): (G, B) bool, ground truth has the value.
+            unknown (np.ndarray): (G, B) bool, its group is unknown.
+            num_pos (np.ndarray): (K, B) regular positives of each class.
+
+        Returns:
+            dict: :meth:`_flat_matches` of the block, class ``k * B + j``
+            for value ``vals[j]``.
         """
         c = self._cells
-        num_vals = self.spec.num_values
+        num_vals = len(vals)
         num_cells = len(c['nd'])
-        if num_vals == 0 or num_cells == 0:
-            return self._flat_matches(
-                cell_class=np.zeros(0, np.int64),
-                cell_img=np.zeros(0, np.int64),
-                nd=np.zeros(0, np.int64),
-                ng=np.zeros(0, np.int64),
-                det_ids=np.zeros(0, np.int64),
-                scores=np.zeros(0),
-                det_out=np.zeros(0, bool),
-                match=np.zeros((len(self.params.iouThrs), 0), np.int64),
-                gt_ignore=np.zeros(0, bool),
-                num_classes=len(self.params.catIds) * num_vals,
-            )
         det_start, gt_start = ragged_starts(c['nd']), ragged_starts(c['ng'])
         pair_start = ragged_starts(c['nd'] * c['ng'])
         det_cell = np.repeat(np.arange(num_cells), c['nd'])
         gt_cell = np.repeat(np.arange(num_cells), c['ng'])
+        cols = vals
         vals = np.arange(num_vals)
 
-        # detections: new score and order per value, (sum D, S)
-        scores = c['det_scores'][:, None] * self._dt_probs[c['det_rows']]
+        # detections: new score and order per value, (sum D, B)
+        scores = (
+            c['det_scores'][:, None]
+            * self._dt_probs[c['det_rows'][:, None], cols[None, :]]
+        )
         order = np.empty(scores.shape, dtype=np.int64)
         for s in vals:  # by cell, score down, then result order
             order[:, s] = np.lexsort((c['det_rows'], -scores[:, s], det_cell))
@@ -447,7 +547,6 @@ class AttrCOCOeval(COCOeval):
         pair_ids[det_dst] = self._dt_ids[c['det_rows']][order]
 
         # ground truths: ignored if unknown, excluded if another value
-        positive, unknown = self._value_status(self._gt_labels[c['gt_rows']])
         grank = np.arange(len(gt_cell)) - gt_start[gt_cell]
         gt_dst = (gt_start[gt_cell] * num_vals)[:, None] + (
             vals[None, :] * c['ng'][gt_cell][:, None] + grank[:, None]
@@ -475,9 +574,11 @@ class AttrCOCOeval(COCOeval):
         pair_ious = np.empty(len(cell) * num_vals)
         pair_ious[dst] = np.where(excluded[gt], NO_MATCH_IOU, c['ious'][src])
         # a pair cell whose ground truths all have another value matches
-        # nothing: leave it out of the matching
+        # nothing, nor does one of a class without positive: leave them
+        # out of the matching
         usable = np.zeros((num_cells, num_vals), dtype=bool)
         np.logical_or.at(usable, gt_cell, ~excluded)
+        usable &= num_pos[c['k']] > 0
         match = match_ragged(
             nd,
             ng,
@@ -582,9 +683,33 @@ class AttrCOCOeval(COCOeval):
         self.attr_eval['precision'] = self._precision(
             self.attr_eval['matches']
         )
-        self.attr_eval['pair_precision'] = self._precision(
-            self.attr_eval['pair_matches']
+        self.attr_eval.accumulated = True
+
+    def dense_pair_precision(self) -> np.ndarray:
+        """(T, R, K x S) precision of every (category, value) pair class,
+        class ``k * S + s``; -1 for the classes without positive."""
+        p = self.params
+        dense = -np.ones(
+            (
+                len(p.iouThrs),
+                len(p.recThrs),
+                len(p.catIds) * self.spec.num_values,
+            )
         )
+        dense[:, :, self._pair_classes] = self._pair_precision
+        return dense
+
+    def pair_mean_ap(self, iou_thr=None, classes=None) -> float:
+        """:meth:`_mean_ap` of the pair classes (all, or ``classes``: class
+        indices ``k * S + s``), from the columns that have a positive."""
+        cols = None  # all columns, without a copy
+        if classes is not None:
+            classes = np.asarray(classes, dtype=np.int64)
+            pos = np.searchsorted(self._pair_classes, classes)
+            hit = pos < len(self._pair_classes)
+            hit[hit] = self._pair_classes[pos[hit]] == classes[hit]
+            cols = pos[hit]
+        return self._mean_ap(self._pair_precision, iou_thr, cols)
 
     # ------------------------------------------------------------ summarize
     def iou_rows(self, iou_thr: float) -> List[int]:
@@ -649,20 +774,23 @@ class AttrCOCOeval(COCOeval):
         all_iou = (
             f'{self.params.iouThrs[0]:0.2f}:{self.params.iouThrs[-1]:0.2f}'
         )
-        for prefix, title, precision in (
-            ('attr', 'Attribute-aware AP', self.attr_eval['precision']),
-            ('pair', 'Object-attribute AP', self.attr_eval['pair_precision']),
+        for prefix, title, mean_ap in (
+            (
+                'attr',
+                'Attribute-aware AP',
+                lambda thr: self._mean_ap(self.attr_eval['precision'], thr),
+            ),
+            ('pair', 'Object-attribute AP', self.pair_mean_ap),
         ):
             for name, thr in (
                 ('mAP', None),
                 ('mAP_50', 0.5),
                 ('mAP_75', 0.75),
             ):
-                stats[f'{prefix}_{name}'] = self._mean_ap(precision, thr)
+                stats[f'{prefix}_{name}'] = mean_ap(thr)
                 iou = all_iou if thr is None else f'{thr:0.2f}'
                 lines.append((title, iou, stats[f'{prefix}_{name}']))
         num_cats = len(self.params.catIds)
-        pair = self.attr_eval['pair_precision']
         for group, ssl, (kind, value, count) in zip(
             self.spec,
             self.spec.score_slices.values(),
@@ -674,8 +802,8 @@ class AttrCOCOeval(COCOeval):
                 np.arange(num_cats)[:, None] * self.spec.num_values
                 + np.arange(ssl.start, ssl.stop)[None, :]
             ).ravel()
-            stats[f'{group.name}_pair_mAP'] = self._mean_ap(
-                pair, classes=classes
+            stats[f'{group.name}_pair_mAP'] = self.pair_mean_ap(
+                classes=classes
             )
             name = 'accuracy' if kind == 'acc' else 'macro F1'
             lines.append(

@@ -429,6 +429,10 @@ def _check_probs(probs, num_probs: int, where: str) -> None:
             f'expected {num_probs} (one per attribute id 0..'
             f'{num_probs - 1}, index = attribute id, as PACO reads it)'
         )
+    if all(type(p) in (float, int) for p in probs) and math.isfinite(
+        sum(probs)
+    ):
+        return  # plain finite numbers (the sum is NaN/inf otherwise)
     bad = [n for n, p in enumerate(probs) if not _is_number(p)]
     if bad:
         raise PacoFormatError(

@@ -63,7 +63,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 from pycocotools.cocoeval import COCOeval
 
-from .accumulate import coco_precision
+from .accumulate import coco_precision_sparse
 from .paco_api import (
     PACO_EXCLUDED_ATTRS,
     PACO_MAX_DETS,
@@ -97,8 +97,11 @@ class PACOeval(COCOeval):
 
     Run :meth:`evaluate`, :meth:`accumulate` and :meth:`summarize`;
     ``eval['precision']`` (T, R, K, A, 1) holds the category precision,
-    ``attr_precision`` (T, R, P, A) that of the pairs (order of
-    ``attr_pair_ids``), ``stats`` the summary (:func:`paco_summary`).
+    ``attr_precision`` (T, R, P') that of the pairs at area "all" (the only
+    one PACO reports) for the pairs that have a positive (their positions
+    in ``attr_pair_ids`` are ``attr_pair_cols``; the others are -1 in
+    PACO's code, which only ever makes them NaN), ``stats`` the summary
+    (:func:`paco_summary`).
 
     Args:
         gt (PacoGroundTruth): Ground truth.
@@ -283,23 +286,37 @@ class PACOeval(COCOeval):
         for (img_id, j), ids in gt.pair_positives.items():
             if ids:
                 pos_imgs[img_id].add(j)
+        pairs_of_cat = defaultdict(list)  # the last entry of a pair id wins
+        for j, (cat, _) in gt.pair_of.items():
+            pairs_of_cat[cat].append(j)
+        # a cell without detections is only evaluated for its positives,
+        # which _evaluate_pairs finds anyway: only (image, category) cells
+        # with detections are looked at, not every image x pair
+        cats_of_img = defaultdict(list)
+        for (img_id, cat), dts in self._dts.items():
+            if dts:
+                cats_of_img[img_id].append(cat)
         cells = {}
         for img_id in self.params.imgIds:
             neg = gt.federated(img_id, 'neg_category_ids_attrs')
-            for j, cat, _ in gt.joint:
-                if (
-                    neg is not None
-                    and j not in neg
-                    and j not in pos_imgs[img_id]
-                ):
-                    continue
-                cells[img_id, j] = [d['id'] for d in self._dts[img_id, cat]]
+            for cat in cats_of_img.get(img_id, ()):
+                ids = [d['id'] for d in self._dts[img_id, cat]]
+                for j in pairs_of_cat.get(cat, ()):
+                    if (
+                        neg is not None
+                        and j not in neg
+                        and j not in pos_imgs[img_id]
+                    ):
+                        continue
+                    cells[img_id, j] = ids
         return cells
 
     def _evaluate_pairs(self) -> None:
         p = self.params
         cells = self._pair_cells()
-        self.attr_eval_imgs: Dict[Tuple[int, int, int], dict] = {}
+        # PACO reports the pair APs at area "all" only
+        a_all = p.areaRngLbl.index('all')
+        self.attr_eval_imgs: Dict[Tuple[int, int], dict] = {}
         self.row_order_cats = set()
         img_index = {i: n for n, i in enumerate(p.imgIds)}
         cat_index = {c: n for n, c in enumerate(p.catIds)}
@@ -318,13 +335,13 @@ class PACOeval(COCOeval):
             if not pos and not dt_ids:
                 continue
             cell = self._pair_cell(img_id, cat, attr, pos, dt_ids)
-            base = cat_index[cat] * len(p.areaRng) * num_imgs
-            base += img_index[img_id]
-            for a, a_rng in enumerate(p.areaRng):
-                obj_res = self.evalImgs[base + a * num_imgs]
-                self.attr_eval_imgs[j, a, img_id] = self._evaluate_pair_img(
-                    cell, a_rng, obj_res
-                )
+            obj_res = self.evalImgs[
+                (cat_index[cat] * len(p.areaRng) + a_all) * num_imgs
+                + img_index[img_id]
+            ]
+            self.attr_eval_imgs[j, img_id] = self._evaluate_pair_img(
+                cell, p.areaRng[a_all], obj_res
+            )
 
     def _pair_cell(
         self, img_id: int, cat: int, attr: int, pos: set, dt_ids: set
@@ -398,9 +415,11 @@ class PACOeval(COCOeval):
             obj_m = obj_res['dtMatches'][:, cols]
             obj_ig = obj_res['dtIgnore'][:, cols]
             unknown = cell['unknown']
-            for t, n in zip(*np.nonzero(free)):
-                g = obj_m[t, n]
-                dt_ig[t, n] = unknown[int(g)] if g > 0 else obj_ig[t, n]
+            matched = obj_m[free]
+            value = obj_ig[free].astype(bool)
+            hit = matched > 0
+            value[hit] = [unknown[int(g)] for g in matched[hit].tolist()]
+            dt_ig[free] = value
         return dict(
             dtScores=cell['scores'],
             dtMatches=dtm,
@@ -449,38 +468,43 @@ class PACOeval(COCOeval):
         p = self.params
         pair_index = {j: n for n, j in enumerate(self.attr_pair_ids)}
         img_index = {i: n for n, i in enumerate(p.imgIds)}
-        num_pairs = len(self.attr_pair_ids)
-        self.attr_precision = -np.ones(
-            (len(p.iouThrs), len(p.recThrs), num_pairs, len(p.areaRng))
+        cls, img, rank, score, tp, fp = [], [], [], [], [], []
+        num_pos = np.zeros(len(self.attr_pair_ids), dtype=np.int64)
+        for (j, img_id), e in self.attr_eval_imgs.items():
+            k, n = pair_index[j], len(e['dtScores'])
+            num_pos[k] += e['num_pos']
+            cls.append(np.full(n, k))
+            img.append(np.full(n, img_index[img_id]))
+            rank.append(np.arange(n))
+            score.append(e['dtScores'])
+            tp.append((e['dtMatches'] != 0) & ~e['dtIgnore'])
+            fp.append((e['dtMatches'] == 0) & ~e['dtIgnore'])
+        num_thrs = len(p.iouThrs)
+        if not cls:
+            self.attr_pair_cols = np.zeros(0, dtype=np.int64)
+            self.attr_precision = np.zeros((num_thrs, len(p.recThrs), 0))
+            return
+        self.attr_pair_cols, self.attr_precision = coco_precision_sparse(
+            np.concatenate(cls),
+            np.concatenate(img),
+            np.concatenate(rank),
+            np.concatenate(score),
+            np.concatenate(tp, axis=1),
+            np.concatenate(fp, axis=1),
+            num_pos,
+            p.recThrs,
         )
-        by_area = defaultdict(list)
-        for (j, a, img_id), e in self.attr_eval_imgs.items():
-            by_area[a].append((j, img_id, e))
-        for a in range(len(p.areaRng)):
-            cls, img, rank, score, tp, fp = [], [], [], [], [], []
-            num_pos = np.zeros(num_pairs, dtype=np.int64)
-            for j, img_id, e in by_area[a]:
-                k, n = pair_index[j], len(e['dtScores'])
-                num_pos[k] += e['num_pos']
-                cls.append(np.full(n, k))
-                img.append(np.full(n, img_index[img_id]))
-                rank.append(np.arange(n))
-                score.append(e['dtScores'])
-                tp.append((e['dtMatches'] != 0) & ~e['dtIgnore'])
-                fp.append((e['dtMatches'] == 0) & ~e['dtIgnore'])
-            if not cls:
-                continue
-            self.attr_precision[..., a] = coco_precision(
-                num_pairs,
-                np.concatenate(cls),
-                np.concatenate(img),
-                np.concatenate(rank),
-                np.concatenate(score),
-                np.concatenate(tp, axis=1),
-                np.concatenate(fp, axis=1),
-                num_pos,
-                p.recThrs,
-            )
+
+    def pair_ap(self) -> Dict[int, float]:
+        """PACO's AP of every pair id (``get_AP_from_precisions`` at IoU
+        0.50:0.95, area "all"); NaN for a pair without positive."""
+        col = {c: n for n, c in enumerate(self.attr_pair_cols.tolist())}
+        return {
+            j: _ap(self.attr_precision[:, :, col[n]])
+            if n in col
+            else float('nan')
+            for n, j in enumerate(self.attr_pair_ids)
+        }
 
     # -------------------------------------------------------- summarize
     def summarize(self) -> None:
@@ -559,9 +583,7 @@ def pair_tables(ev: PACOeval) -> dict:
         headline numbers.
     """
     gt = ev.gt
-    index = {j: n for n, j in enumerate(ev.attr_pair_ids)}
-    prec = ev.attr_precision[..., 0]  # IoU 0.50:0.95, area all
-    pair_ap = {j: _ap(prec[:, :, index[j]]) for j in ev.attr_pair_ids}
+    pair_ap = ev.pair_ap()
     per_attr = {'obj': OrderedDict(), 'part': OrderedDict()}
     for j, cat, attr in gt.joint:
         if gt.attr_names.get(attr) in PACO_EXCLUDED_ATTRS:

@@ -112,6 +112,7 @@ class AttributeVocabulary:
                         name = entries[attr_id]['name']
                         self.id_to_value[attr_id] = (group, name)
         self.value_to_id = {v: k for k, v in self.id_to_value.items()}
+        self._positions: Dict[str, Dict[str, int]] = {}
         self.num_probs = 0
         if self.gt_format == PACO:
             joint = gt.get('joint_obj_attribute_categories') or []
@@ -121,6 +122,14 @@ class AttributeVocabulary:
                 if isinstance(e, Mapping) and isinstance(e.get('attr'), int)
             ]
             self.num_probs = max(ids, default=-1) + 1
+
+    def value_position(self, group) -> Dict[str, int]:
+        """``{value name: index}`` of an :class:`AttributeGroup`."""
+        position = self._positions.get(group.name)
+        if position is None:
+            position = {v: n for n, v in enumerate(group.values)}
+            self._positions[group.name] = position
+        return position
 
 
 Reader = Callable[[Mapping, AttributeVocabulary, str], Tuple[dict, dict]]
@@ -176,10 +185,17 @@ def _read_fashionpedia(res: Mapping, vocab: AttributeVocabulary, where: str):
             ) from None
         if group in attributes and name not in attributes[group]:
             attributes[group].append(name)
-    scores = {
-        g.name: [float(v in attributes[g.name]) for v in g.values]
-        for g in vocab.spec
-    }
+    # 0.0 / 1.0 are shared constants: a (N, 294) table of 0/1 costs
+    # pointers, not one float object per entry
+    scores = {}
+    for g in vocab.spec:
+        position = vocab.value_position(g)
+        row = [0.0] * g.num_values
+        for v in attributes[g.name]:
+            n = position.get(v)
+            if n is not None:
+                row[n] = 1.0
+        scores[g.name] = row
     return attributes, scores
 
 
