@@ -538,7 +538,7 @@ def _value_name(group, value: Any) -> Any:
         return value  # left as is: the validator reports it
 
 
-def normalise_attribute_values(data: dict) -> dict:
+def normalise_attribute_values(data: dict, values: bool = True) -> dict:
     """Replace attribute value indices by names, in place.
 
     ``attribute_groups`` becomes the plain list of
@@ -549,6 +549,10 @@ def normalise_attribute_values(data: dict) -> dict:
 
     Args:
         data (dict): Canonical dict from :func:`to_canonical`.
+        values (bool): Also rewrite the annotations' values. The readers
+            of the subcat, Fashionpedia and PACO forms already write
+            names in lists, so only the attribute COCO form needs it.
+            Defaults to True.
 
     Returns:
         dict: ``data`` itself.
@@ -558,6 +562,8 @@ def normalise_attribute_values(data: dict) -> dict:
     except (AttributeSpecError, TypeError):
         return data
     data['attribute_groups'] = spec.to_list()
+    if not values:
+        return data
     groups = {g.name: g for g in spec}
     for ann in _as_list(data.get('annotations')):
         if not isinstance(ann, dict):

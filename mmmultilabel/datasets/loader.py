@@ -15,7 +15,11 @@ from mmengine.logging import print_log
 from mmmultilabel.utils import attributes
 
 from .formats import (
+    FASHIONPEDIA,
+    PACO,
+    SUBCAT,
     AnnotationDefectError,
+    detect_format,
     normalise_attribute_values,
     read_annotation_file,
     to_canonical,
@@ -91,7 +95,12 @@ def load_attr_coco(
             print_log(f'{name}: {warning}', logger='current', level=WARNING)
     if warnings is not None:
         warnings.extend(found)
-    return normalise_attribute_values(data)
+    converted = isinstance(raw, Mapping) and detect_format(raw) in (
+        FASHIONPEDIA,
+        PACO,
+        SUBCAT,
+    )
+    return normalise_attribute_values(data, values=not converted)
 
 
 def attribute_groups_of_file(path: str) -> list:

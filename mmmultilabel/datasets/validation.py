@@ -529,18 +529,25 @@ class _Checker:
         vectorised passes (coordinates, area, image bounds); only the
         polygons that fail a pass go through :meth:`check_polygon`, which
         words the defect."""
-        well_formed = []
+        shaped = []
         for item in self.polygons:
             poly = item[2]
-            if (
-                isinstance(poly, list)
-                and len(poly) >= 6
-                and not len(poly) % 2
-                and all(type(v) in (int, float) for v in poly)
-            ):
-                well_formed.append(item)
+            if isinstance(poly, list) and len(poly) >= 6 and not len(poly) % 2:
+                shaped.append(item)
             else:
                 self.check_polygon(*item)
+        # Only ints and floats (one C-level pass over every coordinate);
+        # otherwise the polygons are checked one by one.
+        kinds = set(map(type, chain.from_iterable(p[2] for p in shaped)))
+        if kinds <= {int, float}:
+            well_formed = shaped
+        else:
+            well_formed = []
+            for item in shaped:
+                if all(type(v) in (int, float) for v in item[2]):
+                    well_formed.append(item)
+                else:
+                    self.check_polygon(*item)
         if not well_formed:
             return
         # (P, ) points per polygon; all coordinates as one (2 * sum, ) array
