@@ -18,11 +18,11 @@ from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.utils import mkdir_or_exist
+from runner_cli import load_config, user_errors
 
 import mmmultilabel  # noqa: F401  (registers modules)
-from mmmultilabel.datasets import AnnotationDefectError, AnnotationSyntaxError
-from mmmultilabel.engine import CheckpointGlobalError, build_runner
-from mmmultilabel.evaluation import PacoFormatError, ResultsError, json_metrics
+from mmmultilabel.engine import build_runner
+from mmmultilabel.evaluation import json_metrics
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -109,45 +109,15 @@ def main(argv=None) -> None:
             'overwrite it'
         )
 
-    try:
-        cfg = Config.fromfile(args.config)
-    except ModuleNotFoundError as err:
-        hint = (
-            ' (the InverseForm mmseg configs need it: pip install '
-            '"mmmultilabel[mmseg]")'
-            if 'mmseg' in str(err)
-            else ''
-        )
-        sys.exit(f'error: {args.config}: {err}{hint}')
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join(
-            './work_dirs', osp.splitext(osp.basename(args.config))[0]
-        )
+    cfg = load_config(
+        args.config, args.launcher, args.cfg_options, args.work_dir
+    )
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
 
-    try:
+    with user_errors():
         metrics = _run(cfg, args)
-    except (
-        CheckpointGlobalError,
-        AnnotationSyntaxError,
-        AnnotationDefectError,  # names the file, the ids and the fix
-        ResultsError,  # a benchmark protocol's ground truth or results
-        PacoFormatError,
-    ) as err:
-        sys.exit(f'error: {err}')
-    except FileNotFoundError as err:
-        sys.exit(
-            f'error: file not found: {err.filename or err}; check the paths '
-            'of the config (data_root, ann_file, data_prefix) or '
-            '--cfg-options'
-        )
     if args.metrics_out and is_main_process():
         mkdir_or_exist(osp.dirname(osp.abspath(args.metrics_out)))
         with open(args.metrics_out, 'w') as f:

@@ -12,11 +12,11 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+from runner_cli import load_config, user_errors
 
 import mmmultilabel  # noqa: F401  (registers modules)
-from mmmultilabel.datasets import AnnotationDefectError, AnnotationSyntaxError
-from mmmultilabel.engine import CheckpointGlobalError, build_runner
+from mmmultilabel.engine import build_runner
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,28 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        sys.exit(f'error: config file not found: {args.config}')
-    try:
-        cfg = Config.fromfile(args.config)
-    except ModuleNotFoundError as err:
-        hint = (
-            ' (the InverseForm mmseg configs need it: pip install '
-            '"mmmultilabel[mmseg]")'
-            if 'mmseg' in str(err)
-            else ''
-        )
-        sys.exit(f'error: {args.config}: {err}{hint}')
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join(
-            './work_dirs', osp.splitext(osp.basename(args.config))[0]
-        )
+    cfg = load_config(
+        args.config, args.launcher, args.cfg_options, args.work_dir
+    )
 
     if args.amp:
         if not torch.cuda.is_available():
@@ -135,20 +116,8 @@ def main(argv=None) -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    try:
+    with user_errors():
         build_runner(cfg, args.safe_globals).train()
-    except (
-        CheckpointGlobalError,
-        AnnotationSyntaxError,
-        AnnotationDefectError,  # names the file, the ids and the fix
-    ) as err:
-        sys.exit(f'error: {err}')
-    except FileNotFoundError as err:
-        sys.exit(
-            f'error: file not found: {err.filename or err}; check the paths '
-            'of the config (data_root, ann_file, data_prefix) or '
-            '--cfg-options'
-        )
 
 
 if __name__ == '__main__':

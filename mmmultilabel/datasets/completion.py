@@ -35,12 +35,13 @@ def id_list(ids: Sequence[Any], limit: int = MAX_IDS_SHOWN) -> str:
     return shown + (', ...' if len(ids) > limit else '')
 
 
-def _is_key(value: Any) -> bool:
+def is_key(value: Any) -> bool:
     """Whether ``value`` can be an id (an int or a string, not a bool)."""
     return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool)."""
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)
@@ -56,7 +57,7 @@ def image_sizes(data: Mapping) -> Dict[Any, Tuple[int, int]]:
         if not isinstance(img, dict):
             continue
         h, w = img.get('height'), img.get('width')
-        if _is_key(img.get('id')) and all(
+        if is_key(img.get('id')) and all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0
             for v in (h, w)
         ):
@@ -85,7 +86,7 @@ def segmentation_rle(seg: Any, height: int, width: int) -> Optional[dict]:
             isinstance(p, list)
             and len(p) >= 6
             and len(p) % 2 == 0
-            and all(_is_number(v) for v in p)
+            and all(is_number(v) for v in p)
             for p in seg
         ):
             return None
@@ -162,7 +163,7 @@ def complete_annotations(
             a.get('id')
             for a in anns
             if isinstance(a, dict)
-            and _is_number(a.get('area'))
+            and is_number(a.get('area'))
             and a['area'] == 0
         ]
         if zero:
@@ -171,7 +172,7 @@ def complete_annotations(
                 for a in anns
                 if not (
                     isinstance(a, dict)
-                    and _is_number(a.get('area'))
+                    and is_number(a.get('area'))
                     and a['area'] == 0
                 )
             ]
@@ -213,7 +214,7 @@ def complete_annotations(
         if not _no_bbox(ann) or not _has_mask(ann):
             continue
         img_id = ann.get('image_id')
-        size = sizes.get(img_id) if _is_key(img_id) else None
+        size = sizes.get(img_id) if is_key(img_id) else None
         box = None if size is None else mask_bbox(ann['segmentation'], *size)
         if box is not None:
             ann['bbox'] = box

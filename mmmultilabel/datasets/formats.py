@@ -33,7 +33,7 @@ from mmengine.fileio import get_text
 
 from mmmultilabel.utils import AttributeSpec, AttributeSpecError
 
-from .completion import complete_annotations, id_list
+from .completion import complete_annotations, id_list, is_key
 from .known_fields import unknown_field_warnings
 
 ATTR_COCO = 'attr_coco'
@@ -146,11 +146,6 @@ def detect_format(data: Mapping) -> str:
     return PLAIN_COCO
 
 
-def _is_key(value: Any) -> bool:
-    """Whether ``value`` can be an id (an int or a string, not a bool)."""
-    return isinstance(value, (int, str)) and not isinstance(value, bool)
-
-
 def _ann_where(ann: Mapping) -> str:
     """``annotation id=N (image id=M)`` for messages."""
     where = f'annotation id={ann.get("id")!r}'
@@ -228,7 +223,7 @@ def _attribute_table(data: Mapping, defects: List[str]) -> Dict[Any, dict]:
     for i, entry in enumerate(entries):
         if (
             not isinstance(entry, dict)
-            or not _is_key(entry.get('id'))
+            or not is_key(entry.get('id'))
             or not isinstance(entry.get('name'), str)
         ):
             defects.append(
@@ -270,7 +265,7 @@ def _from_subcat(data: Mapping, defects: List[str]) -> dict:
     for i, entry in enumerate(subcats):
         if (
             not isinstance(entry, dict)
-            or not _is_key(entry.get('id'))
+            or not is_key(entry.get('id'))
             or not isinstance(entry.get('name'), str)
         ):
             defects.append(
@@ -302,7 +297,7 @@ def _from_subcat(data: Mapping, defects: List[str]) -> dict:
         if not isinstance(src, dict) or src.get('subcat_id') is None:
             continue
         sid = src['subcat_id']
-        if not _is_key(sid) or sid not in names:
+        if not is_key(sid) or sid not in names:
             defects.append(
                 f'{_ann_where(src)}: field "subcat_id": subcat id {sid!r} '
                 'is not declared in the top-level "subcats" (declared ids: '
@@ -337,7 +332,7 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
     for src, ann, ids in _with_attribute_ids(data, out, defects):
         attributes: Dict[str, List[str]] = {g: [] for g in groups}
         for attr_id in ids:
-            if not _is_key(attr_id) or attr_id not in group_of:
+            if not is_key(attr_id) or attr_id not in group_of:
                 defects.append(
                     f'{_ann_where(src)}: field "attribute_ids": attribute '
                     f'id {attr_id!r} is not declared in the top-level '
@@ -371,7 +366,7 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
             continue
         groups[group] = []
         for attr_id in ids:
-            if not _is_key(attr_id) or attr_id not in table:
+            if not is_key(attr_id) or attr_id not in table:
                 defects.append(
                     f'top level: field "attr_type_to_attr_idxs.{group}": '
                     f'attribute id {attr_id!r} is not declared in the '
@@ -409,7 +404,7 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
         }
         partial: Dict[str, List[str]] = {}
         for attr_id in ids:
-            if not _is_key(attr_id) or attr_id not in group_of:
+            if not is_key(attr_id) or attr_id not in group_of:
                 defects.append(
                     f'{_ann_where(src)}: field "attribute_ids": attribute '
                     f'id {attr_id!r} is in no group of '

@@ -12,7 +12,6 @@ the mask, skipped annotations without a mask, a value listed under a PACO
 type flagged unknown, unknown fields, ...): the file is usable.
 """
 
-import math
 import os.path as osp
 from collections import Counter
 from itertools import chain
@@ -23,7 +22,7 @@ from tqdm import tqdm
 
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
 
-from .completion import id_list
+from .completion import id_list, is_key, is_number
 from .formats import to_canonical
 from .known_fields import FEDERATED_IMAGE_FIELDS
 
@@ -35,19 +34,6 @@ _TOP_KEYS = ('images', 'annotations', 'categories')
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_key(value: Any) -> bool:
-    """Whether ``value`` can be an id (an int or a string, not a bool)."""
-    return isinstance(value, (int, str)) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -251,10 +237,10 @@ class _Checker:
             field = f'attribute_id_map[{i}]'
             group = (
                 self.groups.get(entry.get('group'))
-                if isinstance(entry, dict) and _is_key(entry.get('group'))
+                if isinstance(entry, dict) and is_key(entry.get('group'))
                 else None
             )
-            if not isinstance(entry, dict) or not _is_key(entry.get('id')):
+            if not isinstance(entry, dict) or not is_key(entry.get('id')):
                 self.add(
                     'top level',
                     field,
@@ -409,7 +395,7 @@ class _Checker:
     def check_annotation(self, ann: dict, where: str) -> None:
         img_id = ann.get('image_id')
         size = None
-        if not _is_key(img_id) or img_id not in self.images:
+        if not is_key(img_id) or img_id not in self.images:
             self.add(
                 where, 'image_id', f'image id {img_id!r} is not in "images"'
             )
@@ -417,7 +403,7 @@ class _Checker:
             img = self.images[img_id]
             size = (img['height'], img['width'])
         cat_id = ann.get('category_id')
-        if not _is_key(cat_id) or cat_id not in self.cat_ids:
+        if not is_key(cat_id) or cat_id not in self.cat_ids:
             self.add(
                 where,
                 'category_id',
@@ -431,7 +417,7 @@ class _Checker:
             self.add(
                 where, 'area', 'missing; COCO needs the mask area in pixels'
             )
-        elif not _is_number(ann['area']) or ann['area'] <= 0:
+        elif not is_number(ann['area']) or ann['area'] <= 0:
             self.add(
                 where,
                 'area',
@@ -463,7 +449,7 @@ class _Checker:
         if (
             not isinstance(bbox, list)
             or len(bbox) != 4
-            or not all(_is_number(v) for v in bbox)
+            or not all(is_number(v) for v in bbox)
         ):
             self.add(
                 where,

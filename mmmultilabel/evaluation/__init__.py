@@ -1,6 +1,7 @@
 from .analysis_inputs import (
     AnalysisInputError,
     AnalysisInputs,
+    add_input_arguments,
     evaluate_analysis_inputs,
     load_analysis_inputs,
 )
@@ -15,6 +16,7 @@ __all__ = (
     + [
         'AnalysisInputError',
         'AnalysisInputs',
+        'add_input_arguments',
         'evaluate_analysis_inputs',
         'load_analysis_inputs',
     ]

@@ -15,6 +15,7 @@ analysis tools take:
   the annotation file gives the ground truth and the images.
 """
 
+import argparse
 import contextlib
 import io
 import os.path as osp
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from mmdet.registry import DATASETS
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.fileio import load
 from mmengine.registry import init_default_scope
 
@@ -233,3 +234,33 @@ def evaluate_analysis_inputs(
             attr_iou_thr=attr_iou_thr,
             attr_f1_thr=attr_f1_thr,
         )
+
+
+def add_input_arguments(parser: argparse.ArgumentParser, save_help: str):
+    """The arguments every attribute analysis tool takes: ``gt``,
+    ``results``, ``save_dir``, ``--iou-type`` and ``--cfg-options``.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        save_help (str): Help of ``save_dir``.
+    """
+    parser.add_argument(
+        'gt', help='config (.py) or ground-truth annotation file'
+    )
+    parser.add_argument(
+        'results',
+        help='tools/test.py --out pickle (with a config) or results JSON',
+    )
+    parser.add_argument('save_dir', help=save_help)
+    parser.add_argument(
+        '--iou-type',
+        choices=['segm', 'bbox'],
+        help='default: segm if the results have masks, else bbox',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, e.g. '
+        'test_evaluator.attr_iou_thr=0.75',
+    )

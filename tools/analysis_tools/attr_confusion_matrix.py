@@ -30,10 +30,10 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
 
 from mmmultilabel.evaluation import (  # noqa: E402
     AnalysisInputError,
+    add_input_arguments,
     attr_confusion_matrix,
     attr_value_scores,
     evaluate_analysis_inputs,
@@ -49,19 +49,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'and per-value precision / recall / F1 (multi-label groups) over '
         'the detections matched at attr_iou_thr'
     )
-    parser.add_argument(
-        'gt', help='config (.py) or ground-truth annotation file'
-    )
-    parser.add_argument(
-        'results',
-        help='tools/test.py --out pickle (with a config) or results JSON',
-    )
-    parser.add_argument('save_dir', help='where the pictures are written')
-    parser.add_argument(
-        '--iou-type',
-        choices=['segm', 'bbox'],
-        help='default: segm if the results have masks, else bbox',
-    )
+    add_input_arguments(parser, 'where the pictures are written')
     parser.add_argument(
         '--attr-iou-thr',
         type=float,
@@ -80,13 +68,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--color-theme', default='plasma', help='matplotlib colour map'
-    )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, e.g. '
-        'test_dataloader.dataset.data_root=data/x/',
     )
     return parser.parse_args(argv)
 

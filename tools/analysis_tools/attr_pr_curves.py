@@ -26,10 +26,10 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
 
 from mmmultilabel.evaluation import (  # noqa: E402
     AnalysisInputError,
+    add_input_arguments,
     evaluate_analysis_inputs,
     load_analysis_inputs,
     pair_pr_curves,
@@ -43,14 +43,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Precision-recall curves of every (category, attribute '
         'value) pair and the per-value AP, weakest first'
     )
-    parser.add_argument(
-        'gt', help='config (.py) or ground-truth annotation file'
-    )
-    parser.add_argument(
-        'results',
-        help='tools/test.py --out pickle (with a config) or results JSON',
-    )
-    parser.add_argument('save_dir', help='where the pictures are written')
+    add_input_arguments(parser, 'where the pictures are written')
     parser.add_argument(
         '--iou-thr',
         type=float,
@@ -59,18 +52,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'average over all thresholds)',
     )
     parser.add_argument(
-        '--iou-type',
-        choices=['segm', 'bbox'],
-        help='default: segm if the results have masks, else bbox',
-    )
-    parser.add_argument(
         '--groups', nargs='+', help='attribute groups (default: all)'
-    )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config',
     )
     return parser.parse_args(argv)
 

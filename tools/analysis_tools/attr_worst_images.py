@@ -32,13 +32,13 @@ import mmcv  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmdet.structures import DetDataSample  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.structures import InstanceData  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from mmmultilabel.evaluation import (  # noqa: E402
     AnalysisInputError,
     AttrCOCOeval,
+    add_input_arguments,
     attribute_errors,
     evaluate_analysis_inputs,
     load_analysis_inputs,
@@ -68,14 +68,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='CSV of every wrong attribute of a located object, and '
         'the images with most of them drawn with the errors highlighted'
     )
-    parser.add_argument(
-        'gt', help='config (.py) or ground-truth annotation file'
-    )
-    parser.add_argument(
-        'results',
-        help='tools/test.py --out pickle (with a config) or results JSON',
-    )
-    parser.add_argument('save_dir', help='where the CSV and panels go')
+    add_input_arguments(parser, 'where the CSV and panels go')
     parser.add_argument(
         '--num',
         type=int,
@@ -99,17 +92,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=float,
         help="IoU of the located objects (default: the config evaluator's, "
         'else 0.5)',
-    )
-    parser.add_argument(
-        '--iou-type',
-        choices=['segm', 'bbox'],
-        help='default: segm if the results have masks, else bbox',
-    )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config',
     )
     return parser.parse_args(argv)
 
