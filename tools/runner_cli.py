@@ -23,6 +23,19 @@ USER_ERRORS = (
 )
 
 
+def add_safe_globals_argument(parser) -> None:
+    """``--safe-globals NAME ...``, appended to the config's
+    ``checkpoint_safe_globals`` by ``build_runner``."""
+    parser.add_argument(
+        '--safe-globals',
+        nargs='+',
+        metavar='NAME',
+        help='full names of further Python globals a checkpoint you trust '
+        'may hold (appended to checkpoint_safe_globals); checkpoints load '
+        'with torch.load(weights_only=True)',
+    )
+
+
 def load_config(
     path: str,
     launcher: str,

@@ -18,7 +18,7 @@ from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.utils import mkdir_or_exist
-from runner_cli import load_config, user_errors
+from runner_cli import add_safe_globals_argument, load_config, user_errors
 
 import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.engine import build_runner
@@ -62,14 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         action=DictAction,
         help='override config settings, e.g. test_dataloader.batch_size=4',
     )
-    parser.add_argument(
-        '--safe-globals',
-        nargs='+',
-        metavar='NAME',
-        help='full names of further Python globals a checkpoint you trust '
-        'may hold (appended to checkpoint_safe_globals); checkpoints load '
-        'with torch.load(weights_only=True)',
-    )
+    add_safe_globals_argument(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

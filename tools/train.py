@@ -13,7 +13,7 @@ import sys
 
 import torch
 from mmengine.config import DictAction
-from runner_cli import load_config, user_errors
+from runner_cli import add_safe_globals_argument, load_config, user_errors
 
 import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.engine import build_runner
@@ -51,14 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='override config settings, e.g. '
         'train_cfg.max_iters=100 train_dataloader.batch_size=4',
     )
-    parser.add_argument(
-        '--safe-globals',
-        nargs='+',
-        metavar='NAME',
-        help='full names of further Python globals a checkpoint you trust '
-        'may hold (appended to checkpoint_safe_globals); checkpoints load '
-        'with torch.load(weights_only=True)',
-    )
+    add_safe_globals_argument(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

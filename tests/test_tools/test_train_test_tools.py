@@ -183,3 +183,33 @@ def test_train_tool_names_a_bad_annotation_file(tmp_path):
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert 'Traceback' not in proc.stderr
     assert f'{ann}:2:12: invalid JSON' in proc.stderr
+
+
+def test_checkpoint_global_refused_then_allowed_from_the_cli(
+    shapes_root, tmp_path
+):
+    """A checkpoint holding a global outside mmengine's allow-list is
+    refused with a message naming it; --safe-globals allows it."""
+    import fractions
+
+    ckpt = tmp_path / 'foreign.pth'
+    torch.save(
+        dict(state_dict={}, meta=dict(ratio=fractions.Fraction(1, 3))), ckpt
+    )
+    cmd = [
+        sys.executable,
+        'tools/test.py',
+        CPU_CONFIG,
+        ckpt,
+        '--work-dir',
+        tmp_path / 'work',
+        '--cfg-options',
+        *fast_options(shapes_root),
+    ]
+    proc = run(cmd, check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert 'fractions.Fraction' in proc.stderr
+    assert '--safe-globals fractions.Fraction' in proc.stderr
+    proc = run(cmd + ['--safe-globals', 'fractions.Fraction'])
+    assert 'coco/segm_mAP' in proc.stdout + proc.stderr
