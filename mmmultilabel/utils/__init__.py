@@ -5,6 +5,7 @@ from .attributes import (
     AttributeSpecError,
     expand_runs,
 )
+from .stock_config import stock_config, stock_model_cfg
 
 __all__ = [
     'UNKNOWN',
@@ -12,4 +13,6 @@ __all__ = [
     'AttributeSpec',
     'AttributeSpecError',
     'expand_runs',
+    'stock_config',
+    'stock_model_cfg',
 ]

@@ -16,7 +16,9 @@ least 80% of its area visible, without holes). Per instance:
   image area for other ``--image-size``\\ s);
 * ``pattern`` (multi-label, each drawn with probability 0.3): ``striped``
   (light diagonal stripes), ``dotted`` (dark dots), ``outlined`` (dark
-  2 px border); any subset, including none, can occur.
+  2 px border); any subset, including none, can occur. With ``--flat``
+  no pattern is drawn and the data set has only the ``color`` and ``size``
+  groups (flat-coloured shapes).
 
 The generator writes ``OUT_DIR/{train,val}/NNNNNN.png`` with one labelme
 JSON each (label strings ``circle|color=red|size=small``, the pattern as
@@ -42,7 +44,7 @@ import os
 import os.path as osp
 import shutil
 import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -84,6 +86,8 @@ SPEC = dict(
         dict(name='pattern', values=list(PATTERNS), multi_label=True),
     ],
 )
+#: The spec of ``--flat`` data: no pattern group.
+FLAT_SPEC = dict(SPEC, attribute_groups=SPEC['attribute_groups'][:2])
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -130,6 +134,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='turn squares and triangles at random (harder to classify)',
     )
     parser.add_argument(
+        '--flat',
+        action='store_true',
+        help='flat-coloured shapes: no patterns, only the color and size '
+        'groups',
+    )
+    parser.add_argument(
         '--force',
         action='store_true',
         help='replace the output of an earlier run',
@@ -140,10 +150,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def random_attributes(rng: np.random.Generator, image_size: int) -> dict:
+def random_attributes(
+    rng: np.random.Generator, image_size: int, patterns: Sequence[str]
+) -> dict:
     """Category, colour, size, area and patterns of one shape.
 
-    Areas scale with the image area; :data:`SIZES` is for 128x128.
+    Areas scale with the image area; :data:`SIZES` is for 128x128. Only
+    the given ``patterns`` are drawn (none for flat shapes).
     """
     size_name = list(SIZES)[rng.integers(len(SIZES))]
     low, high = SIZES[size_name]
@@ -153,7 +166,7 @@ def random_attributes(rng: np.random.Generator, image_size: int) -> dict:
         color=list(COLORS)[rng.integers(len(COLORS))],
         size=size_name,
         area=rng.uniform(low * scale, high * scale),
-        patterns={p: bool(rng.random() < PATTERN_PROB) for p in PATTERNS},
+        patterns={p: bool(rng.random() < PATTERN_PROB) for p in patterns},
     )
 
 
@@ -268,15 +281,15 @@ def paint(canvas: np.ndarray, mask: np.ndarray, shape: dict) -> None:
     h, w = mask.shape
     yy, xx = np.mgrid[:h, :w]
     flags = shape['flags']
-    if flags['pattern=striped']:
+    if flags.get('pattern=striped'):
         stripes = mask & ((xx + yy) % 6 < 2)
         canvas[stripes] = 0.45 * color + 0.55 * 255
-    if flags['pattern=dotted']:
+    if flags.get('pattern=dotted'):
         dots = (
             mask & (xx % 6 >= 3) & (xx % 6 < 5) & (yy % 6 >= 3) & (yy % 6 < 5)
         )
         canvas[dots] = 0.35 * color
-    if flags['pattern=outlined']:
+    if flags.get('pattern=outlined'):
         inner = cv2.erode(
             mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2
         ).astype(bool)
@@ -284,12 +297,16 @@ def paint(canvas: np.ndarray, mask: np.ndarray, shape: dict) -> None:
 
 
 def make_image(
-    rng: np.random.Generator, size: int, max_objects: int, rotate: bool = False
+    rng: np.random.Generator,
+    size: int,
+    max_objects: int,
+    rotate: bool = False,
+    patterns: Sequence[str] = PATTERNS,
 ) -> Tuple[np.ndarray, List[dict]]:
     """One RGB image (H, W, 3) uint8 and its labelme shapes."""
     shapes, masks = [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
-        attrs = random_attributes(rng, size)
+        attrs = random_attributes(rng, size, patterns)
         for _attempt in range(30):
             shape = random_shape(rng, attrs, size, rotate)
             mask = rasterize(shape, size)
@@ -340,7 +357,11 @@ def write_split(
     ):
         rng = np.random.default_rng([args.seed, split_id, i])
         image, shapes = make_image(
-            rng, args.image_size, args.max_objects, args.rotate
+            rng,
+            args.image_size,
+            args.max_objects,
+            args.rotate,
+            () if args.flat else PATTERNS,
         )
         name = f'{i:06d}'
         cv2.imwrite(osp.join(split_dir, f'{name}.png'), image[..., ::-1])
@@ -375,9 +396,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             elif osp.exists(path):
                 os.remove(path)
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    spec_dict = FLAT_SPEC if args.flat else SPEC
     with open(osp.join(out_dir, 'labelme_spec.json'), 'w') as f:
-        json.dump(SPEC, f, indent=1)
-    spec = LabelmeSpec.from_dict(SPEC)
+        json.dump(spec_dict, f, indent=1)
+    spec = LabelmeSpec.from_dict(spec_dict)
     for split_id, (split, num) in enumerate(
         zip(SPLITS, (args.num_train, args.num_val))
     ):

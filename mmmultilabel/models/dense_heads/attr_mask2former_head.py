@@ -70,12 +70,14 @@ def name_layer_losses(
 class AttrMask2FormerHead(Mask2FormerHead):
     """Mask2Former head that also predicts attribute groups per query.
 
-    Every attribute group gets a linear classifier on the decoder's query
+    Every attribute group gets a classifier on the decoder's query
     features, run after every decoder layer like the class head (deep
     supervision). A single-label group with ``K`` values has ``K + 1``
     outputs, the last being its own no-object slot; a multi-label group has
-    ``K`` sigmoid outputs. The classifiers of all groups form one linear
-    layer, ``attr_embed``, with the groups' outputs side by side.
+    ``K`` sigmoid outputs. The classifiers of all groups form one module,
+    ``attr_embed``, with the groups' outputs side by side: a linear layer,
+    as ``cls_embed`` is, or with ``attr_head_layers=3`` an MLP as
+    ``mask_embed`` is.
 
     The attribute logits travel concatenated to the class logits, so
     ``forward``, ``loss``, ``predict`` and the ``Mask2Former`` detector are
@@ -121,6 +123,10 @@ class AttrMask2FormerHead(Mask2FormerHead):
         attr_loss_weights (dict[str, float], optional): Multiplier of the
             ``loss_weight`` of some groups, ``{group: w}``. Defaults to None
             (all 1).
+        attr_head_layers (int): Linear layers of ``attr_embed``: 1 (the
+            default) is one linear classifier on the query features; ``n >
+            1`` puts ``n - 1`` hidden layers of ``feat_channels`` with ReLU
+            before it, like mmdet's ``mask_embed`` (``n = 3``).
         check_attr_labels (bool): Check once per batch that every
             ``attr_labels`` value is unknown or a value of its group (a
             ``ValueError`` naming the group otherwise). The check reads the
@@ -141,6 +147,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
         attr_no_object_weight: float = 0.0,
         attr_value_weights: Optional[Dict[str, Sequence[float]]] = None,
         attr_loss_weights: Optional[Dict[str, float]] = None,
+        attr_head_layers: int = 1,
         check_attr_labels: bool = True,
         **kwargs,
     ) -> None:
@@ -172,10 +179,14 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 )
 
         self.attr_channels = sum(attr_logit_channels(self.attr_spec))
-        # The classifiers of all groups, as one linear layer with the
-        # groups' outputs side by side (A in all).
+        # The classifiers of all groups, one module with the groups' outputs
+        # side by side (A in all).
         self.attr_embed = (
-            nn.Linear(self.cls_embed.in_features, self.attr_channels)
+            self._build_attr_embed(
+                self.cls_embed.in_features,
+                self.attr_channels,
+                attr_head_layers,
+            )
             if self.attr_channels
             else None
         )
@@ -219,6 +230,23 @@ class AttrMask2FormerHead(Mask2FormerHead):
             ).shape[-1]
             for cost in self._attr_costs
         ]
+
+    @staticmethod
+    def _build_attr_embed(
+        in_channels: int, out_channels: int, num_layers: int
+    ) -> nn.Module:
+        """``num_layers`` linear layers (c -> c with ReLU, then c -> A)."""
+        if int(num_layers) != num_layers or num_layers < 1:
+            raise ValueError(
+                f'AttrMask2FormerHead: attr_head_layers must be a positive '
+                f'integer, got {num_layers!r}'
+            )
+        if num_layers == 1:
+            return nn.Linear(in_channels, out_channels)
+        layers = []
+        for _ in range(int(num_layers) - 1):
+            layers += [nn.Linear(in_channels, in_channels), nn.ReLU(True)]
+        return nn.Sequential(*layers, nn.Linear(in_channels, out_channels))
 
     @staticmethod
     def _build_attr_loss(
