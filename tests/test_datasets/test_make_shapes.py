@@ -216,3 +216,38 @@ def test_shapes_are_upright_unless_rotate(tmp_path, rotate):
     else:
         assert not turned_squares
         assert all(upright(p) for p in triangles)
+
+
+def test_flat_shapes_have_one_colour_and_two_groups(tmp_path):
+    """--flat: no pattern group, no pattern drawn (one colour per shape)."""
+    out = tmp_path / 'flat'
+    proc = run_tool(
+        TOOL,
+        out,
+        '--flat',
+        '--num-train',
+        '6',
+        '--num-val',
+        '1',
+        '--no-progress',
+    )
+    assert proc.returncode == 0, proc.stderr
+    with open(out / 'annotations' / 'train.json') as f:
+        coco = json.load(f)
+    assert [g['name'] for g in coco['attribute_groups']] == ['color', 'size']
+    images = {img['id']: img for img in coco['images']}
+    assert coco['annotations']
+    for ann in coco['annotations']:
+        assert set(ann['attributes']) == {'color', 'size'}, ann['id']
+        img = images[ann['image_id']]
+        pixels = cv2.imread(str(out / 'train' / img['file_name']))[..., ::-1]
+        rle = mask_utils.merge(
+            mask_utils.frPyObjects(
+                ann['segmentation'], img['height'], img['width']
+            )
+        )
+        inside = pixels[mask_utils.decode(rle).astype(bool)].astype(float)
+        rgb = MAKE_SHAPES.COLORS[ann['attributes']['color']]
+        # all but anti-aliased border pixels are the colour plus noise
+        near = (np.linalg.norm(inside - rgb, axis=1) < 20).mean()
+        assert near > 0.9, (ann['id'], near)

@@ -171,9 +171,13 @@ def parse_value(value: str):
     from mmengine.config import DictAction
 
     try:
-        return _literal_node(ast.parse(value, mode='eval').body)
+        parsed = _literal_node(ast.parse(value, mode='eval').body)
     except (ValueError, SyntaxError, TypeError):
         return DictAction._parse_iterable(value)
+    if isinstance(parsed, tuple) and not value.lstrip().startswith('('):
+        # a bare ``1,2`` is a list, as --cfg-options reads it
+        return DictAction._parse_iterable(value)
+    return parsed
 
 
 def parse_variants(
