@@ -180,3 +180,12 @@ def test_study_end_to_end(shapes_root, tmp_path):
         return [line for line in out.splitlines() if line.startswith('|')]
 
     assert rows(again.stdout) == rows(proc.stdout) == table
+
+
+def test_a_run_stopped_in_its_last_validation_is_not_finished(tmp_path):
+    (tmp_path / 'iter_10.pth').write_bytes(b'')
+    assert not ABLATE.finished(str(tmp_path), 'iter_10.pth')
+    (tmp_path / ABLATE.FINISHED).write_text('iter_5.pth\n')
+    assert not ABLATE.finished(str(tmp_path), 'iter_10.pth')
+    (tmp_path / ABLATE.FINISHED).write_text('iter_10.pth\n')
+    assert ABLATE.finished(str(tmp_path), 'iter_10.pth')

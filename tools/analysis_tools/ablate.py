@@ -60,6 +60,8 @@ TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN = osp.join(TOOLS, 'train.py')
 BASE = 'config'
 STOCK = 'stock'
+#: Marker of a run that ended normally; it names the final checkpoint.
+FINISHED = 'finished'
 DEFAULT_KEYS = ('segm_mAP', 'segm_*_acc', 'segm_*_f1')
 
 
@@ -262,8 +264,27 @@ def final_checkpoint(cfg_path: str) -> str:
     return f'iter_{train_cfg.max_iters}.pth'
 
 
-def train_one(cfg_path: str, out: str, seed: int, threads: int) -> tuple:
-    """Train (or resume) one run; return ``(out, returncode, seconds)``."""
+def finished(out: str, checkpoint: str) -> bool:
+    """Whether the run in ``out`` ended after saving ``checkpoint``.
+
+    The checkpoint alone does not say so: MMEngine saves it before the last
+    validation.
+    """
+    marker = osp.join(out, FINISHED)
+    if not osp.isfile(osp.join(out, checkpoint)) or not osp.isfile(marker):
+        return False
+    with open(marker) as f:
+        return f.read().strip() == checkpoint
+
+
+def train_one(
+    cfg_path: str, out: str, seed: int, checkpoint: str, threads: int
+) -> tuple:
+    """Train (or resume) one run; return ``(out, returncode, seconds)``.
+
+    A run that exits 0 gets the marker file :data:`FINISHED` naming its
+    final ``checkpoint``.
+    """
     env = dict(os.environ)
     env.setdefault('OMP_NUM_THREADS', str(threads))
     env.setdefault('MKL_NUM_THREADS', env['OMP_NUM_THREADS'])
@@ -300,9 +321,10 @@ def train_all(
     for seed in args.seeds:
         for name, cfg_path in configs.items():
             out = run_dir(args.work_dir, name, seed)
-            if not osp.isfile(osp.join(out, final_checkpoint(cfg_path))):
+            checkpoint = final_checkpoint(cfg_path)
+            if not finished(out, checkpoint):
                 os.makedirs(out, exist_ok=True)
-                todo.append((cfg_path, out, seed))
+                todo.append((cfg_path, out, seed, checkpoint))
     if not todo:
         return []
     jobs = max(1, args.jobs)
@@ -312,10 +334,7 @@ def train_all(
         ThreadPoolExecutor(jobs) as pool,
         tqdm(total=len(todo), desc='ablation runs', unit='run') as bar,
     ):
-        futures = [
-            pool.submit(train_one, cfg_path, out, seed, threads)
-            for cfg_path, out, seed in todo
-        ]
+        futures = [pool.submit(train_one, *run, threads) for run in todo]
         for future in futures:
             out, code, seconds = future.result()
             bar.update()
