@@ -113,7 +113,7 @@ def test_summary_of_logged_validations(tmp_path):
         100,
         2,
         f'0.320 ± {sd:.3f}',
-        '0.900 ± 0.000',
+        '0.900',
         f'{0.32 - 0.39:+.3f}',
     ]
     assert rows[1][:4] == ['stock', 100, 2, f'0.390 ± {0.0141421:.3f}']

@@ -415,7 +415,7 @@ def mean_std(values: Sequence[float]) -> tuple:
 def table_rows(data: dict, keys: Sequence[str], reference: str) -> List[list]:
     """Rows ``[variant, iter, seeds, cell per key, delta]`` of the table.
 
-    A cell is ``mean ± std``; ``delta`` is the difference of the first
+    A cell is ``mean ± std`` (the value alone for one seed); ``delta`` is the difference of the first
     key's mean to the reference variant's at the same iteration.
     """
     rows = []
@@ -427,7 +427,9 @@ def table_rows(data: dict, keys: Sequence[str], reference: str) -> List[list]:
             cells = []
             for key in keys:
                 got = list(values.get(key, {}).values())
-                if got:
+                if len(got) == 1:
+                    cells.append(f'{got[0]:.3f}')
+                elif got:
                     mean, std = mean_std(got)
                     cells.append(f'{mean:.3f} ± {std:.3f}')
                 else:
