@@ -13,11 +13,11 @@ running the command again.
 The tool then reads every run's validation metrics (MMEngine's
 ``scalars.json``) and prints, per variant and validation step, the mean and
 the standard deviation over seeds of each metric (``segm_mAP``, every
-attribute accuracy and F1 by default), with the difference of the means to
-the reference variant (``stock`` when given, else the first). It writes the
-table as Markdown (``table.md``), every number per seed (``summary.json``)
-and a plot (``ablation.png``: per metric, the mean of each variant with
-its range over seeds).
+attribute accuracy and F1 by default), with the difference to the reference
+variant (``stock`` when given, else the config), taken per seed and averaged
+over the seeds both have. It writes the table as Markdown (``table.md``),
+every number per seed (``summary.json``) and a plot (``ablation.png``: per
+metric, the mean of each variant with its range over seeds).
 
 Examples:
     # the config against stock and two variants, 3 seeds, 2 runs at a time
@@ -415,8 +415,9 @@ def mean_std(values: Sequence[float]) -> tuple:
 def table_rows(data: dict, keys: Sequence[str], reference: str) -> List[list]:
     """Rows ``[variant, iter, seeds, cell per key, delta]`` of the table.
 
-    A cell is ``mean ± std`` (the value alone for one seed); ``delta`` is the difference of the first
-    key's mean to the reference variant's at the same iteration.
+    A cell is ``mean ± std`` (the value alone for one seed); ``delta``
+    is the first key's difference to the reference variant at the same
+    iteration and seed, averaged over the seeds both have (paired).
     """
     rows = []
     ref = data.get(reference, {})
@@ -437,10 +438,12 @@ def table_rows(data: dict, keys: Sequence[str], reference: str) -> List[list]:
             delta = '-'
             first = keys[0] if keys else None
             ref_values = ref.get(it, {}).get(first)
-            if name != reference and values.get(first) and ref_values:
-                mean = mean_std(list(values[first].values()))[0]
-                ref_mean = mean_std(list(ref_values.values()))[0]
-                delta = f'{mean - ref_mean:+.3f}'
+            common = sorted(
+                set(values.get(first) or {}) & set(ref_values or {})
+            )
+            if name != reference and common:
+                diffs = [values[first][s] - ref_values[s] for s in common]
+                delta = f'{sum(diffs) / len(diffs):+.3f}'
             rows.append([name, it, seeds, *cells, delta])
     return rows
 
