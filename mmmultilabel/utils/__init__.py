@@ -5,6 +5,7 @@ from .attributes import (
     AttributeSpecError,
     expand_runs,
 )
+from .gc_pause import gc_paused
 
 __all__ = [
     'UNKNOWN',
@@ -12,4 +13,5 @@ __all__ = [
     'AttributeSpec',
     'AttributeSpecError',
     'expand_runs',
+    'gc_paused',
 ]

@@ -171,18 +171,28 @@ def coco_precision(
     return precision
 
 
-def _segment_starts(segment: np.ndarray, num: int) -> np.ndarray:
-    """(num,) first position of each segment id in a sorted id array."""
-    return np.searchsorted(segment, np.arange(num), side='left')
+def _first_reaching(num_pos: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:
+    """(A, R) smallest ``j >= 1`` with ``j / num_pos >= r`` in floating
+    point, as ``COCOeval.accumulate`` compares its recall."""
+    npig = num_pos[:, None]
+    j = np.maximum(np.ceil(rec_thrs[None, :] * npig), 1).astype(np.int64)
+    while True:  # correct the rounding of the estimate
+        lower = (j > 1) & ((j - 1) / npig >= rec_thrs[None, :])
+        higher = j / npig < rec_thrs[None, :]
+        if not (lower.any() or higher.any()):
+            return j
+        j = j - lower + higher
 
 
 def coco_precision_counted(
     num_pos: np.ndarray,
+    tp_thr: np.ndarray,
     tp_class: np.ndarray,
     tp_fp_before: np.ndarray,
+    num_thrs: int,
     rec_thrs: Sequence[float],
 ) -> np.ndarray:
-    """Interpolated precision of one IoU threshold from true positives only.
+    """Interpolated precision from the true positives only.
 
     ``COCOeval.accumulate`` ranks all detections of a class, takes
     ``recall = TP / npig`` and ``precision = TP / (TP + FP + eps)`` at every
@@ -206,45 +216,47 @@ def coco_precision_counted(
     Args:
         num_pos (np.ndarray): (A,) number of non-ignored ground truths of
             each class, all > 0.
+        tp_thr (np.ndarray): (N,) IoU threshold index of each true
+            positive (one entry per threshold at which it is one).
         tp_class (np.ndarray): (N,) class (index into ``num_pos``) of each
-            true positive, sorted by class then rank.
+            true positive; entries sorted by threshold, class, rank.
         tp_fp_before (np.ndarray): (N,) false positives of the class
-            ranked before each true positive.
-        rec_thrs (Sequence[float]): (R,) ascending recall thresholds.
+            ranked before each true positive, at its threshold.
+        num_thrs (int): Number of IoU thresholds ``T``.
+        rec_thrs (Sequence[float]): (R,) recall thresholds.
 
     Returns:
-        np.ndarray: (R, A) precision; 0 for classes without true positive.
+        np.ndarray: (T, R, A) precision; 0 for classes without true
+        positive.
     """
     rec_thrs = np.asarray(rec_thrs, dtype=np.float64)
     num_classes = len(num_pos)
-    precision = np.zeros((len(rec_thrs), num_classes))
+    precision = np.zeros((num_thrs, len(rec_thrs), num_classes))
     if len(tp_class) == 0:
         return precision
-    starts = _segment_starts(tp_class, num_classes)
-    counts = np.bincount(tp_class, minlength=num_classes)
+    # segment of a true positive: (threshold, class)
+    seg = np.asarray(tp_thr) * num_classes + tp_class
+    num_segs = num_thrs * num_classes
+    starts = np.searchsorted(seg, np.arange(num_segs), side='left')
+    counts = np.bincount(seg, minlength=num_segs)
     # TP and FP counts at each true positive, as accumulate's cumsums
-    tp = (np.arange(len(tp_class)) - starts[tp_class] + 1).astype(float)
+    tp = (np.arange(len(seg)) - starts[seg] + 1).astype(float)
     fp = np.asarray(tp_fp_before).astype(float)
     prec = tp / (fp + tp + np.spacing(1))
-    # running maximum from the right within each class: maximum over
-    # (class from the end, precision rank) pairs as one integer key
+    # running maximum from the right within each segment: maximum over
+    # (segment from the end, precision rank) as one integer key
     values, rank = np.unique(prec, return_inverse=True)
-    seg = (num_classes - 1 - tp_class)[::-1]
-    key = seg * len(values) + rank.ravel()[::-1]
-    envelope = values[
-        (np.maximum.accumulate(key) - seg * len(values))[::-1]
-    ]
-    # j of the first true positive with j / npig >= r (float division as
-    # accumulate's recall), per class and threshold
-    npig = num_pos[:, None]
-    j = np.maximum(np.ceil(rec_thrs[None, :] * npig), 1).astype(np.int64)
-    while True:
-        lower = (j > 1) & ((j - 1) / npig >= rec_thrs[None, :])
-        higher = j / npig < rec_thrs[None, :]
-        if not (lower.any() or higher.any()):
-            break
-        j = j - lower + higher
-    inside = j <= counts[:, None]  # (A, R)
-    cls, thr = np.nonzero(inside)
-    precision[thr, cls] = envelope[starts[cls] + j[cls, thr] - 1]
+    back = (num_segs - 1 - seg)[::-1]
+    key = back * len(values) + rank.ravel()[::-1]
+    envelope = values[(np.maximum.accumulate(key) - back * len(values))[::-1]]
+    first = _first_reaching(num_pos, rec_thrs)  # (A, R)
+    thr, cls = np.divmod(np.nonzero(counts)[0], num_classes)
+    for t in np.unique(thr):
+        k = cls[thr == t]
+        j = first[k]  # (n, R)
+        inside = j <= counts[t * num_classes + k][:, None]
+        row, r = np.nonzero(inside)
+        precision[t, r, k[row]] = envelope[
+            starts[t * num_classes + k[row]] + j[row, r] - 1
+        ]
     return precision

@@ -34,7 +34,12 @@ from typing import Dict, List, Mapping, Sequence, Tuple, Union
 import numpy as np
 from pycocotools.cocoeval import COCOeval
 
-from mmmultilabel.utils import UNKNOWN, AttributeSpec, AttributeSpecError
+from mmmultilabel.utils import (
+    UNKNOWN,
+    AttributeSpec,
+    AttributeSpecError,
+    gc_paused,
+)
 
 from .accumulate import coco_precision
 from .matching import NO_MATCH_IOU, match_ragged, ragged_starts
@@ -134,8 +139,9 @@ class AttrCOCOeval(COCOeval):
             )
         self._t_attr = self._iou_index(self.attr_iou_thr)
         self._area_all = p.areaRng[p.areaRngLbl.index('all')]
-        self._encode_gts()
-        self._encode_dts()
+        with gc_paused():  # one row per instance, cached (gc_paused)
+            self._encode_gts()
+            self._encode_dts()
         self._collect_cells()
         self.attr_eval = _AttrEval(
             self,

@@ -218,7 +218,6 @@ def value_pair_precision(
     classes, num_pos = np.unique(
         c['k'][gt_cell[gt]] * num_vals + val, return_counts=True
     )
-    precision = np.zeros((num_thrs, num_recs, len(classes)))
     if len(classes) == 0:
         return empty
     # pair cells where a detection can match: a ground truth has the
@@ -262,9 +261,7 @@ def value_pair_precision(
         e_fp = np.concatenate([e_fp, none], axis=1)
     # the entries that were matched, ranked in their class as COCOeval
     e_cls = np.searchsorted(classes, c['k'][e_cell] * num_vals + e_val)
-    order = np.lexsort(
-        (c['det_rows'][e_pos], c['i'][e_cell], -e_score, e_cls)
-    )
+    order = np.lexsort((c['det_rows'][e_pos], c['i'][e_cell], -e_score, e_cls))
     e_pos, e_val, e_score = e_pos[order], e_val[order], e_score[order]
     e_cls, e_tp, e_fp = e_cls[order], e_tp[:, order], e_fp[:, order]
     e_cat = c['k'][det_cell[e_pos]]
@@ -282,9 +279,8 @@ def value_pair_precision(
             c, dt_probs, int(cat), e_pos[q], e_val[q], e_score[q], block
         )
     fp_before += before - entries_before
-    for t in range(num_thrs):
-        tp = np.nonzero(e_tp[t])[0]
-        precision[t] = coco_precision_counted(
-            num_pos, e_cls[tp], fp_before[t, tp], rec_thrs
-        )
+    thr, tp = np.nonzero(e_tp)  # by threshold, then class and rank
+    precision = coco_precision_counted(
+        num_pos, thr, e_cls[tp], fp_before[thr, tp], num_thrs, rec_thrs
+    )
     return classes, precision
