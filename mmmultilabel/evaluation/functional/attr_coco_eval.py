@@ -29,7 +29,7 @@ of every value]}``, a missing group has probability 0 everywhere).
 """
 
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from pycocotools.cocoeval import COCOeval
@@ -46,15 +46,28 @@ from .matching import NO_MATCH_IOU, match_ragged, ragged_starts
 from .value_pairs import value_pair_precision
 
 
+def _dense_columns(
+    classes: np.ndarray, precision: np.ndarray, num_classes: int
+) -> np.ndarray:
+    """(T, R, num_classes) array holding ``precision`` (T, R, A) in the
+    columns ``classes`` (A, ) and -1 elsewhere."""
+    dense = -np.ones(precision.shape[:2] + (num_classes,))
+    dense[:, :, classes] = precision
+    return dense
+
+
 class _AttrEval(dict):
     """``AttrCOCOeval.attr_eval``: ``'pair_precision'`` (T, R, K x S), -1
     for the pair classes without positive, is built when it is read (the
-    evaluation keeps only the columns of the classes with a positive)."""
+    evaluation keeps only the columns of the classes with a positive, in
+    :attr:`pair_columns`). It holds no reference to the evaluation, so
+    that the evaluation is freed as soon as it is dropped."""
 
-    def __init__(self, ev: 'AttrCOCOeval', **items) -> None:
+    def __init__(self, **items) -> None:
         super().__init__(**items)
-        self._ev = ev
         self.accumulated = False
+        #: (classes (A, ), precision (T, R, A), number of pair classes)
+        self.pair_columns: Optional[tuple] = None
 
     def __contains__(self, key) -> bool:
         if key == 'pair_precision':
@@ -63,7 +76,7 @@ class _AttrEval(dict):
 
     def __missing__(self, key):
         if key == 'pair_precision' and self.accumulated:
-            return self._ev.dense_pair_precision()
+            return _dense_columns(*self.pair_columns)
         raise KeyError(key)
 
 
@@ -144,11 +157,15 @@ class AttrCOCOeval(COCOeval):
             self._encode_dts()
         self._collect_cells()
         self.attr_eval = _AttrEval(
-            self,
             pairs_matched=self._matched_pairs(),
             matches=self._evaluate_attr_aware(),
         )
         self._pair_classes, self._pair_precision = self._evaluate_value_pairs()
+        self.attr_eval.pair_columns = (
+            self._pair_classes,
+            self._pair_precision,
+            len(p.catIds) * self.spec.num_values,
+        )
 
     def _iou_index(self, thr: float) -> int:
         hit = np.nonzero(np.isclose(self.params.iouThrs, thr))[0]
@@ -552,15 +569,11 @@ class AttrCOCOeval(COCOeval):
         """(T, R, K x S) precision of every (category, value) pair class,
         class ``k * S + s``; -1 for the classes without positive."""
         p = self.params
-        dense = -np.ones(
-            (
-                len(p.iouThrs),
-                len(p.recThrs),
-                len(p.catIds) * self.spec.num_values,
-            )
+        return _dense_columns(
+            self._pair_classes,
+            self._pair_precision,
+            len(p.catIds) * self.spec.num_values,
         )
-        dense[:, :, self._pair_classes] = self._pair_precision
-        return dense
 
     def sparse_pair_precision(self) -> Tuple[np.ndarray, np.ndarray]:
         """(A,) ascending pair classes ``k * S + s`` that have a positive
