@@ -1,31 +1,17 @@
 """COCO instances with per-instance attribute groups."""
 
-import gc
 from collections import defaultdict
-from contextlib import contextmanager
 from typing import Any, Dict, List, Mapping, Union
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+from mmmultilabel.utils import AttributeSpec, AttributeSpecError, gc_paused
 
 from .formats import AnnotationDefectError
 from .known_fields import FEDERATED_IMAGE_FIELDS
 from .loader import load_attr_coco
 from .transforms.formatting import AttrAlignmentError
-
-
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector; restore its state after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @DATASETS.register_module()
@@ -161,7 +147,7 @@ class AttrCocoDataset(CocoDataset):
         # objects a large file creates many times over (half the load time
         # at Fashionpedia's size); none of them forms a cycle, and mmengine
         # collects once after serializing the list.
-        with _gc_paused():
+        with gc_paused():
             return self._load_data_list()
 
     def _load_data_list(self) -> List[dict]:

@@ -12,7 +12,7 @@ from typing import List, Mapping, Optional, Union
 
 from mmengine.logging import print_log
 
-from mmmultilabel.utils import attributes
+from mmmultilabel.utils import attributes, gc_paused
 
 from .formats import (
     FASHIONPEDIA,
@@ -64,6 +64,28 @@ def load_attr_coco(
         AnnotationDefectError: if ``validate`` and the data has defects;
             it lists all of them.
     """
+    # a large file converts into millions of small objects, none in a
+    # cycle: the cyclic collector would rescan them over and over
+    with gc_paused():
+        return _load_attr_coco(
+            ann_file_or_dict,
+            backend_args,
+            validate,
+            img_dir,
+            warnings,
+            log_warnings,
+        )
+
+
+def _load_attr_coco(
+    ann_file_or_dict: Union[str, Path, Mapping],
+    backend_args: Optional[dict],
+    validate: bool,
+    img_dir: Optional[str],
+    warnings: Optional[List[str]],
+    log_warnings: bool,
+) -> dict:
+    """Body of :func:`load_attr_coco`."""
     if isinstance(ann_file_or_dict, (str, Path)):
         name = str(ann_file_or_dict)
         raw = read_annotation_file(ann_file_or_dict, backend_args)

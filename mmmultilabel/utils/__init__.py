@@ -5,6 +5,7 @@ from .attributes import (
     AttributeSpecError,
     expand_runs,
 )
+from .gc_pause import gc_paused
 from .stock_config import stock_config, stock_model_cfg
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     'AttributeSpec',
     'AttributeSpecError',
     'expand_runs',
+    'gc_paused',
     'stock_config',
     'stock_model_cfg',
 ]

@@ -1,4 +1,4 @@
-"""The flat precision accumulation against ``COCOeval.accumulate``."""
+"""The flat precision accumulations against ``COCOeval.accumulate``."""
 
 import contextlib
 import io
@@ -9,6 +9,7 @@ from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.evaluation.functional.accumulate import (
     coco_precision,
+    coco_precision_counted,
     coco_precision_sparse,
 )
 
@@ -91,3 +92,65 @@ def test_sparse_precision_is_the_columns_with_positives(chunk):
     np.testing.assert_array_equal(sparse, dense[:, :, classes])
     assert (dense[:, :, num_pos == 0] == -1).all()
     assert (sparse > 0).any()
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_counted_precision_equals_accumulate(seed):
+    """Precision from the true positives and the false positives ranked
+    before each of them gives ``COCOeval.accumulate``'s numbers."""
+    rng = np.random.default_rng(seed)
+    num_classes, num_imgs, num_thrs = 6, 9, 4
+    ev = COCOeval(iouType='bbox')
+    p = ev.params
+    p.imgIds, p.catIds = list(range(num_imgs)), list(range(num_classes))
+    p.iouThrs = np.linspace(0.5, 0.95, num_thrs)
+    p.areaRng, p.areaRngLbl, p.maxDets = [[0, 1e10]], ['all'], [100]
+    records = [None] * (num_classes * num_imgs)
+    num_pos = np.zeros(num_classes, dtype=np.int64)
+    dets = []  # (class, -score, image, rank, tp (T,), fp (T,))
+    for k in range(num_classes):
+        for i in range(num_imgs):
+            nd, ng = int(rng.integers(0, 6)), int(rng.integers(1, 4))
+            scores = -np.sort(-rng.choice([0.2, 0.5, 0.7, 0.9], nd))
+            matched = rng.random((num_thrs, nd)) < 0.4
+            ignored = rng.random((num_thrs, nd)) < 0.15
+            gt_ignore = rng.random(ng) < 0.2
+            records[k * num_imgs + i] = dict(
+                dtScores=scores,
+                dtMatches=matched,
+                dtIgnore=ignored,
+                gtIgnore=gt_ignore,
+            )
+            num_pos[k] += int((~gt_ignore).sum())
+            for d in range(nd):
+                tp = matched[:, d] & ~ignored[:, d]
+                fp = ~matched[:, d] & ~ignored[:, d]
+                dets.append((k, -scores[d], i, d, tp, fp))
+    ev.evalImgs = records
+    ev._paramsEval = p
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev.accumulate()
+    expected = ev.eval['precision'][:, :, :, 0, 0]
+    # COCO's ranking: per class by score, then image, then rank
+    dets.sort(key=lambda d: d[:4])
+    tp_thr, tp_class, tp_fp_before = [], [], []
+    for t in range(num_thrs):
+        fp_seen = dict.fromkeys(range(num_classes), 0)
+        for k, _, _, _, tp, fp in dets:
+            if tp[t]:
+                tp_thr.append(t)
+                tp_class.append(k)
+                tp_fp_before.append(fp_seen[k])
+            fp_seen[k] += int(fp[t])
+    keep = num_pos > 0
+    cols = np.cumsum(keep) - 1  # class -> column of the classes kept
+    got = coco_precision_counted(
+        num_pos[keep],
+        np.array(tp_thr),
+        cols[np.array(tp_class)],
+        np.array(tp_fp_before),
+        num_thrs,
+        p.recThrs,
+    )
+    np.testing.assert_array_equal(got, expected[:, :, keep])
+    assert (expected[:, :, keep] > 0).any()

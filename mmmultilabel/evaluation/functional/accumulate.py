@@ -19,7 +19,14 @@ others are -1 without being looked at. Classes are processed in chunks of
 at most ``chunk`` detections, so that the cumulative counts (T, chunk) stay
 small whatever the number of classes.
 
-The tests compare it with ``COCOeval.accumulate`` on random records.
+When most detections of a class are false positives, as in the
+object-attribute classes where every detection of a category competes for
+every value, :func:`coco_precision_counted` needs only the true positives
+and the number of false positives ranked before each of them: the
+interpolated precision read at the recall thresholds is attained at true
+positives (see its docstring), so the other detections need no ranking.
+
+The tests compare them with ``COCOeval.accumulate`` on random records.
 """
 
 from typing import Sequence, Tuple
@@ -161,4 +168,95 @@ def coco_precision(
     )
     precision = -np.ones((det_tp.shape[0], len(rec_thrs), num_classes))
     precision[:, :, classes] = sparse
+    return precision
+
+
+def _first_reaching(num_pos: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:
+    """(A, R) smallest ``j >= 1`` with ``j / num_pos >= r`` in floating
+    point, as ``COCOeval.accumulate`` compares its recall."""
+    npig = num_pos[:, None]
+    j = np.maximum(np.ceil(rec_thrs[None, :] * npig), 1).astype(np.int64)
+    while True:  # correct the rounding of the estimate
+        lower = (j > 1) & ((j - 1) / npig >= rec_thrs[None, :])
+        higher = j / npig < rec_thrs[None, :]
+        if not (lower.any() or higher.any()):
+            return j
+        j = j - lower + higher
+
+
+def coco_precision_counted(
+    num_pos: np.ndarray,
+    tp_thr: np.ndarray,
+    tp_class: np.ndarray,
+    tp_fp_before: np.ndarray,
+    num_thrs: int,
+    rec_thrs: Sequence[float],
+) -> np.ndarray:
+    """Interpolated precision from the true positives only.
+
+    ``COCOeval.accumulate`` ranks all detections of a class, takes
+    ``recall = TP / npig`` and ``precision = TP / (TP + FP + eps)`` at every
+    rank, makes precision non-increasing from the right and reads it at
+    the first rank whose recall reaches each threshold. Recall only grows
+    at true positives, and between two true positives precision only falls
+    (same TP, more FP; ignored detections repeat the previous rank), so:
+
+    * the first rank reaching a recall threshold ``r > 0`` is a true
+      positive, the ``j``-th with ``j / npig >= r``;
+    * the running maximum from the right at a true positive is the maximum
+      over that true positive and the later ones;
+    * at ``r <= 0`` it is read at the first rank: the maximum over all
+      true positives, or 0 when there is none.
+
+    The cumulative counts at the ``j``-th true positive are ``TP = j`` and
+    ``FP`` = the false positives ranked before it, so these two numbers
+    per true positive give the same floats as the ranking of every
+    detection.
+
+    Args:
+        num_pos (np.ndarray): (A,) number of non-ignored ground truths of
+            each class, all > 0.
+        tp_thr (np.ndarray): (N,) IoU threshold index of each true
+            positive (one entry per threshold at which it is one).
+        tp_class (np.ndarray): (N,) class (index into ``num_pos``) of each
+            true positive; entries sorted by threshold, class, rank.
+        tp_fp_before (np.ndarray): (N,) false positives of the class
+            ranked before each true positive, at its threshold.
+        num_thrs (int): Number of IoU thresholds ``T``.
+        rec_thrs (Sequence[float]): (R,) recall thresholds.
+
+    Returns:
+        np.ndarray: (T, R, A) precision; 0 for classes without true
+        positive.
+    """
+    rec_thrs = np.asarray(rec_thrs, dtype=np.float64)
+    num_classes = len(num_pos)
+    precision = np.zeros((num_thrs, len(rec_thrs), num_classes))
+    if len(tp_class) == 0:
+        return precision
+    # segment of a true positive: (threshold, class)
+    seg = np.asarray(tp_thr) * num_classes + tp_class
+    num_segs = num_thrs * num_classes
+    starts = np.searchsorted(seg, np.arange(num_segs), side='left')
+    counts = np.bincount(seg, minlength=num_segs)
+    # TP and FP counts at each true positive, as accumulate's cumsums
+    tp = (np.arange(len(seg)) - starts[seg] + 1).astype(float)
+    fp = np.asarray(tp_fp_before).astype(float)
+    prec = tp / (fp + tp + np.spacing(1))
+    # running maximum from the right within each segment: maximum over
+    # (segment from the end, precision rank) as one integer key
+    values, rank = np.unique(prec, return_inverse=True)
+    back = (num_segs - 1 - seg)[::-1]
+    key = back * len(values) + rank.ravel()[::-1]
+    envelope = values[(np.maximum.accumulate(key) - back * len(values))[::-1]]
+    first = _first_reaching(num_pos, rec_thrs)  # (A, R)
+    thr, cls = np.divmod(np.nonzero(counts)[0], num_classes)
+    for t in np.unique(thr):
+        k = cls[thr == t]
+        j = first[k]  # (n, R)
+        inside = j <= counts[t * num_classes + k][:, None]
+        row, r = np.nonzero(inside)
+        precision[t, r, k[row]] = envelope[
+            starts[t * num_classes + k[row]] + j[row, r] - 1
+        ]
     return precision

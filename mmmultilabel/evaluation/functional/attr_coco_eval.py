@@ -29,26 +29,45 @@ of every value]}``, a missing group has probability 0 everywhere).
 """
 
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from pycocotools.cocoeval import COCOeval
 
-from mmmultilabel.utils import UNKNOWN, AttributeSpec, AttributeSpecError
+from mmmultilabel.utils import (
+    UNKNOWN,
+    AttributeSpec,
+    AttributeSpecError,
+    gc_paused,
+)
 
-from .accumulate import coco_precision, coco_precision_sparse
+from .accumulate import coco_precision
 from .matching import NO_MATCH_IOU, match_ragged, ragged_starts
+from .value_pairs import value_pair_precision
+
+
+def _dense_columns(
+    classes: np.ndarray, precision: np.ndarray, num_classes: int
+) -> np.ndarray:
+    """(T, R, num_classes) array holding ``precision`` (T, R, A) in the
+    columns ``classes`` (A, ) and -1 elsewhere."""
+    dense = -np.ones(precision.shape[:2] + (num_classes,))
+    dense[:, :, classes] = precision
+    return dense
 
 
 class _AttrEval(dict):
     """``AttrCOCOeval.attr_eval``: ``'pair_precision'`` (T, R, K x S), -1
     for the pair classes without positive, is built when it is read (the
-    evaluation keeps only the columns of the classes with a positive)."""
+    evaluation keeps only the columns of the classes with a positive, in
+    :attr:`pair_columns`). It holds no reference to the evaluation, so
+    that the evaluation is freed as soon as it is dropped."""
 
-    def __init__(self, ev: 'AttrCOCOeval', **items) -> None:
+    def __init__(self, **items) -> None:
         super().__init__(**items)
-        self._ev = ev
         self.accumulated = False
+        #: (classes (A, ), precision (T, R, A), number of pair classes)
+        self.pair_columns: Optional[tuple] = None
 
     def __contains__(self, key) -> bool:
         if key == 'pair_precision':
@@ -57,7 +76,7 @@ class _AttrEval(dict):
 
     def __missing__(self, key):
         if key == 'pair_precision' and self.accumulated:
-            return self._ev.dense_pair_precision()
+            return _dense_columns(*self.pair_columns)
         raise KeyError(key)
 
 
@@ -83,8 +102,10 @@ class AttrCOCOeval(COCOeval):
             right in the attribute-aware AP. Defaults to 0.5.
     """
 
-    #: (detection, value) entries matched at once by the pair evaluation.
-    PAIR_BLOCK = 1 << 17
+    #: (detection, true positive) comparisons made at once by the pair
+    #: evaluation when it counts the detections ranked before a true
+    #: positive.
+    PAIR_BLOCK = 1 << 22
 
     def __init__(
         self,
@@ -131,15 +152,20 @@ class AttrCOCOeval(COCOeval):
             )
         self._t_attr = self._iou_index(self.attr_iou_thr)
         self._area_all = p.areaRng[p.areaRngLbl.index('all')]
-        self._encode_gts()
-        self._encode_dts()
+        with gc_paused():  # one row per instance, cached (gc_paused)
+            self._encode_gts()
+            self._encode_dts()
         self._collect_cells()
         self.attr_eval = _AttrEval(
-            self,
             pairs_matched=self._matched_pairs(),
             matches=self._evaluate_attr_aware(),
         )
         self._pair_classes, self._pair_precision = self._evaluate_value_pairs()
+        self.attr_eval.pair_columns = (
+            self._pair_classes,
+            self._pair_precision,
+            len(p.catIds) * self.spec.num_values,
+        )
 
     def _iou_index(self, thr: float) -> int:
         hit = np.nonzero(np.isclose(self.params.iouThrs, thr))[0]
@@ -436,10 +462,10 @@ class AttrCOCOeval(COCOeval):
 
         Only the classes that have a positive (a regular ground truth of
         the category with the value) are evaluated: the others have
-        precision -1 whatever the detections, and cost nothing. Values are
-        matched in blocks of about :attr:`PAIR_BLOCK` (detection, value)
-        entries, each reduced to its precision columns at once, so that
-        memory does not grow with categories x values x detections.
+        precision -1 whatever the detections, and cost nothing. Only the
+        pair cells where a detection can match are matched, and the false
+        positives before each true positive are counted, not ranked
+        (:func:`.value_pair_precision`).
 
         Returns:
             tuple[np.ndarray, np.ndarray]: (A,) ascending class indices
@@ -447,161 +473,15 @@ class AttrCOCOeval(COCOeval):
             area "all" and ``maxDets[-1]``.
         """
         c = self._cells
-        p = self.params
-        num_vals = self.spec.num_values
-        num_cats = len(p.catIds)
-        classes: List[np.ndarray] = [np.zeros(0, np.int64)]
-        precision = [np.zeros((len(p.iouThrs), len(p.recThrs), 0))]
-        if num_vals and len(c['nd']):
-            positive, unknown = self._value_status(
-                self._gt_labels[c['gt_rows']]
-            )
-            gt_cell = np.repeat(np.arange(len(c['nd'])), c['ng'])
-            # (K, S) regular positives of every pair class
-            num_pos = np.zeros((num_cats, num_vals), dtype=np.int64)
-            np.add.at(
-                num_pos,
-                c['k'][gt_cell],
-                positive & ~c['gt_ignore'][:, None],
-            )
-            values = np.nonzero(num_pos.any(0))[0]
-            block = max(1, self.PAIR_BLOCK // max(1, len(c['det_rows'])))
-            for n in range(0, len(values), block):
-                vals = values[n : n + block]
-                flat = self._value_pair_matches(
-                    vals, positive[:, vals], unknown[:, vals], num_pos[:, vals]
-                )
-                local, prec = coco_precision_sparse(
-                    flat['cls'],
-                    flat['img'],
-                    flat['rank'],
-                    flat['scores'],
-                    flat['tp'],
-                    flat['fp'],
-                    flat['num_pos'],
-                    p.recThrs,
-                )
-                # local class k * B + j -> k * S + vals[j]
-                classes.append(
-                    local // len(vals) * num_vals + vals[local % len(vals)]
-                )
-                precision.append(prec)
-        classes = np.concatenate(classes)
-        order = np.argsort(classes, kind='stable')
-        return classes[order], np.concatenate(precision, axis=2)[:, :, order]
-
-    def _value_pair_matches(
-        self,
-        vals: np.ndarray,
-        positive: np.ndarray,
-        unknown: np.ndarray,
-        num_pos: np.ndarray,
-    ) -> dict:
-        """Match every (cell, attribute value) with PACO-like pair classes.
-
-        Pair cell ``(c, s)`` holds all detections of cell ``c`` re-ranked by
-        ``score x probability of value s`` (ties in result order) and all
-        its ground truths: those with value ``s`` are regular, those whose
-        group is unknown are ignored, and those with another value can
-        never match (IoU below every threshold) and are not counted.
-
-        Args:
-            vals (np.ndarray): (B,) the values of this block.
-            positive (np.ndarray): (G, B) bool, ground truth has the value.
-            unknown (np.ndarray): (G, B) bool, its group is unknown.
-            num_pos (np.ndarray): (K, B) regular positives of each class.
-
-        Returns:
-            dict: :meth:`_flat_matches` of the block, class ``k * B + j``
-            for value ``vals[j]``.
-        """
-        c = self._cells
-        num_vals = len(vals)
-        num_cells = len(c['nd'])
-        det_start, gt_start = ragged_starts(c['nd']), ragged_starts(c['ng'])
-        pair_start = ragged_starts(c['nd'] * c['ng'])
-        det_cell = np.repeat(np.arange(num_cells), c['nd'])
-        gt_cell = np.repeat(np.arange(num_cells), c['ng'])
-        cols = vals
-        vals = np.arange(num_vals)
-
-        # detections: new score and order per value, (sum D, B)
-        scores = (
-            c['det_scores'][:, None]
-            * self._dt_probs[c['det_rows'][:, None], cols[None, :]]
-        )
-        order = np.empty(scores.shape, dtype=np.int64)
-        for s in vals:  # by cell, score down, then result order
-            order[:, s] = np.lexsort((c['det_rows'], -scores[:, s], det_cell))
-        rank = np.arange(len(det_cell)) - det_start[det_cell]
-        # flat layout of the pair cells: cell-major, then value
-        nd, ng = np.repeat(c['nd'], num_vals), np.repeat(c['ng'], num_vals)
-        det_dst = (det_start[det_cell] * num_vals)[:, None] + (
-            vals[None, :] * c['nd'][det_cell][:, None] + rank[:, None]
-        )
-        pair_scores = np.empty(len(det_cell) * num_vals)
-        pair_scores[det_dst] = scores[order, vals[None, :]]
-        pair_out = np.empty(len(det_cell) * num_vals, dtype=bool)
-        pair_out[det_dst] = c['det_out'][order]
-        pair_ids = np.empty(len(det_cell) * num_vals, dtype=np.int64)
-        pair_ids[det_dst] = self._dt_ids[c['det_rows']][order]
-
-        # ground truths: ignored if unknown, excluded if another value
-        grank = np.arange(len(gt_cell)) - gt_start[gt_cell]
-        gt_dst = (gt_start[gt_cell] * num_vals)[:, None] + (
-            vals[None, :] * c['ng'][gt_cell][:, None] + grank[:, None]
-        )
-        excluded = ~positive & ~unknown
-        pair_ignore = np.empty(len(gt_cell) * num_vals, dtype=bool)
-        pair_ignore[gt_dst] = c['gt_ignore'][:, None] | unknown | excluded
-        pair_crowd = np.empty(len(gt_cell) * num_vals, dtype=bool)
-        pair_crowd[gt_dst] = c['gt_crowd'][:, None]
-
-        # IoUs: rows re-ordered per value, excluded columns never match
-        cell, det, gt = self._pair_index()
-        size = c['ng'][cell]
-        row = det - det_start[cell]
-        col = gt - gt_start[cell]
-        src_row = order[det, :] - det_start[cell][:, None]  # (P, S)
-        src = (
-            pair_start[cell][:, None] + src_row * size[:, None] + col[:, None]
-        )
-        dst = (
-            (pair_start[cell] * num_vals)[:, None]
-            + vals[None, :] * (c['nd'][cell] * size)[:, None]
-            + (row * size + col)[:, None]
-        )
-        pair_ious = np.empty(len(cell) * num_vals)
-        pair_ious[dst] = np.where(excluded[gt], NO_MATCH_IOU, c['ious'][src])
-        # a pair cell whose ground truths all have another value matches
-        # nothing, nor does one of a class without positive: leave them
-        # out of the matching
-        usable = np.zeros((num_cells, num_vals), dtype=bool)
-        np.logical_or.at(usable, gt_cell, ~excluded)
-        usable &= num_pos[c['k']] > 0
-        match = match_ragged(
-            nd,
-            ng,
-            pair_ious,
-            pair_ignore,
-            pair_crowd,
+        positive, unknown = self._value_status(self._gt_labels[c['gt_rows']])
+        return value_pair_precision(
+            c,
+            self._dt_probs,
+            positive,
+            unknown,
             self.params.iouThrs,
-            active=usable.ravel(),
-        )
-        class_index = np.repeat(c['k'], num_vals) * num_vals + np.tile(
-            vals, num_cells
-        )
-        return self._flat_matches(
-            cell_class=class_index,
-            cell_img=np.repeat(c['i'], num_vals),
-            nd=nd,
-            ng=ng,
-            det_ids=pair_ids,
-            scores=pair_scores,
-            det_out=pair_out,
-            match=match,
-            gt_ignore=pair_ignore,
-            num_classes=len(self.params.catIds) * num_vals,
+            self.params.recThrs,
+            block=self.PAIR_BLOCK,
         )
 
     # ------------------------------------------------------------ accumulate
@@ -689,15 +569,17 @@ class AttrCOCOeval(COCOeval):
         """(T, R, K x S) precision of every (category, value) pair class,
         class ``k * S + s``; -1 for the classes without positive."""
         p = self.params
-        dense = -np.ones(
-            (
-                len(p.iouThrs),
-                len(p.recThrs),
-                len(p.catIds) * self.spec.num_values,
-            )
+        return _dense_columns(
+            self._pair_classes,
+            self._pair_precision,
+            len(p.catIds) * self.spec.num_values,
         )
-        dense[:, :, self._pair_classes] = self._pair_precision
-        return dense
+
+    def sparse_pair_precision(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(A,) ascending pair classes ``k * S + s`` that have a positive
+        and their (T, R, A) precision: the columns of
+        ``attr_eval['pair_precision']`` that are not -1."""
+        return self._pair_classes, self._pair_precision
 
     def pair_mean_ap(self, iou_thr=None, classes=None) -> float:
         """:meth:`_mean_ap` of the pair classes (all, or ``classes``: class

@@ -9,6 +9,7 @@ from mmdet.datasets.api_wrappers import COCO
 from mmengine.fileio import load
 
 from mmmultilabel.datasets.loader import load_attr_coco
+from mmmultilabel.utils import gc_paused
 
 from .protocol_inputs import ResultsError, check_result
 
@@ -96,6 +97,16 @@ def load_attr_results(
             f'{source}: expected a list of results in COCO '
             f'format, got {type(results).__name__}'
         )
+    # one dict per result, kept: the cyclic collector would rescan them
+    # over and over (gc_paused)
+    with gc_paused():
+        return _load_attr_results(coco_gt, results, iou_type, source)
+
+
+def _load_attr_results(
+    coco_gt: COCO, results: list, iou_type: str, source: str
+) -> COCO:
+    """Body of :func:`load_attr_results` (checked results list)."""
     gt_source = getattr(coco_gt, 'source', '<ground truth>')
     field = 'segmentation' if iou_type == 'segm' else 'bbox'
     other = 'bbox' if iou_type == 'segm' else 'segm'

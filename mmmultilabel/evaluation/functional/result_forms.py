@@ -30,6 +30,7 @@ return the fields of their form.
 """
 
 from collections import OrderedDict
+from functools import cached_property
 from typing import (
     Any,
     Callable,
@@ -50,7 +51,7 @@ from mmmultilabel.datasets.formats import (
     detect_format,
     to_canonical,
 )
-from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+from mmmultilabel.utils import AttributeSpec, AttributeSpecError, gc_paused
 
 from .paco_results import read_paco_result, write_paco_result
 from .protocol_inputs import ResultsError
@@ -123,6 +124,20 @@ class AttributeVocabulary:
             ]
             self.num_probs = max(ids, default=-1) + 1
 
+    @cached_property
+    def fashionpedia_table(self) -> Dict[Any, Tuple[str, str, Optional[int]]]:
+        """``{attribute id: (group, value name, index of the value in its
+        group or None)}``, the index None when the group is not one of
+        :attr:`spec`."""
+        table = {}
+        for attr_id, (group, name) in self.id_to_value.items():
+            index = None
+            if group in self.spec.names:
+                position = self.value_position(self.spec.group(group))
+                index = position.get(name)
+            table[attr_id] = (group, name, index)
+        return table
+
     def value_position(self, group) -> Dict[str, int]:
         """``{value name: index}`` of an :class:`AttributeGroup`."""
         position = self._positions.get(group.name)
@@ -173,29 +188,25 @@ def _read_fashionpedia(res: Mapping, vocab: AttributeVocabulary, where: str):
             f'{where}: field "attribute_ids": expected a list of attribute '
             f'ids, got {ids!r}'
         )
+    table = vocab.fashionpedia_table
     attributes: Dict[str, list] = {g.name: [] for g in vocab.spec}
+    # 0.0 / 1.0 are shared constants: a (N, 294) table of 0/1 costs
+    # pointers, not one float object per entry
+    scores = {g.name: [0.0] * g.num_values for g in vocab.spec}
     for attr_id in ids:
         try:
-            group, name = vocab.id_to_value[attr_id]
+            group, name, index = table[attr_id]
         except (KeyError, TypeError):
             raise ResultsError(
                 f'{where}: field "attribute_ids": attribute id {attr_id!r} '
                 f'is not declared in the top-level "attributes" of '
                 f'{vocab.source}'
             ) from None
-        if group in attributes and name not in attributes[group]:
-            attributes[group].append(name)
-    # 0.0 / 1.0 are shared constants: a (N, 294) table of 0/1 costs
-    # pointers, not one float object per entry
-    scores = {}
-    for g in vocab.spec:
-        position = vocab.value_position(g)
-        row = [0.0] * g.num_values
-        for v in attributes[g.name]:
-            n = position.get(v)
-            if n is not None:
-                row[n] = 1.0
-        scores[g.name] = row
+        values = attributes.get(group)
+        if values is not None and name not in values:
+            values.append(name)
+            if index is not None:
+                scores[group][index] = 1.0
     return attributes, scores
 
 
@@ -358,15 +369,18 @@ def convert_results(
     read, write = READERS[form], WRITERS[to_form]
     drop = set(FORM_FIELDS[form])
     out = []
-    for n, res in enumerate(results):
-        where = _where(source, n, res)
-        attributes, scores = read(res, vocab, where)
-        new = {k: v for k, v in res.items() if k not in drop}
-        try:
-            new.update(write(attributes, scores, vocab, where))
-        except AttributeSpecError as err:
-            raise ResultsError(f'{where}: {err}') from None
-        out.append(new)
+    # a few dicts and lists per result, all kept: the cyclic collector
+    # would rescan them over and over (gc_paused)
+    with gc_paused():
+        for n, res in enumerate(results):
+            where = _where(source, n, res)
+            attributes, scores = read(res, vocab, where)
+            new = {k: v for k, v in res.items() if k not in drop}
+            try:
+                new.update(write(attributes, scores, vocab, where))
+            except AttributeSpecError as err:
+                raise ResultsError(f'{where}: {err}') from None
+            out.append(new)
     return out
 
 

@@ -167,12 +167,12 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
     Returns:
         list[str]: Rendered tables. Category columns are COCO's AP (area
         columns as in mmdet); ``attr_*`` columns the attribute-aware AP;
-        the pair table lists the pairs that have a ground truth.
+        the pair table lists the pairs that have a ground truth (read from
+        the precision columns of those pairs only).
     """
     p = ev.params
     precision = ev.eval['precision']  # (T, R, K, A, M)
     attr = ev.attr_eval['precision']  # (T, R, K)
-    pair = ev.attr_eval['pair_precision']  # (T, R, K * S)
     t50, t75 = ev.iou_rows(0.5), ev.iou_rows(0.75)
     areas = [
         p.areaRngLbl.index(a)
@@ -225,29 +225,28 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
                 str(group.num_values),
                 str(count),
                 f'{kind} {_fmt(value)}',
-                _fmt(_mean(pair[:, :, classes])),
-                _fmt(_mean(pair[t50][:, :, classes])),
+                _fmt(ev.pair_mean_ap(classes=classes)),
+                _fmt(ev.pair_mean_ap(0.5, classes)),
             ]
         )
     tables.append(AsciiTable(rows, 'attribute groups').table)
 
     rows = [['category', 'group', 'value', 'AP', 'AP_50', 'AP_75']]
-    for k, name in enumerate(names):
-        for group, ssl in zip(spec, spec.score_slices.values()):
-            for v, value in enumerate(group.values):
-                cls = k * num_vals + ssl.start + v
-                ap = _mean(pair[:, :, cls])
-                if ap != ap:  # no ground truth with this pair
-                    continue
-                rows.append(
-                    [
-                        name,
-                        group.name,
-                        value,
-                        _fmt(ap),
-                        _fmt(_mean(pair[t50, :, cls])),
-                        _fmt(_mean(pair[t75, :, cls])),
-                    ]
-                )
+    # only the pairs with a ground truth have a precision column; they
+    # come in class order k * S + s: category, then group, then value
+    values = [(g.name, v) for g in spec for v in g.values]
+    classes, pair = ev.sparse_pair_precision()  # (A,), (T, R, A)
+    for j, cls in enumerate(classes.tolist()):
+        group, value = values[cls % num_vals]
+        rows.append(
+            [
+                names[cls // num_vals],
+                group,
+                value,
+                _fmt(_mean(pair[:, :, j])),
+                _fmt(_mean(pair[t50, :, j])),
+                _fmt(_mean(pair[t75, :, j])),
+            ]
+        )
     tables.append(AsciiTable(rows, 'object-attribute AP').table)
     return tables

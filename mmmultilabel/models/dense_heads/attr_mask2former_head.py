@@ -10,13 +10,14 @@ from mmcv.ops import point_sample
 from mmdet.models.dense_heads import Mask2FormerHead
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, InstanceList, OptConfigType, reduce_mean
+from mmdet.utils import ConfigType, InstanceList, OptConfigType
 from mmengine.logging import print_log
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
+from ..losses import attr_group_losses
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
 from ..task_modules.assigners.attribute_match_cost import AttrGroupsCost
 from ..utils import (
@@ -777,38 +778,15 @@ class AttrMask2FormerHead(Mask2FormerHead):
         attr_targets = attr_targets.flatten(0, 1)
         # (B, Q) -> (B * Q, )
         attr_weights = attr_weights.flatten(0, 1)
-        inputs = []
-        for group, logits, cols in zip(
+        # the plain multi-label groups in one binary cross-entropy, the
+        # others by their own loss (attr_group_losses)
+        return attr_group_losses(
             self.attr_spec,
+            self.loss_attrs,
             split_attr_logits(attr_preds, self.attr_spec),
-            self.attr_spec.label_slices.values(),
-        ):
-            target = attr_targets[:, cols]
-            if not group.multi_label:
-                # (B * Q, 1) -> (B * Q, )
-                target = target[:, 0]
-            inputs.append((logits, target, attr_weights))
-        if not inputs:
-            return ()
-        # (G, ): summed weight of every group's known targets, mean of ranks
-        avg_factors = reduce_mean(
-            torch.stack(
-                [
-                    loss_attr.weight_sum(*args).float()
-                    for loss_attr, args in zip(self.loss_attrs, inputs)
-                ]
-            )
-        )
-        return tuple(
-            loss_attr(
-                *args,
-                avg_factor=(
-                    avg_factor if loss_attr.reduction == 'mean' else None
-                ),
-            )
-            for loss_attr, args, avg_factor in zip(
-                self.loss_attrs, inputs, avg_factors
-            )
+            attr_preds,
+            attr_targets,
+            attr_weights,
         )
 
     def loss_by_feat(

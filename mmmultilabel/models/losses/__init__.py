@@ -1,8 +1,10 @@
+from .attr_group_losses import attr_group_losses
 from .attribute_losses import (
     AttrBinaryCrossEntropyLoss,
     AttrCrossEntropyLoss,
     AttrFocalLoss,
     attr_binary_cross_entropy,
+    attr_binary_cross_entropy_segments,
     attr_cross_entropy,
     attr_sigmoid_focal_loss,
 )
@@ -14,6 +16,8 @@ __all__ = [
     'AttrFocalLoss',
     'attr_cross_entropy',
     'attr_binary_cross_entropy',
+    'attr_binary_cross_entropy_segments',
     'attr_sigmoid_focal_loss',
+    'attr_group_losses',
     'InverseFormLoss',
 ]

@@ -272,6 +272,55 @@ def attr_sigmoid_focal_loss(
     return weight_reduce_loss(loss, elem_weight, reduction, avg_factor)
 
 
+def attr_binary_cross_entropy_segments(
+    pred: Tensor,
+    target: Tensor,
+    segment: Tensor,
+    num_segments: int,
+    weight: Optional[Tensor] = None,
+    class_weight: Optional[Tensor] = None,
+    ignore_index: int = UNKNOWN,
+) -> Tuple[Tensor, Tensor]:
+    """Sigmoid binary cross-entropy of several multi-label groups at once.
+
+    The columns of ``pred`` and ``target`` are the values of several
+    groups side by side; ``segment`` gives the group of every column. One
+    ``binary_cross_entropy_with_logits`` over all columns, then per group
+    the two sums that :func:`attr_binary_cross_entropy` reduces to: the
+    weighted loss and the weight of the known targets (its
+    ``reduction='sum'`` result and its ``'mean'`` divisor).
+
+    Args:
+        pred (Tensor): Logits of shape (N, M).
+        target (Tensor): 0/1 per value or ``ignore_index``, shape (N, M).
+        segment (Tensor): Group of every column, LongTensor (M, ) with
+            values in ``[0, num_segments)``.
+        num_segments (int): Number of groups ``G``.
+        weight (Tensor, optional): Sample weights (N, ).
+        class_weight (Tensor, optional): Weight of every column, (M, ).
+        ignore_index (int): Target value to ignore. Defaults to -1.
+
+    Returns:
+        tuple[Tensor, Tensor]: Per group, shape (G, ): the sum of ``loss *
+        weight`` over its known targets, and the sum of their weights.
+    """
+    _check_binary_shape(pred, target)
+    known = target != ignore_index
+    safe_target = torch.where(known, target, 0).type_as(pred)
+    loss = F.binary_cross_entropy_with_logits(
+        pred, safe_target, reduction='none'
+    )
+    elem_weight = _value_weighted(target, weight, class_weight, ignore_index)
+    # (N, M) -> (M, ) -> (G, ): sums per column, then per group
+    loss_sums = loss.new_zeros(num_segments).index_add(
+        0, segment, (loss * elem_weight).sum(0)
+    )
+    weight_sums = elem_weight.new_zeros(num_segments).index_add(
+        0, segment, elem_weight.sum(0)
+    )
+    return loss_sums, weight_sums
+
+
 class _AttrLoss(nn.Module):
     """Shared constructor, ``forward`` and ``weight_sum`` of the attribute
     losses.

@@ -221,8 +221,13 @@ class AttrGroupsCost(BaseMatchCost):
             spec, logits, labels = _inputs(pred_instances, gt_instances)
             pred = self.pred_features(logits, spec)
             gt = self.gt_features(labels, spec)
-        with _full_precision(pred):
-            # (Q, F) @ (F, N) -> (Q, N)
+        if pred.shape[-1] == 0:  # no group of this kind: (Q, 0) @ (0, N)
+            return pred.new_zeros((len(pred), len(gt)), dtype=torch.float)
+        if torch.is_autocast_enabled(pred.device.type):
+            with _full_precision(pred):
+                # (Q, F) @ (F, N) -> (Q, N)
+                cost = torch.mm(pred.float(), gt.float().t())
+        else:
             cost = torch.mm(pred.float(), gt.float().t())
         return cost if self.weight == 1 else cost * self.weight
 
