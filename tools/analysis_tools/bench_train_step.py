@@ -35,6 +35,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.logging import MMLogger
 
 import mmmultilabel  # noqa: F401  (registers modules)
+from mmmultilabel.utils import stock_model_cfg
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
@@ -42,17 +43,6 @@ DEFAULT_CONFIG = osp.join(
     'configs',
     'mask2former-attr',
     'mask2former-attr_r18_1xb8-1500i_shapes.py',
-)
-ATTR_KEYS = (
-    'attribute_groups',
-    'loss_attr_single',
-    'loss_attr_multi',
-    'attr_no_object_weight',
-    'attr_value_weights',
-    'attr_loss_weights',
-    'score_mode',
-    'attr_value_thr',
-    'attr_unknown_thrs',
 )
 
 
@@ -138,21 +128,6 @@ def wide_layout(cfg, batches, seed: int = 0) -> None:
                 rows[unknown, start : start + size] = -1
                 start += size
             sample.gt_instances.attr_labels = rows
-
-
-def stock_model_cfg(attr_cfg: dict) -> dict:
-    """The same model with mmdet's own heads and no attribute costs."""
-    cfg = copy.deepcopy(attr_cfg)
-    for key in ('panoptic_head', 'panoptic_fusion_head'):
-        for attr_key in ATTR_KEYS:
-            cfg[key].pop(attr_key, None)
-    cfg['panoptic_head']['type'] = 'Mask2FormerHead'
-    cfg['panoptic_fusion_head']['type'] = 'MaskFormerFusionHead'
-    costs = cfg['train_cfg']['assigner']['match_costs']
-    cfg['train_cfg']['assigner']['match_costs'] = [
-        c for c in costs if not c['type'].startswith('Attr')
-    ]
-    return cfg
 
 
 def step_time(model, optimizer, batch) -> tuple:
