@@ -466,6 +466,9 @@ def plot(data: dict, keys: Sequence[str], path: str) -> None:
     fig, axes = plt.subplots(
         rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False
     )
+    # one colour per variant in every panel, even where it has no values
+    cycle = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    colors = {name: cycle[i % len(cycle)] for i, name in enumerate(data)}
     for ax, key in zip(axes.flat, keys):
         for name, per_iter in data.items():
             its = [i for i in sorted(per_iter) if per_iter[i].get(key)]
@@ -473,12 +476,12 @@ def plot(data: dict, keys: Sequence[str], path: str) -> None:
                 continue
             vals = [list(per_iter[i][key].values()) for i in its]
             means = [sum(v) / len(v) for v in vals]
-            line = ax.plot(its, means, marker='o', label=name)[0]
+            ax.plot(its, means, marker='o', label=name, color=colors[name])
             ax.fill_between(
                 its,
                 [min(v) for v in vals],
                 [max(v) for v in vals],
-                color=line.get_color(),
+                color=colors[name],
                 alpha=0.15,
             )
         ax.set_title(key)
