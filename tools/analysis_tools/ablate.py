@@ -303,6 +303,9 @@ def train_one(
         proc = subprocess.run(
             cmd, stdout=log, stderr=subprocess.STDOUT, env=env
         )
+    if proc.returncode == 0:
+        with open(osp.join(out, FINISHED), 'w') as f:
+            f.write(checkpoint + '\n')
     return out, proc.returncode, time.time() - start
 
 
