@@ -8,6 +8,7 @@ and ``CocoMetric`` instead of the attribute ones.
 
 import copy
 import inspect
+import warnings
 
 from mmengine.config import Config
 
@@ -71,6 +72,13 @@ def _stock_metric(metric_cfg: dict) -> dict:
 
     accepted = inspect.signature(CocoMetric.__init__).parameters
     cfg = {k: v for k, v in metric_cfg.items() if k in accepted}
+    dropped = sorted(set(metric_cfg) - set(cfg) - {'type'})
+    if dropped:
+        warnings.warn(
+            f'stock counterpart: CocoMetric takes no {dropped} of '
+            f'{metric_cfg.get("type")}; they are left out',
+            stacklevel=2,
+        )
     cfg['type'] = 'CocoMetric'
     return cfg
 

@@ -30,7 +30,12 @@ ABLATE = load_tool()
 
 def test_stock_config_is_the_model_without_its_attribute_parts():
     cfg = Config.fromfile(CPU_CONFIG)
-    stock = stock_config(cfg)
+    cfg.val_evaluator.protocol = 'attr'
+    # what CocoMetric cannot take is named, not dropped in silence
+    with pytest.warns(
+        UserWarning, match=r"CocoMetric takes no \['protocol'\]"
+    ):
+        stock = stock_config(cfg)
     assert stock.model.panoptic_head.type == 'Mask2FormerHead'
     assert stock.model.panoptic_fusion_head.type == 'MaskFormerFusionHead'
     assert [c['type'] for c in stock.model.train_cfg.assigner.match_costs] == [
@@ -138,6 +143,8 @@ def test_study_end_to_end(shapes_root, tmp_path):
         '--variant',
         'mlp',
         'model.panoptic_head.attr_head_layers=3',
+        "custom_hooks=[dict(type='AttrGroupsCheckHook'), "
+        "dict(type='AttrMatchCostWarmupHook', warmup_iters=2)]",
         '--cfg-options',
         *fast_options(shapes_root, max_iters=2, interval=2),
     ]
@@ -170,6 +177,13 @@ def test_study_end_to_end(shapes_root, tmp_path):
     assert stock_cfg.model.panoptic_head.type == 'Mask2FormerHead'
     mlp_cfg = Config.fromfile(str(work / 'mlp' / 'config.py'))
     assert mlp_cfg.model.panoptic_head.attr_head_layers == 3
+    assert mlp_cfg.custom_hooks[1] == dict(
+        type='AttrMatchCostWarmupHook', warmup_iters=2
+    )
+    # the runner registered and ran the warm-up hook in both runs
+    for seed in (0, 1):
+        log = (work / 'mlp' / f'seed{seed}' / 'train.log').read_text()
+        assert 'AttrMatchCostWarmupHook' in log
     assert (work / 'ablation.png').stat().st_size > 10_000
     assert proc.stdout.count('min\n') == 6  # "mlp/seed1: done in 0.3 min"
     # finished runs are not trained again; the table is the same

@@ -19,9 +19,8 @@ class AttrMatchCostWarmupHook(Hook):
     attribute cost of the attribute head's assigner (its ``_attr_costs``:
     ``AttrClassificationCost``, ``AttrBinaryCrossEntropyCost``) gets
     ``weight * min(1, i / warmup_iters)``, with ``weight`` the value of the
-    config. The attribute losses are not
-    touched. The schedule follows the runner's iteration, so it continues
-    correctly after a resume.
+    config. The attribute losses are not touched. The schedule follows the
+    runner's iteration, so it continues correctly after a resume.
 
     Args:
         warmup_iters (int): Iterations until the configured weights are
