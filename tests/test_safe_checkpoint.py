@@ -53,11 +53,20 @@ def test_payload_refused_with_the_allow_list(tmp_path):
     assert 'checkpoint_safe_globals' in message and '--safe-globals' in message
 
 
+def _safe_globals() -> set:
+    # torch keeps the allow-list in a set: its list order is arbitrary and
+    # may change when the set is rebuilt on leaving the context
+    return set(torch.serialization.get_safe_globals())
+
+
 def test_allow_list_is_scoped_to_the_load():
-    before = list(torch.serialization.get_safe_globals())
-    with checkpoint_safe_globals():
-        assert HistoryBuffer in torch.serialization.get_safe_globals()
-    assert torch.serialization.get_safe_globals() == before
+    before = _safe_globals()
+    assert HistoryBuffer not in before
+    with checkpoint_safe_globals(extra=['fractions.Fraction']):
+        inside = _safe_globals()
+    assert HistoryBuffer in inside
+    assert (fractions.Fraction, 'fractions.Fraction') in inside
+    assert _safe_globals() == before
 
 
 def test_history_buffer_and_numpy_round_trip(tmp_path):
