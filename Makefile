@@ -9,11 +9,12 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.mmmultilabel-installed
 REQS := $(wildcard requirements/*.txt) pyproject.toml setup.cfg Makefile
 
-.PHONY: install demo test lint unit bench bench-inverseform help
+.PHONY: install demo test lint unit test-kernels bench bench-inverseform help
 
 help:
 	@echo "make demo   install, then train and evaluate on the embedded shapes data"
-	@echo "make test   install, then lint and run the test suite"
+	@echo "make test   install, then lint and run the test suite (in a random order)"
+	@echo "make test-kernels  run the numeric tests again under another CPU kernel set and with one thread"
 	@echo "make bench  install, then time training steps, evaluation (also at Fashionpedia / PACO size) and data loading against stock mmdet"
 	@echo "make bench-inverseform  train with and without the InverseForm loss and compare"
 
@@ -47,8 +48,16 @@ lint: install
 	$(VENV)/bin/ruff format --check mmmultilabel tools tests configs
 	$(VENV)/bin/codespell
 
+# In a random order within each module (the seed is printed; repeat an order
+# with --random-order-seed=N) so that no test depends on another's leftovers.
 unit: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --random-order-bucket=module
+
+# The tests marked `numeric` (expected values that are floats torch computes)
+# once more as on another machine: under the next lower CPU kernel set and
+# with one thread (tests/kernel_sets.py says what it sets).
+test-kernels: install
+	$(PY) tests/kernel_sets.py -- $(PY) -m pytest -q -m numeric tests
 
 test: lint unit
 

@@ -12,6 +12,10 @@ from mmseg.registry import MODELS as MMSEG_MODELS
 from mmmultilabel.models.losses import InverseFormLoss
 from mmmultilabel.models.losses.inverseform_loss import label_boundaries
 
+# expected values are floats that torch computes: run again under another
+# kernel set and one thread (make test-kernels)
+pytestmark = pytest.mark.numeric
+
 NUM_CLASSES = 3
 
 
@@ -181,25 +185,71 @@ def test_registered_in_mmseg_and_mmdet(random_ifnet):
         assert built.loss_name == 'loss_inverseform'
 
 
+def _shifted_loss(loss, one_hot, target, offset):
+    """Loss of ``one_hot`` moved by ``offset`` (1, 2), tile-normalised x, y
+    (units of half the 64-pixel map), against ``target``."""
+    theta = torch.cat([torch.eye(2)[None], offset[..., None]], dim=2)
+    grid = F.affine_grid(theta, (1, NUM_CLASSES, 64, 64), False)
+    moved = F.grid_sample(one_hot, grid, padding_mode='border')
+    return loss(20.0 * moved, target)
+
+
 def test_descending_the_loss_over_a_shift_recovers_it(trained_loss):
-    # The prediction may only move: gradient descent on the loss must move
-    # it back onto the ground truth (shifted by 3 px right, 2 px down).
+    """The prediction may only move; the ground truth is the prediction
+    shifted by 3 px right and 2 px down.
+
+    What the loss guarantees, whatever the kernels the IF-Net was trained
+    and is run with: its minimum over a grid of half-pixel shifts lies at
+    the true shift; descending it moves the prediction towards the truth
+    and reaches a loss below that of every other grid point, within one
+    grid step of the truth. Not asserted: where the last Adam step lands.
+    The loss is not smooth (bilinear moves of a one-hot map have kinks at
+    whole pixels), so a constant step of 0.64 px oscillates around the
+    minimum or rests on a plateau next to it (1.1 px off with oneDNN's AVX2
+    kernels, 0.3 px with AVX512).
+    """
     label = draw_label_map(shapes=((1, 22, 24, 10), (2, 42, 38, 9)))
     target = labels_of(label)
     one_hot = F.one_hot(labels_of(shifted(label, 3, 2)), NUM_CLASSES)
     one_hot = one_hot.permute(0, 3, 1, 2).float()
-    offset = torch.zeros(1, 2, requires_grad=True)  # tile-normalised x, y
-    optimizer = torch.optim.Adam([offset], lr=0.02)
+    truth = torch.tensor([3.0, 2.0])
+
+    # the loss over shifts of -1..6 px (x) and -1..5 px (y), every 0.5 px
+    step = 0.5
+    shifts = torch.cartesian_prod(
+        torch.arange(-1.0, 6.01, step), torch.arange(-1.0, 5.01, step)
+    )
+    with torch.no_grad():
+        grid_losses = torch.stack(
+            [
+                _shifted_loss(trained_loss, one_hot, target, s[None] / 32)
+                for s in shifts
+            ]
+        )
+    at_truth = (shifts == truth).all(dim=1)
+    assert torch.equal(shifts[grid_losses.argmin()], truth), (
+        shifts[grid_losses.argmin()],
+        grid_losses.min(),
+        grid_losses[at_truth],
+    )
+    second_best = grid_losses[~at_truth].min()
+
+    offset = torch.zeros(1, 2, requires_grad=True)
+    optimizer = torch.optim.Adam([offset], lr=0.02)  # 0.64 px per step
+    losses, positions = [], []
     for _ in range(60):
-        theta = torch.cat([torch.eye(2)[None], offset[..., None]], dim=2)
-        grid = F.affine_grid(theta, (1, NUM_CLASSES, 64, 64), False)
-        moved = F.grid_sample(one_hot, grid, padding_mode='border')
-        loss = trained_loss(20.0 * moved, target)
+        loss = _shifted_loss(trained_loss, one_hot, target, offset)
+        losses.append(loss.item())
+        positions.append(offset.detach()[0] * 32)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    # grid offsets are in units of half the 64-pixel map
-    pixels = offset.detach()[0] * 32
-    torch.testing.assert_close(
-        pixels, torch.tensor([3.0, 2.0]), atol=1.0, rtol=0
+    # the first step goes towards the truth in x and in y
+    assert (positions[1] > 0).all(), positions[1]
+    best = min(range(len(losses)), key=losses.__getitem__)
+    assert losses[best] < second_best < losses[0], (
+        losses[best],
+        second_best,
+        losses[0],
     )
+    torch.testing.assert_close(positions[best], truth, atol=step, rtol=0)
