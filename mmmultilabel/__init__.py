@@ -4,7 +4,14 @@ Importing the package registers every module into mmdet's registries (scope
 ``mmdet``) and changes nothing else in torch, mmengine or mmdet.
 """
 
-from . import datasets, engine, evaluation, models, visualization  # noqa: F401,I001
+from . import (  # noqa: F401,I001
+    datasets,
+    deploy,
+    engine,
+    evaluation,
+    models,
+    visualization,
+)
 from .version import __version__
 
 __all__ = ['__version__']

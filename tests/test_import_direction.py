@@ -1,8 +1,8 @@
 """Modules import downward only.
 
 Layers of the package: ``utils`` <- ``datasets``, ``models``, ``engine``
-<- ``evaluation``, ``visualization`` <- ``apis``. Inside ``datasets`` the
-data modules form a one-way stack: the attribute layout (``utils``) <-
+<- ``evaluation``, ``visualization``, ``deploy`` <- ``apis``. Inside
+``datasets`` the data modules form a one-way stack: the attribute layout (``utils``) <-
 completion / known fields <- ``formats`` (the readers of the foreign
 forms) <- ``validation`` <- ``loader`` <- the data set and the converters.
 Every import counts, including those inside functions.
@@ -22,6 +22,7 @@ LAYERS = dict(
     engine=1,
     evaluation=2,
     visualization=2,
+    deploy=2,
     apis=3,
 )
 DATA_STACK = dict(

@@ -2,6 +2,7 @@
 
 Examples:
     python tools/infer.py CONFIG CHECKPOINT demo.jpg --out-dir outputs
+    python tools/infer.py CONFIG model.onnx images/ --out-dir outputs
     python tools/infer.py CONFIG CHECKPOINT images/ --out-dir outputs \\
         --score-thr 0.5 --attr-thr 0.6 pattern=0.8
 
@@ -19,6 +20,7 @@ from typing import Dict, List, Optional, Union
 
 import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.apis import AttrInferencer
+from mmmultilabel.apis.inferencer import BACKENDS
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -27,7 +29,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'one JSON and one drawn PNG per image'
     )
     parser.add_argument('config', help='config file of the model')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file (.pth), or an ONNX graph written by '
+        'tools/deployment/export_onnx.py (.onnx)',
+    )
     parser.add_argument(
         'input', help='an image file or a folder of images (not recursive)'
     )
@@ -59,6 +65,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--batch-size', type=int, default=1, help='images per forward pass'
+    )
+    parser.add_argument(
+        '--backend',
+        choices=BACKENDS,
+        default=None,
+        help='pytorch (a checkpoint) or onnxruntime (an ONNX graph); '
+        'default: from the suffix of CHECKPOINT',
     )
     parser.add_argument(
         '--no-vis', action='store_true', help='write the JSON files only'
@@ -109,13 +122,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: input not found: {args.input}', file=sys.stderr)
         return 2
 
-    inferencer = AttrInferencer(
-        args.config,
-        args.checkpoint,
-        device=args.device,
-        show_progress=osp.isdir(args.input),
-    )
     try:
+        inferencer = AttrInferencer(
+            args.config,
+            args.checkpoint,
+            device=args.device,
+            show_progress=osp.isdir(args.input),
+            backend=args.backend,
+        )
         attr_thr = parse_attr_thr(args.attr_thr, inferencer.attr_spec.names)
         results = inferencer(
             args.input,

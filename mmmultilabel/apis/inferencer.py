@@ -19,6 +19,7 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.structures import InstanceData
 
+from mmmultilabel.deploy import OnnxAttrMask2Former
 from mmmultilabel.models.utils import (
     AttrThrs,
     attr_group_thrs,
@@ -27,6 +28,8 @@ from mmmultilabel.models.utils import (
 )
 from mmmultilabel.utils import AttributeSpec
 from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
+
+BACKENDS = ('pytorch', 'onnxruntime')
 
 InputType = Union[str, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType]]
@@ -127,6 +130,13 @@ class AttrInferencer(DetInferencer):
       listed in the result's ``failed`` instead of raising
       :class:`UnreadableImageError`.
 
+    ``weights`` may be an ONNX graph written by
+    ``tools/deployment/export_onnx.py`` (``backend='onnxruntime'``, the
+    default for a ``.onnx`` file; ``docs/deployment.md``): ONNX Runtime
+    computes the logits and the PyTorch model's fusion head turns them
+    into the same records. The config, class names and attribute groups
+    are then read from the file unless ``model`` is given.
+
     The class and attribute names come from the checkpoint's
     ``meta['dataset_meta']``; missing ``classes``, ``attribute_groups`` or
     ``palette`` are taken from the config's
@@ -150,6 +160,9 @@ class AttrInferencer(DetInferencer):
         attr_thr (float | dict[str, float], optional): Default ``attr_thr``
             of :meth:`__call__`. Defaults to None (keep the model's
             attribute decisions).
+        backend (str, optional): ``'pytorch'`` or ``'onnxruntime'``.
+            Defaults to None: ``'onnxruntime'`` for a ``.onnx`` file,
+            else ``'pytorch'``.
 
     Examples:
         >>> from mmmultilabel.apis import AttrInferencer
@@ -172,10 +185,13 @@ class AttrInferencer(DetInferencer):
         show_progress: bool = True,
         score_thr: float = 0.3,
         attr_thr: AttrThrs = None,
+        backend: Optional[str] = None,
     ) -> None:
         for path, what in ((model, 'config'), (weights, 'checkpoint')):
             if isinstance(path, str) and not osp.isfile(path):
                 raise FileNotFoundError(f'{what} file not found: {path}')
+        self.backend = self._backend(weights, backend)
+        self.weights = weights
         with checkpoint_safe_globals(weights or '<no checkpoint>'):
             super().__init__(
                 model=model,
@@ -193,6 +209,49 @@ class AttrInferencer(DetInferencer):
         self._group_thrs(attr_thr)  # validate now, not at the first image
 
     # ------------------------------------------------------------ building
+    @staticmethod
+    def _backend(weights: Optional[str], backend: Optional[str]) -> str:
+        """The backend that runs ``weights``.
+
+        Raises:
+            ValueError: for an unknown backend, or one that cannot read
+                ``weights``.
+        """
+        is_onnx = isinstance(weights, str) and weights.endswith('.onnx')
+        if backend is None:
+            return 'onnxruntime' if is_onnx else 'pytorch'
+        if backend not in BACKENDS:
+            raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+        if (backend == 'onnxruntime') != is_onnx:
+            raise ValueError(
+                f'{weights}: the {backend} backend runs '
+                + (
+                    'ONNX graphs (.onnx, from tools/deployment/'
+                    'export_onnx.py); export the checkpoint first'
+                    if backend == 'onnxruntime'
+                    else 'checkpoints (.pth); run the ONNX file with '
+                    "backend='onnxruntime'"
+                )
+            )
+        return backend
+
+    def _init_model(
+        self, cfg: ConfigType, weights: Optional[str], device: str = 'cpu'
+    ) -> nn.Module:
+        """mmengine's model building, or the ONNX Runtime model.
+
+        For an ONNX graph, an empty ``cfg`` is filled with the config
+        stored in the file, and ``dataset_meta`` is the file's, completed
+        and checked as a checkpoint's (:meth:`_set_dataset_meta`).
+        """
+        if self.backend == 'pytorch':
+            return super()._init_model(cfg, weights, device)
+        model = OnnxAttrMask2Former(weights, device=device)
+        if not cfg:
+            cfg.update(model.cfg._cfg_dict)
+        self._set_dataset_meta(model, dict(model.dataset_meta), cfg)
+        return model
+
     def _load_weights_to_model(
         self,
         model: nn.Module,
@@ -217,8 +276,9 @@ class AttrInferencer(DetInferencer):
                 _load_checkpoint_to_model(model, checkpoint, strict=True)
             except RuntimeError as e:
                 raise ValueError(
-                    'the checkpoint does not fit the model of the config '
-                    f'({e}); give the config the checkpoint was trained with'
+                    f'{self.weights}: the checkpoint does not fit the model '
+                    f'of the config ({e}); give the config the checkpoint '
+                    'was trained with'
                 ) from e
             ckpt_meta = checkpoint.get('meta', {}).get('dataset_meta') or {}
             meta = {k.lower(): v for k, v in ckpt_meta.items()}
@@ -227,6 +287,19 @@ class AttrInferencer(DetInferencer):
                 'no checkpoint given: the predictions come from randomly '
                 'initialised weights'
             )
+        self._set_dataset_meta(model, meta, cfg)
+
+    def _set_dataset_meta(
+        self, model: nn.Module, meta: dict, cfg: Optional[ConfigType]
+    ) -> None:
+        """Complete ``meta`` from the config and the model, check it and
+        set it as ``model.dataset_meta`` (see
+        :meth:`_load_weights_to_model`).
+
+        Raises:
+            ValueError: if the class names are nowhere to be found, or the
+                names disagree with the model.
+        """
         cfg_meta = dict(
             cfg.get('test_dataloader', {}).get('dataset', {}).get('metainfo')
             or {}
