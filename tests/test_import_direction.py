@@ -2,10 +2,10 @@
 
 Layers of the package: ``utils`` <- ``datasets``, ``models``, ``engine``
 <- ``evaluation``, ``visualization``, ``deploy`` <- ``apis``. Inside
-``datasets`` the data modules form a one-way stack: the attribute layout (``utils``) <-
-completion / known fields <- ``formats`` (the readers of the foreign
-forms) <- ``validation`` <- ``loader`` <- the data set and the converters.
-Every import counts, including those inside functions.
+``datasets`` the data modules form a one-way stack: the attribute layout
+(``utils``) <- completion / known fields <- ``formats`` (the readers of the
+foreign forms) <- ``validation`` <- ``loader`` <- the data set and the
+converters. Every import counts, including those inside functions.
 """
 
 import ast

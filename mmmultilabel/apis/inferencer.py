@@ -221,7 +221,9 @@ class AttrInferencer(DetInferencer):
         if backend is None:
             return 'onnxruntime' if is_onnx else 'pytorch'
         if backend not in BACKENDS:
-            raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+            raise ValueError(
+                f'backend must be one of {BACKENDS}, got {backend!r}'
+            )
         if (backend == 'onnxruntime') != is_onnx:
             raise ValueError(
                 f'{weights}: the {backend} backend runs '

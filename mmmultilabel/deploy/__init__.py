@@ -10,7 +10,11 @@ from .errors import (
     MissingMetadataError,
     UnsupportedModelError,
 )
-from .export_graph import AttrMask2FormerGraph, check_exportable
+from .export_graph import (
+    AttrMask2FormerGraph,
+    check_exportable,
+    check_exportable_config,
+)
 from .metadata import ExportedModelInfo, attr_output_name
 from .onnx_export import DEFAULT_OPSET, MIN_OPSET, export_onnx, model_info
 from .ort_model import OnnxAttrMask2Former
@@ -22,6 +26,7 @@ __all__ = [
     'UnsupportedModelError',
     'AttrMask2FormerGraph',
     'check_exportable',
+    'check_exportable_config',
     'ExportedModelInfo',
     'attr_output_name',
     'DEFAULT_OPSET',

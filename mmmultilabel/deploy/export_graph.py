@@ -5,12 +5,57 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 from mmdet.models.detectors import MaskFormer
+from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from mmengine.config import Config
 from torch import Tensor
 
 from ..models import AttrMask2FormerHead, AttrMaskFormerFusionHead
 from ..models.utils import split_attr_logits, split_class_attr_logits
 from .errors import UnsupportedModelError
+
+
+def _unsupported(source: str, parts: list) -> UnsupportedModelError:
+    return UnsupportedModelError(
+        f'{source}: builds {", ".join(parts)}; the ONNX export handles '
+        'Mask2Former detectors with panoptic_head=AttrMask2FormerHead and '
+        'panoptic_fusion_head=AttrMaskFormerFusionHead (e.g. configs/'
+        'mask2former-attr/*.py); give the config the checkpoint was '
+        'trained with, or export other models with mmdeploy'
+    )
+
+
+def check_exportable_config(cfg: Config, source: str) -> None:
+    """Raise unless ``cfg.model`` builds a Mask2Former with the attribute
+    heads (checked on the registered types, without building).
+
+    Args:
+        cfg (:obj:`Config`): The config.
+        source (str): Its file, for the message.
+
+    Raises:
+        UnsupportedModelError: for any other architecture.
+    """
+    model = cfg.get('model') or {}
+    wanted = (
+        ('type', model, MaskFormer),
+        ('panoptic_head', model.get('panoptic_head'), AttrMask2FormerHead),
+        (
+            'panoptic_fusion_head',
+            model.get('panoptic_fusion_head'),
+            AttrMaskFormerFusionHead,
+        ),
+    )
+    parts, ok = [], True
+    for key, sub, base in wanted:
+        cls = MODELS.get(sub.get('type')) if isinstance(sub, dict) else None
+        name = getattr(cls, '__name__', None) or repr(
+            sub.get('type') if isinstance(sub, dict) else sub
+        )
+        parts.append(name if key == 'type' else f'{key}={name}')
+        ok &= isinstance(cls, type) and issubclass(cls, base)
+    if not ok:
+        raise _unsupported(source, parts)
 
 
 def check_exportable(model: nn.Module, source: str) -> None:
@@ -37,13 +82,7 @@ def check_exportable(model: nn.Module, source: str) -> None:
         parts.append(f'panoptic_head={type(head).__name__}')
     if fusion is not None:
         parts.append(f'panoptic_fusion_head={type(fusion).__name__}')
-    raise UnsupportedModelError(
-        f'{source}: builds {", ".join(parts)}; the ONNX export handles '
-        'Mask2Former detectors with panoptic_head=AttrMask2FormerHead and '
-        'panoptic_fusion_head=AttrMaskFormerFusionHead (e.g. configs/'
-        'mask2former-attr/*.py); give the config the checkpoint was '
-        'trained with, or export other models with mmdeploy'
-    )
+    raise _unsupported(source, parts)
 
 
 class AttrMask2FormerGraph(nn.Module):

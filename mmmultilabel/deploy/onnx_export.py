@@ -77,7 +77,9 @@ def model_info(
         outputs=dict(
             cls_logits=CLS_OUTPUT,
             mask_logits=MASK_OUTPUT,
-            attributes={g['name']: attr_output_name(g['name']) for g in groups},
+            attributes={
+                g['name']: attr_output_name(g['name']) for g in groups
+            },
         ),
         postprocess=dict(
             score_mode=fusion.score_mode,
@@ -88,7 +90,9 @@ def model_info(
         ),
         fusion_head=fusion_cfg,
         preprocess=dict(
-            mean=pre.mean.flatten().tolist() if pre._enable_normalize else None,
+            mean=pre.mean.flatten().tolist()
+            if pre._enable_normalize
+            else None,
             std=pre.std.flatten().tolist() if pre._enable_normalize else None,
             bgr_to_rgb=bool(pre._channel_conversion),
             pad_size_divisor=pre.pad_size_divisor,

@@ -168,9 +168,7 @@ class OnnxAttrMask2Former(BaseModel):
         outputs = self.session.run(self.output_names, {INPUT_NAME: array})
         return tuple(torch.from_numpy(out) for out in outputs)
 
-    def predict(
-        self, inputs: Tensor, data_samples: SampleList
-    ) -> SampleList:
+    def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
         """Instances with attributes, as ``MaskFormer.predict`` gives them.
 
         Args:

@@ -19,12 +19,15 @@ import sys
 import time
 from typing import List, Optional
 
+from mmengine.config import Config
+
 import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.apis import AttrInferencer
 from mmmultilabel.deploy import (
     DEFAULT_OPSET,
     DeployError,
     check_exportable,
+    check_exportable_config,
     export_onnx,
 )
 
@@ -68,6 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: {args.out}: name the output *.onnx', file=sys.stderr)
         return 2
     try:
+        check_exportable_config(Config.fromfile(args.config), args.config)
         # the inferencer loads the checkpoint safely and strictly and
         # completes and checks the class names and attribute groups
         inferencer = AttrInferencer(
