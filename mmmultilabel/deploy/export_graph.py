@@ -2,7 +2,6 @@
 
 from typing import Tuple
 
-import torch
 import torch.nn as nn
 from mmdet.models.detectors import MaskFormer
 from mmdet.registry import MODELS
@@ -117,15 +116,12 @@ class AttrMask2FormerGraph(nn.Module):
             (N, Q, H, W), then one tensor per attribute group in group
             order, (N, Q, K + 1) single-label or (N, Q, K) multi-label.
         """
-        if torch.jit.is_tracing():
-            # a tensor, so that the trace records the size as computed
-            size = torch._shape_as_tensor(inputs)[2:]
-        else:
-            size = inputs.shape[-2:]
         sample = DetDataSample()
-        # set_field, not set_metainfo: the latter deep-copies the value,
-        # which turns the traced size into constants
-        sample.set_field(size, 'batch_input_shape', field_type='metainfo')
+        # set_field, not set_metainfo: the latter deep-copies the size,
+        # which turns the traced height and width into constants
+        sample.set_field(
+            inputs.shape[-2:], 'batch_input_shape', field_type='metainfo'
+        )
         feats = self.detector.extract_feat(inputs)
         head = self.detector.panoptic_head
         mask_cls, mask_pred = head.predict(feats, [sample])
