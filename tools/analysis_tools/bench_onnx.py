@@ -102,7 +102,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             t_ort = _median_time(
                 lambda: session.run(None, {'input': array}), args.repeats
             )
-            del session
             ratio = t_torch / t_ort
             print(
                 f'| {size}x{size} | {export_s:.1f} | {1 / t_torch:.2f} | '
