@@ -45,6 +45,10 @@ METADATA_KEYS = (
     'checkpoint',
 )
 
+# Keys whose value is stored as it is; every other value is JSON (also a
+# plain string such as the palette ``'random'``).
+TEXT_KEYS = ('config', 'exporter', 'checkpoint')
+
 # Names of the graph's input and of its first two outputs (as mmdeploy's
 # Mask2Former graphs); the attribute outputs are ``attr_<group>``.
 INPUT_NAME = 'input'
@@ -110,7 +114,7 @@ class ExportedModelInfo:
         props = {'mmmultilabel_format': FORMAT_VERSION}
         for key in METADATA_KEYS[1:]:
             value = getattr(self, key)
-            props[key] = value if isinstance(value, str) else json.dumps(value)
+            props[key] = value if key in TEXT_KEYS else json.dumps(value)
         return props
 
     @classmethod
@@ -146,8 +150,6 @@ class ExportedModelInfo:
         fields = {}
         for key in METADATA_KEYS[1:]:
             fields[key] = (
-                props[key]
-                if key in ('config', 'exporter', 'checkpoint')
-                else json.loads(props[key])
+                props[key] if key in TEXT_KEYS else json.loads(props[key])
             )
         return cls(**fields)
