@@ -30,6 +30,7 @@ def _load_tool(name: str):
 
 
 export_tool = _load_tool('export_onnx')
+parity_tool = _load_tool('onnx_parity')
 
 # Logits per output: classes + no object, then per group K + 1
 # (single-label) or K (multi-label).
