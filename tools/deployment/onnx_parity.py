@@ -34,7 +34,9 @@ IoU at least 0.99, identical labels and counts, metrics within 0.002
 """
 
 import argparse
+import contextlib
 import copy
+import io
 import json
 import logging
 import math
@@ -328,13 +330,15 @@ def compare(
             bar.update(len(batch['inputs']))
     logger = MMLogger.get_current_instance()
     level = logger.level
-    # the COCO tables of two evaluations would bury the comparison
+    # the COCO tables of two evaluations (logged and printed) would bury
+    # the comparison; the metrics are in the report
     logger.setLevel(logging.WARNING)
     try:
-        metrics = {
-            name: evaluators[name].evaluate(len(loader.dataset))
-            for name in BACKENDS
-        }
+        with contextlib.redirect_stdout(io.StringIO()):
+            metrics = {
+                name: evaluators[name].evaluate(len(loader.dataset))
+                for name in BACKENDS
+            }
     finally:
         logger.setLevel(level)
     return dict(
