@@ -212,3 +212,17 @@ def test_graph_of_other_weights_misses_the_targets(
     assert report['logits']['cls_logits']['max'] > 1e-3
     assert report['instances']['mask_iou_min'] < 0.99
     assert osp.basename(report['onnx']) == 'seed1.onnx'
+
+
+def test_graph_of_other_attribute_groups_is_refused(
+    parity_files, static_onnx, capsys
+):
+    # the tiny model of the other deployment tests: the same classes,
+    # other attribute values
+    args = [parity_files['config'], parity_files['ckpt0'], static_onnx]
+    assert parity_tool.main(args) == 2
+    err = capsys.readouterr().err
+    assert 'static.onnx was exported from a model with other ' in err
+    assert "attribute_groups ([{'name': 'color', " in err
+    assert "'values': ['red', 'green', 'blue']," in err
+    assert 'seed0.pth' in err

@@ -56,6 +56,7 @@ import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.apis import AttrInferencer
 from mmmultilabel.deploy import AttrMask2FormerGraph, DeployError
 from mmmultilabel.evaluation import json_metrics
+from mmmultilabel.utils import AttributeSpec
 
 #: The targets a graph must meet (``docs/deployment.md``).
 LOGIT_TOL = 1e-3
@@ -271,6 +272,29 @@ def _print_report(report: dict) -> None:
     )
 
 
+def check_same_names(torch_model, onnx_model, checkpoint: str) -> None:
+    """Raise unless both models have the same classes and attribute groups.
+
+    Raises:
+        DeployError: naming the files and what differs.
+    """
+    theirs = onnx_model.info
+    ours = dict(
+        classes=list(torch_model.dataset_meta['classes']),
+        attribute_groups=AttributeSpec(
+            torch_model.dataset_meta.get('attribute_groups')
+        ).to_list(),
+    )
+    for key, value in ours.items():
+        if getattr(theirs, key) != value:
+            raise DeployError(
+                f'{onnx_model.onnx_file} was exported from a model with '
+                f'other {key} ({getattr(theirs, key)}) than {checkpoint} '
+                f'({value}); compare a checkpoint with its own export '
+                '(tools/deployment/export_onnx.py)'
+            )
+
+
 def compare(
     cfg: Config,
     torch_model: torch.nn.Module,
@@ -363,6 +387,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         onnx_model = MODELS.build(
             dict(type='OnnxAttrMask2Former', onnx_file=args.onnx)
         )
+        check_same_names(torch_model, onnx_model, args.checkpoint)
         report = compare(
             cfg, torch_model, onnx_model, args.split, args.batch_size
         )
