@@ -25,8 +25,9 @@ from mmmultilabel.apis import AttrInferencer
 from mmmultilabel.engine import build_runner
 from mmmultilabel.evaluation import json_metrics
 
-# the metrics are floats that torch's forward pass decides
-pytestmark = pytest.mark.numeric
+# the metrics of the first two tests are floats that torch's forward pass
+# decides
+numeric = pytest.mark.numeric
 
 
 def _small_config(data_root: str) -> Config:
@@ -158,6 +159,7 @@ def _test_loop_metrics(cfg_path: str, work_dir: str, **model) -> dict:
     return json_metrics(build_runner(cfg).test())
 
 
+@numeric
 def test_report_matches_the_test_loop_of_each_backend(
     parity_files, tmp_path, capsys
 ):
@@ -200,6 +202,7 @@ def test_report_matches_the_test_loop_of_each_backend(
     assert report['failed'] == []
 
 
+@numeric
 def test_graph_of_other_weights_misses_the_targets(
     parity_files, tmp_path, capsys
 ):

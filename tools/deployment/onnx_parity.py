@@ -44,6 +44,7 @@ import sys
 from typing import Dict, List, Optional
 
 import torch
+import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import Evaluator
@@ -272,7 +273,9 @@ def _print_report(report: dict) -> None:
     )
 
 
-def check_same_names(torch_model, onnx_model, checkpoint: str) -> None:
+def check_same_names(
+    torch_model: nn.Module, onnx_model: nn.Module, checkpoint: str
+) -> None:
     """Raise unless both models have the same classes and attribute groups.
 
     Raises:
@@ -297,8 +300,8 @@ def check_same_names(torch_model, onnx_model, checkpoint: str) -> None:
 
 def compare(
     cfg: Config,
-    torch_model: torch.nn.Module,
-    onnx_model: torch.nn.Module,
+    torch_model: nn.Module,
+    onnx_model: nn.Module,
     split: str = 'test',
     batch_size: Optional[int] = None,
 ) -> dict:
