@@ -35,12 +35,34 @@ DEMO_CFG = 'configs/mask2former-attr/mask2former-attr_r18_1xb8-1500i_shapes.py'
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--config', default=DEMO_CFG)
-    parser.add_argument('--checkpoint', default=None)
-    parser.add_argument('--sizes', type=int, nargs='+', default=[128, 512])
-    parser.add_argument('--repeats', type=int, default=10)
-    parser.add_argument('--threads', type=int, default=None)
-    parser.add_argument('--target', type=float, default=1.3)
+    parser.add_argument(
+        '--config', default=DEMO_CFG, help='model config (default: demo)'
+    )
+    parser.add_argument(
+        '--checkpoint', default=None, help='weights (default: random)'
+    )
+    parser.add_argument(
+        '--sizes',
+        type=int,
+        nargs='+',
+        default=[128, 512],
+        help='square input sizes to time, one static graph each',
+    )
+    parser.add_argument(
+        '--repeats', type=int, default=10, help='timed runs per backend'
+    )
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help="threads of both backends (default: torch's)",
+    )
+    parser.add_argument(
+        '--target',
+        type=float,
+        default=1.3,
+        help='least ONNX Runtime / PyTorch throughput; exit 1 below it',
+    )
     return parser.parse_args(argv)
 
 
