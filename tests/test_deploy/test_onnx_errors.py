@@ -97,6 +97,19 @@ def test_export_options_are_checked(tiny_files, tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
+def test_export_keeps_an_existing_file_unless_forced(
+    tiny_files, tmp_path, capsys
+):
+    out = tmp_path / 'm.onnx'
+    out.write_bytes(b"the user's own graph")
+    options = ['--shape', '64', '64']
+    assert export_tool.main([*tiny_files, str(out), *options]) == 2
+    assert '--force' in capsys.readouterr().err
+    assert out.read_bytes() == b"the user's own graph"
+    assert export_tool.main([*tiny_files, str(out), *options, '--force']) == 0
+    assert onnx.load(str(out)).graph.output
+
+
 def test_backend_must_fit_the_file(tiny_files, static_onnx):
     with pytest.raises(ValueError, match='tiny.pth: the onnxruntime backend'):
         _inferencer(*tiny_files, backend='onnxruntime')

@@ -229,3 +229,16 @@ def test_graph_of_other_attribute_groups_is_refused(
     assert "attribute_groups ([{'name': 'color', " in err
     assert "'values': ['red', 'green', 'blue']," in err
     assert 'seed0.pth' in err
+
+
+def test_existing_report_is_kept_unless_forced(parity_files, tmp_path, capsys):
+    out = tmp_path / 'parity.json'
+    out.write_text('{"mine": 1}')
+    args = [
+        parity_files['config'],
+        parity_files['ckpt0'],
+        parity_files['onnx0'],
+    ]
+    assert parity_tool.main([*args, '--out', str(out)]) == 2
+    assert '--force' in capsys.readouterr().err
+    assert out.read_text() == '{"mine": 1}'

@@ -15,6 +15,7 @@ settings and the config are in its ``metadata_props``. Run it with
 """
 
 import argparse
+import os.path as osp
 import sys
 import time
 from typing import List, Optional
@@ -40,7 +41,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument('config', help='config file of the model')
     parser.add_argument('checkpoint', help='checkpoint file (.pth)')
-    parser.add_argument('out', help='ONNX file to write')
+    parser.add_argument(
+        'out', help='ONNX file to write (an existing one only with --force)'
+    )
+    parser.add_argument(
+        '--force', action='store_true', help='overwrite an existing OUT'
+    )
     parser.add_argument(
         '--shape',
         type=int,
@@ -69,6 +75,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if not args.out.endswith('.onnx'):
         print(f'error: {args.out}: name the output *.onnx', file=sys.stderr)
+        return 2
+    if osp.exists(args.out) and not args.force:
+        print(
+            f'error: {args.out} exists; pass --force to overwrite it',
+            file=sys.stderr,
+        )
         return 2
     try:
         check_exportable_config(Config.fromfile(args.config), args.config)

@@ -40,6 +40,7 @@ import io
 import json
 import logging
 import math
+import os.path as osp
 import sys
 from typing import Dict, List, Optional
 
@@ -74,7 +75,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file of the model')
     parser.add_argument('checkpoint', help='checkpoint file (.pth)')
     parser.add_argument('onnx', help='the graph exported from it (.onnx)')
-    parser.add_argument('--out', help='write the report as JSON here')
+    parser.add_argument(
+        '--out',
+        help='write the report as JSON here (an existing file only with '
+        '--force)',
+    )
+    parser.add_argument(
+        '--force', action='store_true', help='overwrite an existing --out'
+    )
     parser.add_argument(
         '--split',
         choices=['test', 'val'],
@@ -378,6 +386,12 @@ def compare(
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    if args.out and osp.exists(args.out) and not args.force:
+        print(
+            f'error: {args.out} exists; pass --force to overwrite it',
+            file=sys.stderr,
+        )
+        return 2
     try:
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
