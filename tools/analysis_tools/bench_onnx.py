@@ -29,6 +29,7 @@ from mmengine.runner import load_checkpoint
 
 import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.deploy import AttrMask2FormerGraph, export_onnx
+from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
 
 DEMO_CFG = 'configs/mask2former-attr/mask2former-attr_r18_1xb8-1500i_shapes.py'
 
@@ -88,7 +89,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).eval()
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        # weights_only, with mmengine's own checkpoint globals allowed
+        with checkpoint_safe_globals(args.checkpoint):
+            load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.dataset_meta = dict(cfg.test_dataloader.dataset.metainfo)
     graph = AttrMask2FormerGraph(model).eval()
     options = ort.SessionOptions()
