@@ -22,8 +22,11 @@ JSON. The keys are those of :data:`METADATA_KEYS`:
 """
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Dict, List, Optional
+
+from mmengine.logging import print_log
 
 from .errors import MissingMetadataError
 
@@ -147,9 +150,24 @@ class ExportedModelInfo:
                 f'{props["mmmultilabel_format"]!r}, this version reads '
                 f'{FORMAT_VERSION!r}; {fix}'
             )
+        other = sorted(set(props) - set(METADATA_KEYS))
+        if other:
+            print_log(
+                f'{filename}: metadata_props {other} are not mmmultilabel '
+                'metadata (written by another tool?); they are ignored',
+                logger='current',
+                level=logging.WARNING,
+            )
         fields = {}
         for key in METADATA_KEYS[1:]:
-            fields[key] = (
-                props[key] if key in TEXT_KEYS else json.loads(props[key])
-            )
+            if key in TEXT_KEYS:
+                fields[key] = props[key]
+                continue
+            try:
+                fields[key] = json.loads(props[key])
+            except json.JSONDecodeError as err:
+                raise MissingMetadataError(
+                    f'{filename}: metadata_props[{key!r}] is not JSON '
+                    f'({err}); {fix}'
+                ) from None
         return cls(**fields)
