@@ -9,18 +9,11 @@ from typing import Iterator, Optional
 
 from mmengine.config import Config
 
-from mmmultilabel.datasets import AnnotationDefectError, AnnotationSyntaxError
-from mmmultilabel.evaluation import PacoFormatError, ResultsError
-from mmmultilabel.utils.checkpoint import CheckpointGlobalError
+from mmmultilabel.utils import InputError
 
-#: Errors whose message already names the file, the id and the fix.
-USER_ERRORS = (
-    CheckpointGlobalError,
-    AnnotationSyntaxError,
-    AnnotationDefectError,
-    ResultsError,  # a benchmark protocol's ground truth or results
-    PacoFormatError,
-)
+#: Errors whose message already names the file, the id and the fix (a
+#: refused checkpoint global is one too).
+USER_ERRORS = (InputError,)
 
 
 def add_safe_globals_argument(parser) -> None:

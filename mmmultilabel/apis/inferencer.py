@@ -26,7 +26,7 @@ from mmmultilabel.models.utils import (
     attr_predictions,
     mark_unknown_attrs,
 )
-from mmmultilabel.utils import AttributeSpec
+from mmmultilabel.utils import AttributeSpec, InputError
 from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
 
 BACKENDS = ('pytorch', 'onnxruntime')
@@ -46,7 +46,7 @@ ANNOTATION_LOADERS = (
 )
 
 
-class UnreadableImageError(ValueError):
+class UnreadableImageError(InputError):
     """An input image that cannot be read or decoded."""
 
 

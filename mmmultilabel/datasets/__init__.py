@@ -1,7 +1,10 @@
-from .attr_coco import AttrCocoDataset
-from .formats import (
+from mmmultilabel.utils.errors import (
     AnnotationDefectError,
     AnnotationSyntaxError,
+)
+
+from .attr_coco import AttrCocoDataset
+from .formats import (
     detect_format,
     read_annotation_file,
     to_canonical,

@@ -6,9 +6,9 @@ from typing import Any, Dict, List, Mapping, Union
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from mmmultilabel.utils import AttributeSpec, AttributeSpecError, gc_paused
+from mmmultilabel.utils import AttributeSpec, gc_paused
+from mmmultilabel.utils.errors import AnnotationDefectError, AttributeSpecError
 
-from .formats import AnnotationDefectError
 from .known_fields import FEDERATED_IMAGE_FIELDS
 from .loader import load_attr_coco
 from .transforms.formatting import AttrAlignmentError

@@ -20,10 +20,11 @@ Nothing here raises on malformed data: what cannot be read is left as it
 is for the validator to report.
 """
 
-import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pycocotools.mask as mask_utils
+
+from mmmultilabel.utils.errors import is_number
 
 #: How many ids a warning names before "...".
 MAX_IDS_SHOWN = 5
@@ -38,15 +39,6 @@ def id_list(ids: Sequence[Any], limit: int = MAX_IDS_SHOWN) -> str:
 def is_key(value: Any) -> bool:
     """Whether ``value`` can be an id (an int or a string, not a bool)."""
     return isinstance(value, (int, str)) and not isinstance(value, bool)
-
-
-def is_number(value: Any) -> bool:
-    """Whether ``value`` is a finite int or float (not a bool)."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
 
 
 def image_sizes(data: Mapping) -> Dict[Any, Tuple[int, int]]:

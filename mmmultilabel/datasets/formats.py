@@ -27,11 +27,15 @@ the validator can list everything at once.
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 from mmengine.fileio import get_text
 
-from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+from mmmultilabel.utils import AttributeSpec
+from mmmultilabel.utils.errors import (
+    AnnotationSyntaxError,
+    AttributeSpecError,
+)
 
 from .completion import complete_annotations, id_list, is_key
 from .known_fields import unknown_field_warnings
@@ -54,49 +58,6 @@ ATTRIBUTE_ID_MAP = 'attribute_id_map'
 # Keys of the foreign forms that the canonical form does not keep.
 _FOREIGN_TOP_KEYS = ('subcats', 'attributes', 'attr_type_to_attr_idxs')
 _FOREIGN_ANN_KEYS = ('subcat_id', 'attribute_ids')
-
-
-class AnnotationSyntaxError(ValueError):
-    """An annotation file that is not valid JSON.
-
-    ``str(err)`` is ``FILE:LINE:COL: message`` as compilers print it, so
-    editors can jump to the place.
-
-    Args:
-        filename (str): Path of the file.
-        lineno (int): 1-based line of the error.
-        colno (int): 1-based column of the error.
-        msg (str): What the parser expected.
-    """
-
-    def __init__(
-        self, filename: str, lineno: int, colno: int, msg: str
-    ) -> None:
-        self.filename = filename
-        self.lineno = lineno
-        self.colno = colno
-        self.msg = msg
-        super().__init__(f'{filename}:{lineno}:{colno}: {msg}')
-
-
-class AnnotationDefectError(ValueError):
-    """An annotation file with semantic defects, all of them listed.
-
-    Args:
-        filename (str): Path of the file (``<dict>`` for in-memory data).
-        defects (list[str]): One message per defect; each names the image
-            or annotation id and the field.
-    """
-
-    def __init__(self, filename: str, defects: Sequence[str]) -> None:
-        self.filename = filename
-        self.defects = list(defects)
-        lines = '\n'.join(f'  - {d}' for d in self.defects)
-        super().__init__(
-            f'{filename}: {len(self.defects)} annotation defect(s):\n{lines}\n'
-            'Fix them in the file; `python tools/misc/validate_dataset.py '
-            f'{filename}` prints the same list.'
-        )
 
 
 def read_annotation_file(
@@ -146,7 +107,7 @@ def detect_format(data: Mapping) -> str:
     return PLAIN_COCO
 
 
-def _ann_where(ann: Mapping) -> str:
+def ann_where(ann: Mapping) -> str:
     """``annotation id=N (image id=M)`` for messages."""
     where = f'annotation id={ann.get("id")!r}'
     if 'image_id' in ann:
@@ -184,7 +145,7 @@ def _with_attribute_ids(data: Mapping, out: dict, defects: List[str]):
         ids = src['attribute_ids']
         if not isinstance(ids, list):
             defects.append(
-                f'{_ann_where(src)}: field "attribute_ids": '
+                f'{ann_where(src)}: field "attribute_ids": '
                 f'expected a list of attribute ids, got {ids!r}'
             )
             continue
@@ -299,7 +260,7 @@ def _from_subcat(data: Mapping, defects: List[str]) -> dict:
         sid = src['subcat_id']
         if not is_key(sid) or sid not in names:
             defects.append(
-                f'{_ann_where(src)}: field "subcat_id": subcat id {sid!r} '
+                f'{ann_where(src)}: field "subcat_id": subcat id {sid!r} '
                 'is not declared in the top-level "subcats" (declared ids: '
                 f'{list(names)})'
             )
@@ -334,7 +295,7 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
         for attr_id in ids:
             if not is_key(attr_id) or attr_id not in group_of:
                 defects.append(
-                    f'{_ann_where(src)}: field "attribute_ids": attribute '
+                    f'{ann_where(src)}: field "attribute_ids": attribute '
                     f'id {attr_id!r} is not declared in the top-level '
                     '"attributes"'
                 )
@@ -406,7 +367,7 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
         for attr_id in ids:
             if not is_key(attr_id) or attr_id not in group_of:
                 defects.append(
-                    f'{_ann_where(src)}: field "attribute_ids": attribute '
+                    f'{ann_where(src)}: field "attribute_ids": attribute '
                     f'id {attr_id!r} is in no group of '
                     '"attr_type_to_attr_idxs"'
                 )

@@ -46,7 +46,7 @@ import pycocotools.mask as mask_utils
 from mmengine.fileio import load
 from tqdm import tqdm
 
-from mmmultilabel.utils import AttributeSpec, AttributeSpecError
+from mmmultilabel.utils import AttributeSpec, AttributeSpecError, InputError
 
 #: Shape types drawn as polygons.
 POLYGON_TYPES = ('polygon', 'rectangle', 'oriented_rectangle', 'circle')
@@ -60,7 +60,7 @@ IGNORE_LABEL = '__ignore__'
 BACKGROUND_LABEL = '_background_'
 
 
-class LabelmeError(ValueError):
+class LabelmeError(InputError):
     """A defect of one labelme file; the message names the file."""
 
 

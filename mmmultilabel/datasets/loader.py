@@ -13,12 +13,12 @@ from typing import List, Mapping, Optional, Union
 from mmengine.logging import print_log
 
 from mmmultilabel.utils import attributes, gc_paused
+from mmmultilabel.utils.errors import AnnotationDefectError
 
 from .formats import (
     FASHIONPEDIA,
     PACO,
     SUBCAT,
-    AnnotationDefectError,
     detect_format,
     normalise_attribute_values,
     read_annotation_file,

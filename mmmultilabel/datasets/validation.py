@@ -21,8 +21,9 @@ import numpy as np
 from tqdm import tqdm
 
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
+from mmmultilabel.utils.errors import is_number
 
-from .completion import id_list, is_key, is_number
+from .completion import id_list, is_key
 from .formats import to_canonical
 from .known_fields import FEDERATED_IMAGE_FIELDS
 

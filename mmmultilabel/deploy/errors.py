@@ -4,8 +4,10 @@
 Every message names the file concerned and what would be right.
 """
 
+from mmmultilabel.utils.errors import InputError
 
-class DeployError(ValueError):
+
+class DeployError(InputError):
     """A model that cannot be exported, or an exported model that cannot
     run on the given input."""
 

@@ -2,11 +2,18 @@ from .attributes import (
     UNKNOWN,
     AttributeGroup,
     AttributeSpec,
-    AttributeSpecError,
     expand_runs,
 )
+from .errors import (
+    AnnotationDefectError,
+    AnnotationSyntaxError,
+    AttributeSpecError,
+    ConfigError,
+    InputError,
+    ResultsError,
+    is_number,
+)
 from .gc_pause import gc_paused
-from .stock_config import stock_config, stock_model_cfg
 
 __all__ = [
     'UNKNOWN',
@@ -15,6 +22,10 @@ __all__ = [
     'AttributeSpecError',
     'expand_runs',
     'gc_paused',
-    'stock_config',
-    'stock_model_cfg',
+    'AnnotationDefectError',
+    'AnnotationSyntaxError',
+    'ConfigError',
+    'InputError',
+    'ResultsError',
+    'is_number',
 ]

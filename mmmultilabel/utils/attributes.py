@@ -41,6 +41,8 @@ from typing import (
 
 import numpy as np
 
+from .errors import AttributeSpecError
+
 UNKNOWN = -1
 
 # Groups read from annotation files, by path (see AttributeSpec).
@@ -57,10 +59,6 @@ def set_group_file_reader(reader: Callable[[str], list]) -> None:
 
 
 AttrValue = Union[str, int, Sequence[Union[str, int]], None]
-
-
-class AttributeSpecError(ValueError):
-    """An attribute value that does not fit the declared groups."""
 
 
 @dataclass(frozen=True)

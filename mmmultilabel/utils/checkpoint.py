@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from .errors import InputError
+
 #: ``getattr(HistoryBuffer, name)`` is how pickle stores the statistics
 #: methods that every ``HistoryBuffer`` keeps in ``_statistics_methods``.
 _HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
@@ -31,7 +33,7 @@ _HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
 
-class CheckpointGlobalError(pickle.UnpicklingError):
+class CheckpointGlobalError(InputError, pickle.UnpicklingError):
     """A checkpoint that needs a global outside the allow-list.
 
     Args:

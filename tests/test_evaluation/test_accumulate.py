@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pycocotools.cocoeval import COCOeval
 
-from mmmultilabel.evaluation.functional.accumulate import (
+from mmmultilabel.evaluation.accumulate import (
     coco_precision,
     coco_precision_counted,
     coco_precision_sparse,

@@ -11,7 +11,7 @@ from attr_eval_cases import GROUPS, coco_eval, label_row, make_case
 from mmmultilabel.evaluation import (
     AttrCOCOeval,
     load_attr_coco_api,
-    load_attr_results,
+    load_results,
 )
 from mmmultilabel.utils import AttributeSpec
 
@@ -20,7 +20,7 @@ MMDET_MAX_DETS = (100, 300, 1000)
 
 def attr_eval(gt, results, iou_type, max_dets=None, **kwargs):
     coco_gt = load_attr_coco_api(copy.deepcopy(gt))
-    coco_dt = load_attr_results(coco_gt, copy.deepcopy(results), iou_type)
+    coco_dt = load_results(coco_gt, copy.deepcopy(results), iou_type)
     ev = AttrCOCOeval(coco_gt, coco_dt, iou_type, **kwargs)
     if max_dets is not None:
         ev.params.maxDets = list(max_dets)
@@ -510,4 +510,4 @@ def test_errors_name_the_offending_item():
     coco_gt = load_attr_coco_api(copy.deepcopy(gt))
     bad = [dict(results[0], image_id=123456)]
     with pytest.raises(ValueError, match='image id 123456'):
-        load_attr_results(coco_gt, bad, 'bbox')
+        load_results(coco_gt, bad, 'bbox')

@@ -14,8 +14,7 @@ import torch
 from attr_eval_cases import CLASSES, GROUPS, coco_eval, make_case
 from mmdet.registry import METRICS
 
-from mmmultilabel.evaluation import AttrCocoMetric
-from mmmultilabel.evaluation.metrics import attr_coco_metric
+from mmmultilabel.evaluation import AttrCocoMetric, base_metric
 from mmmultilabel.utils import AttributeSpec
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -183,7 +182,7 @@ def test_stock_model_without_attribute_fields(case, gt_file, monkeypatch):
     gt, results = case
     calls = []
     monkeypatch.setattr(
-        attr_coco_metric, 'print_log', lambda *a, **k: calls.append((a, k))
+        base_metric, 'print_log', lambda *a, **k: calls.append((a, k))
     )
     gt_known = copy.deepcopy(gt)
     for ann in gt_known['annotations']:

@@ -16,10 +16,10 @@ from fashionpedia_cases import OFFICIAL_NAMES, chain_case, weighting_case
 from mmdet.registry import METRICS
 from paco_cases import OFFICIAL_FILE_NUMBERS, hierarchy_case
 
-from mmmultilabel.evaluation import json_metrics
-from mmmultilabel.evaluation.functional.result_forms import (
+from mmmultilabel.evaluation import (
     AttributeVocabulary,
     convert_results,
+    json_metrics,
 )
 from mmmultilabel.utils import AttributeSpec
 
@@ -299,6 +299,9 @@ def test_pair_map_is_not_paco_obj_attr_ap(tmp_path, capsys):
     assert paco['bbox_obj_attr_part_AP'] == 0.5
 
 
+DEFECT = r'gt.json: 1 annotation defect\(s\):\n  - '
+
+
 @pytest.mark.parametrize(
     'mutate, message',
     [
@@ -306,10 +309,10 @@ def test_pair_map_is_not_paco_obj_attr_ap(tmp_path, capsys):
          r'te_probs" has 15 values, expected 16'),
         ('no_probs', r'r.json: result #2 \(image id \d+\): field "attribute_'
          r'probs" is missing'),
-        ('not_paco', r'gt.json: top level: field "attr_type_to_attr_idxs" is '
-         'missing'),
-        ('unknown_flag', r'gt.json: annotation id=\d+: field "unknown_color"'),
-        ('category', r'gt.json: annotation id=\d+: category id 77 is not a'),
+        ('not_paco', DEFECT + r'top level: field "attr_type_to_attr_idxs" '
+         'is missing'),
+        ('unknown_flag', DEFECT + r'annotation id=\d+: field "unknown_col'),
+        ('category', DEFECT + r'annotation id=\d+: category id 77 is not a'),
     ],
 )  # fmt: skip
 def test_paco_bad_input_is_one_message(mutate, message, tmp_path, capsys):

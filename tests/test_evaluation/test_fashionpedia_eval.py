@@ -23,20 +23,22 @@ from fashionpedia_cases import (
 )
 from pycocotools.cocoeval import COCOeval
 
-from mmmultilabel.datasets.formats import AnnotationDefectError
 from mmmultilabel.evaluation import (
     FashionpediaEval,
-    ResultsError,
     evaluate_fashionpedia,
+    load_results,
+    official_gt_coco,
 )
-from mmmultilabel.evaluation.functional.fashionpedia_eval import (
+from mmmultilabel.evaluation.fashionpedia.fashionpedia_eval import (
     binary_macro_f1,
     category_list_warnings,
 )
-from mmmultilabel.evaluation.functional.protocol_inputs import (
-    load_official_results,
-    official_gt_coco,
-)
+from mmmultilabel.utils import AnnotationDefectError, ResultsError
+
+
+def load_official_results(coco_gt, results, iou_type):
+    """Results as the official evaluators read them (``loadRes``)."""
+    return load_results(coco_gt, results, iou_type, official=True)
 
 
 def hot(ids, num):
@@ -257,7 +259,7 @@ def test_no_results_at_all():
 
 
 def test_the_warning_is_logged(monkeypatch):
-    from mmmultilabel.evaluation.functional import fashionpedia_eval
+    from mmmultilabel.evaluation.fashionpedia import fashionpedia_eval
 
     logged = []
     monkeypatch.setattr(

@@ -19,12 +19,12 @@ import os.path as osp
 import paco_cases as pc
 import pytest
 
-from mmmultilabel.evaluation.functional.paco_api import PacoFormatError
-from mmmultilabel.evaluation.functional.paco_eval import evaluate_paco
-from mmmultilabel.evaluation.functional.result_forms import (
+from mmmultilabel.evaluation import (
     AttributeVocabulary,
     convert_results,
+    evaluate_paco,
 )
+from mmmultilabel.utils import AnnotationDefectError, ResultsError
 
 DATA = osp.join(osp.dirname(__file__), '..', 'data', 'paco')
 
@@ -175,7 +175,7 @@ def test_unreadable_attribute_probs_is_an_error(probs, message):
         del results[1]['attribute_probs']
     else:
         results[1]['attribute_probs'] = probs
-    with pytest.raises(PacoFormatError) as err:
+    with pytest.raises(ResultsError) as err:
         evaluate_paco(gt, results, 'segm', results_source='res.json')
     text = str(err.value)
     assert 'res.json: result #2 (image id 1)' in text
@@ -213,7 +213,7 @@ def test_img_ids_equal_a_file_of_those_images(paco_files, iou_type):
     subset, _ = evaluate_paco(gt, results, iou_type, img_ids=keep)
     assert subset == pytest.approx(alone, nan_ok=True)
     assert subset['AP'] != pytest.approx(OFFICIAL[iou_type, 300]['AP'])
-    with pytest.raises(PacoFormatError, match=r'image ids \[999\]'):
+    with pytest.raises(ResultsError, match=r'image ids \[999\]'):
         evaluate_paco(gt, results, iou_type, img_ids=[999])
 
 
@@ -221,7 +221,7 @@ def test_missing_unknown_flag_is_an_error():
     gt, results = pc.unknown_case()
     del gt['annotations'][1]['unknown_material']
     with pytest.raises(
-        PacoFormatError, match='annotation id=2.*unknown_material'
+        AnnotationDefectError, match='annotation id=2.*unknown_material'
     ):
         evaluate_paco(gt, results, 'bbox')
 
@@ -254,19 +254,24 @@ def test_own_form_without_probabilities_is_an_error(mutate, message):
         del own[2]['attribute_scores']['material']
     else:
         own[2]['attribute_scores']['color'][0] = 'x'
-    with pytest.raises(PacoFormatError, match=message):
+    with pytest.raises(ResultsError, match=message):
         convert(own, gt, 'paco')
-    with pytest.raises(PacoFormatError, match=message):
+    with pytest.raises(ResultsError, match=message):
         evaluate_paco(gt, own, 'bbox', results_source='res.json')
 
 
 def test_missing_box_for_bbox_evaluation_is_an_error():
     gt, results = pc.unknown_case()
     del gt['annotations'][2]['bbox']
-    with pytest.raises(PacoFormatError, match='annotation id=3: field "bbox"'):
+    with pytest.raises(
+        AnnotationDefectError, match='annotation id=3: field "bbox"'
+    ):
         evaluate_paco(gt, results, 'bbox', gt_source='gt.json')
     gt['images'][0].pop('height')
-    with pytest.raises(PacoFormatError, match='gt.json: image id=1: fields'):
+    with pytest.raises(
+        AnnotationDefectError,
+        match='gt.json: 1 annotation defect.*\n  - image id=1: fields',
+    ):
         evaluate_paco(gt, [], 'segm', gt_source='gt.json')
 
 
@@ -281,5 +286,7 @@ def test_inputs_are_not_modified(paco_files):
 def test_not_a_paco_file_is_an_error():
     gt, results = pc.hierarchy_case()
     del gt['attr_type_to_attr_idxs']
-    with pytest.raises(PacoFormatError, match='not a PACO annotation file'):
+    with pytest.raises(
+        AnnotationDefectError, match='not a PACO annotation file'
+    ):
         evaluate_paco(gt, results, 'bbox')

@@ -13,9 +13,10 @@ from mmengine.config import Config
 from tools_utils import CPU_CONFIG, REPO, fast_options, run
 
 import mmmultilabel  # noqa: F401
-from mmmultilabel.utils import stock_config
 
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'ablate.py')
+sys.path.insert(0, osp.dirname(TOOL))
+from stock_config import stock_config  # noqa: E402
 
 
 def load_tool():

@@ -3,7 +3,7 @@
 Each variant is the config with some options changed (``KEY=VALUE`` as in
 ``--cfg-options``, or another config file); ``--stock`` adds mmdet's own
 Mask2Former with exactly the same settings (see
-:func:`mmmultilabel.utils.stock_config`). Every (variant, seed) pair is one
+:func:`stock_config.stock_config`). Every (variant, seed) pair is one
 ``tools/train.py`` run in ``WORK_DIR/<variant>/seed<S>`` with
 ``randomness.seed=S``; runs that already reached the last iteration are not
 trained again, and unfinished ones resume from their last checkpoint, so a
@@ -229,9 +229,9 @@ def build_config(variant: dict, args: argparse.Namespace, out_dir: str):
     variant next to its runs.
     """
     from mmengine.config import Config
+    from stock_config import stock_config
 
     import mmmultilabel  # noqa: F401  (registers the modules)
-    from mmmultilabel.utils import stock_config
 
     cfg = Config.fromfile(variant['config'])
     common = {}

@@ -32,15 +32,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mmmultilabel.evaluation import (  # noqa: E402
-    AnalysisInputError,
-    add_input_arguments,
     attr_confusion_matrix,
     attr_value_scores,
-    evaluate_analysis_inputs,
-    load_analysis_inputs,
     matched_attributes,
 )
-from mmmultilabel.utils import AttributeSpecError  # noqa: E402
+from mmmultilabel.utils import InputError  # noqa: E402
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from analysis_inputs import (  # noqa: E402
+    add_input_arguments,
+    evaluate_analysis_inputs,
+    load_analysis_inputs,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -193,7 +196,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
             args.gt, args.results, args.iou_type, cfg_options=args.cfg_options
         )
         ev = evaluate_analysis_inputs(inputs, args.attr_iou_thr)
-    except (AnalysisInputError, AttributeSpecError, ValueError) as err:
+    except (InputError, ValueError) as err:
         sys.exit(f'error: {err}')
     groups = args.groups or ev.spec.names
     unknown = [g for g in groups if g not in ev.spec.names]

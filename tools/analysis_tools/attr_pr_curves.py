@@ -28,14 +28,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mmmultilabel.evaluation import (  # noqa: E402
-    AnalysisInputError,
-    add_input_arguments,
-    evaluate_analysis_inputs,
-    load_analysis_inputs,
     pair_pr_curves,
     pair_value_ap,
 )
-from mmmultilabel.utils import AttributeSpecError  # noqa: E402
+from mmmultilabel.utils import InputError  # noqa: E402
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from analysis_inputs import (  # noqa: E402
+    add_input_arguments,
+    evaluate_analysis_inputs,
+    load_analysis_inputs,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -154,7 +157,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         ev = evaluate_analysis_inputs(inputs)
         groups = args.groups or ev.spec.names
         curves = {g: pair_pr_curves(ev, g, args.iou_thr) for g in groups}
-    except (AnalysisInputError, AttributeSpecError, ValueError) as err:
+    except (InputError, ValueError) as err:
         sys.exit(f'error: {err}')
     except KeyError as err:
         sys.exit(f'error: {err.args[0]}')

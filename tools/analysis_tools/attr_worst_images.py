@@ -36,15 +36,19 @@ from mmengine.structures import InstanceData  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from mmmultilabel.evaluation import (  # noqa: E402
-    AnalysisInputError,
     AttrCOCOeval,
-    add_input_arguments,
     attribute_errors,
-    evaluate_analysis_inputs,
-    load_analysis_inputs,
     worst_images,
 )
-from mmmultilabel.utils import AttributeSpecError  # noqa: E402
+from mmmultilabel.utils import InputError  # noqa: E402
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from analysis_inputs import (  # noqa: E402
+    add_input_arguments,
+    evaluate_analysis_inputs,
+    load_analysis_inputs,
+)
+
 from mmmultilabel.visualization import AttrDetLocalVisualizer  # noqa: E402
 
 CSV_FIELDS = (
@@ -258,7 +262,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
             cfg_options=args.cfg_options,
         )
         ev = evaluate_analysis_inputs(inputs, args.attr_iou_thr)
-    except (AnalysisInputError, AttributeSpecError, ValueError) as err:
+    except (InputError, ValueError) as err:
         sys.exit(f'error: {err}')
     errors = attribute_errors(ev)
     os.makedirs(args.save_dir, exist_ok=True)

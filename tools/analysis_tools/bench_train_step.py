@@ -35,7 +35,9 @@ from mmengine.dataset import pseudo_collate
 from mmengine.logging import MMLogger
 
 import mmmultilabel  # noqa: F401  (registers modules)
-from mmmultilabel.utils import stock_model_cfg
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from stock_config import stock_model_cfg  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(

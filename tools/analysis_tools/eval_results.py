@@ -40,17 +40,10 @@ import json
 import sys
 from typing import Dict, List, Optional
 
-from mmmultilabel.datasets.formats import (
-    AnnotationDefectError,
-    AnnotationSyntaxError,
-    read_annotation_file,
-)
+from mmmultilabel.datasets.formats import read_annotation_file
 from mmmultilabel.datasets.loader import load_attr_coco
 from mmmultilabel.evaluation import (
     PROTOCOLS,
-    PacoFormatError,
-    ProtocolError,
-    ResultsError,
     attr_coco_results,
     attr_coco_tables,
     evaluate_attr_coco,
@@ -59,18 +52,14 @@ from mmmultilabel.evaluation import (
     load_attr_coco_api,
     to_own_form,
 )
-from mmmultilabel.utils import AttributeSpecError
+from mmmultilabel.utils import (
+    AnnotationDefectError,
+    InputError,
+    ResultsError,
+)
 
 #: Errors that are the input's, reported as one message (exit 1).
-INPUT_ERRORS = (
-    AnnotationSyntaxError,
-    AnnotationDefectError,
-    AttributeSpecError,
-    ResultsError,
-    PacoFormatError,
-    ProtocolError,
-    FileNotFoundError,
-)
+INPUT_ERRORS = (InputError, FileNotFoundError)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -40,18 +40,10 @@ import json
 import sys
 from typing import List, Optional
 
-from mmmultilabel.datasets.formats import (
-    AnnotationDefectError,
-    AnnotationSyntaxError,
-    read_annotation_file,
-)
-from mmmultilabel.evaluation import (
-    AttributeVocabulary,
-    PacoFormatError,
-    ResultsError,
-    convert_results,
-)
-from mmmultilabel.evaluation.functional.result_forms import WRITERS
+from mmmultilabel.datasets.formats import read_annotation_file
+from mmmultilabel.evaluation import AttributeVocabulary, convert_results
+from mmmultilabel.evaluation.result_forms import WRITERS
+from mmmultilabel.utils import InputError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -81,13 +73,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         results = read_annotation_file(args.results)
         vocab = AttributeVocabulary(gt, args.gt)
         out = convert_results(results, vocab, args.to, args.results)
-    except (
-        AnnotationSyntaxError,
-        AnnotationDefectError,
-        ResultsError,
-        PacoFormatError,
-        FileNotFoundError,
-    ) as err:
+    except (InputError, FileNotFoundError) as err:
         print(f'convert_results.py: error: {err}', file=sys.stderr)
         raise SystemExit(1) from None
     with open(args.out, 'w') as f:

@@ -17,12 +17,9 @@ import argparse
 import sys
 from typing import List, Optional
 
-from mmmultilabel.datasets.formats import (
-    AnnotationSyntaxError,
-    detect_format,
-    read_annotation_file,
-)
+from mmmultilabel.datasets.formats import detect_format, read_annotation_file
 from mmmultilabel.datasets.validation import check_attr_coco
+from mmmultilabel.utils import AnnotationSyntaxError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

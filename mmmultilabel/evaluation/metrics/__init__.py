@@ -1,4 +1,3 @@
-from .attr_coco_metric import AttrCocoMetric
 from .inverseform_metric import InverseFormMetric
 
-__all__ = ['AttrCocoMetric', 'InverseFormMetric']
+__all__ = ['InverseFormMetric']

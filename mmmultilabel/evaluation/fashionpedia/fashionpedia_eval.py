@@ -58,16 +58,13 @@ from terminaltables import AsciiTable
 
 from mmmultilabel.datasets.formats import (
     FASHIONPEDIA,
-    AnnotationDefectError,
+    ann_where,
     detect_format,
 )
+from mmmultilabel.utils.errors import AnnotationDefectError
 
-from .protocol_inputs import (
-    ann_where,
-    load_official_results,
-    official_gt_coco,
-)
-from .result_forms import AttributeVocabulary, convert_results
+from ..result_forms import AttributeVocabulary, convert_results
+from ..results_io import load_results, official_gt_coco
 
 #: [FP-CATS] Positions of the categories with attributes (``FPParams``).
 FP_CATS_WITH_ATTRIBUTES = (
@@ -628,8 +625,8 @@ def evaluate_fashionpedia(
     vocab = AttributeVocabulary(gt, gt_source)
     results = convert_results(results, vocab, FASHIONPEDIA, results_source)
     with contextlib.redirect_stdout(io.StringIO()):
-        coco_dt = load_official_results(
-            coco_gt, results, iou_type, results_source
+        coco_dt = load_results(
+            coco_gt, results, iou_type, results_source, official=True
         )
         ev = FashionpediaEval(coco_gt, coco_dt, iou_type)
         ev.params.imgIds = sorted(

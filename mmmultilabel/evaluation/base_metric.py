@@ -1,222 +1,107 @@
-"""COCO metric for instances with attribute groups."""
+"""What every attribute COCO metric shares: records, results, ground truth.
+
+:class:`BaseAttrCocoMetric` is mmdet's ``CocoMetric`` with the attribute
+predictions kept per sample, written as COCO results with ``attributes``
+and ``attribute_scores``, and the ground truth built from the samples when
+no ``ann_file`` is given. Each protocol's metric subclasses it and says
+how one iou type is evaluated (:meth:`BaseAttrCocoMetric.evaluate_results`):
+:class:`~mmmultilabel.evaluation.AttrCocoMetric`,
+:class:`~mmmultilabel.evaluation.FashionpediaMetric`,
+:class:`~mmmultilabel.evaluation.PacoMetric`.
+"""
 
 import logging
 from collections import Counter, OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmdet.evaluation import CocoMetric
-from mmdet.registry import METRICS
 from mmengine.fileio import dump
 from mmengine.logging import MMLogger, print_log
 
-from mmmultilabel.datasets.formats import (
-    AnnotationDefectError,
-    read_annotation_file,
-)
+from mmmultilabel.datasets.formats import read_annotation_file
 from mmmultilabel.utils import AttributeSpec, expand_runs
+from mmmultilabel.utils.errors import AnnotationDefectError, ConfigError
 
-from ..functional import (
-    FILE_PROTOCOLS,
-    PROTOCOLS,
-    attr_coco_results,
-    attr_coco_tables,
-    check_metric_items,
-    evaluate_attr_coco,
-    evaluate_protocol,
-    load_attr_coco_api,
-)
+from .results_io import load_attr_coco_api
 
 
-@METRICS.register_module()
-class AttrCocoMetric(CocoMetric):
-    """COCO AP plus attribute accuracy and attribute-aware AP.
-
-    For every metric in ``metric`` (``'bbox'``, ``'segm'``) it reports the
-    category AP exactly as pycocotools' ``COCOeval`` computes it
-    (``segm_mAP``, ``segm_mAP_50``, ... as mmdet's ``CocoMetric``) and the
-    attribute metrics of :class:`AttrCOCOeval`:
-
-    * ``<metric>_attr_mAP`` / ``_attr_mAP_50`` / ``_attr_mAP_75``:
-      attribute-aware AP (a true positive also predicts every known
-      attribute right);
-    * ``<metric>_pair_mAP`` / ``_50`` / ``_75``: object-attribute AP over
-      all (category, attribute value) pairs, PACO-like (not PACO's
-      ``obj-attr-AP``, which ``protocol='paco'`` gives);
-    * per group ``g``: ``<metric>_<g>_acc`` (single-label) or
-      ``<metric>_<g>_f1`` (multi-label, macro F1) over the detections
-      matched at IoU ``attr_iou_thr``, ``<metric>_<g>_num`` (how many were
-      scored) and ``<metric>_<g>_pair_mAP``.
-
-    With ``protocol='fashionpedia'`` it reports instead Fashionpedia's
-    metrics exactly as its official ``FPEval`` computes them on
-    ``ann_file``: ``<metric>_AP_iou_f1`` (AP^{IoU+F1}), ``_AP_iou_f1_50``,
-    ``_75``, ``_s``, ``_m``, ``_l`` and the same for ``<metric>_AP_iou``
-    (AP^{IoU}); with ``protocol='paco'`` PACO's as its official evaluation
-    computes them on ``ann_file``: ``<metric>_obj_attr_AP`` (objects),
-    ``<metric>_obj_attr_part_AP`` (parts), per attribute type
-    ``<metric>_obj_attr_AP_<type>`` / ``_obj_attr_part_AP_<type>``, LVIS'
-    category ``<metric>_AP``, ``_AP50``, ``_AP75``, ``_APs``, ``_APm``,
-    ``_APl`` (``_APr``, ``_APc``, ``_APf`` with frequencies) and
-    ``<metric>_obj_AP`` / ``_obj_part_AP``; an attribute AP that nothing
-    measures is NaN (as PACO's code; ``null`` in JSON files), a category AP
-    -1 (as LVIS). Fashionpedia reads the predicted values as attribute ids,
-    PACO the probabilities (``attr_scores``) as ``attribute_probs``.
-
-    Definitions: ``docs/evaluation.md``. Every image of the data samples is
-    evaluated, with or without predictions or ground truth; image ids come
-    from the samples' ``img_id``.
+class BaseAttrCocoMetric(CocoMetric):
+    """COCO results with attributes, evaluated by a subclass.
 
     Predictions are read from ``pred_instances``: mmdet's ``bboxes``,
     ``scores``, ``labels``, ``masks``, plus ``attr_labels`` (N, D) in the
     encoding of :class:`~mmmultilabel.utils.AttributeSpec` and
     ``attr_scores`` (N, S), the probability of every value. Without them
     (a stock model) attributes count as unknown, which is never right.
+    Every image of the data samples is evaluated, with or without
+    predictions or ground truth; image ids come from the samples'
+    ``img_id``.
 
     With ``outfile_prefix``, ``<prefix>.bbox.json`` / ``<prefix>.segm.json``
     hold the results in COCO format; each result also has ``attributes``
     (``{group: value name}`` or a list of names for multi-label groups;
     unknown groups left out) and ``attribute_scores`` (``{group: [the
-    probability of every value]}``). ``python
-    tools/analysis_tools/eval_results.py GT RESULTS`` evaluates such a file
-    offline with the same numbers. When the ground truth comes from the
+    probability of every value]}``). When the ground truth comes from the
     data samples (no ``ann_file``), it is also written to
     ``<prefix>.gt.json``.
 
     Args:
-        ann_file (str, optional): Ground truth in any form that
-            :func:`~mmmultilabel.datasets.load_attr_coco` reads. If None,
-            it is built from the samples' ``instances`` (their
-            ``attr_labels`` rows or ``attributes`` dicts). Defaults to
-            None.
         metric (str | Sequence[str]): ``'bbox'`` and/or ``'segm'``.
-            Defaults to ``('bbox', 'segm')``.
-        classwise (bool): Log the per-category, per-group and
-            per-(category, value) tables and report
-            ``<metric>_<category>_precision``. Defaults to False.
-        proposal_nums (Sequence[int]): COCO's ``maxDets``; attribute APs
-            use the last. Defaults to (100, 300, 1000).
-        iou_thrs (float | Sequence[float], optional): IoU thresholds.
-            Defaults to COCO's 0.50:0.05:0.95.
-        metric_items (Sequence[str], optional): Category metrics to report,
-            as in ``CocoMetric``; the attribute metrics are always
-            reported. Defaults to None.
-        format_only (bool): Only write the results files. Defaults to
-            False.
+        format_only (bool): Only write the results files.
         outfile_prefix (str, optional): Prefix of the results files.
-            Defaults to None (no files).
-        file_client_args (dict, optional): Deprecated, as in mmdet.
         backend_args (dict, optional): Arguments of the file backend.
-        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
-        prefix (str, optional): Metric name prefix. Defaults to 'coco'.
-        sort_categories (bool): Sort the categories of ``ann_file`` by id.
-            Defaults to False.
-        use_mp_eval (bool): Not supported (must be False).
-        attr_iou_thr (float): IoU threshold of the matches whose attributes
-            are scored by accuracy / F1; one of ``iou_thrs``. Defaults to
-            0.5.
-        attr_f1_thr (float): F1 a multi-label group needs to count as right
-            in the attribute-aware AP. Defaults to 0.5.
-        protocol (str): ``'attr'`` (this project's metrics, above),
-            ``'fashionpedia'`` or ``'paco'`` (the benchmark's official
-            metrics; they need ``ann_file`` in the benchmark's form and
-            use the benchmark's own ``maxDets`` and thresholds).
-            Defaults to 'attr'.
+        collect_device (str): ``'cpu'`` or ``'gpu'``.
+        prefix (str, optional): Metric name prefix (default ``'coco'``).
+        **coco_args: The other arguments of ``CocoMetric``.
     """
 
     default_prefix: Optional[str] = 'coco'
 
     def __init__(
         self,
-        ann_file: Optional[str] = None,
         metric: Union[str, Sequence[str]] = ('bbox', 'segm'),
-        classwise: bool = False,
-        proposal_nums: Sequence[int] = (100, 300, 1000),
-        iou_thrs: Optional[Union[float, Sequence[float]]] = None,
-        metric_items: Optional[Sequence[str]] = None,
         format_only: bool = False,
         outfile_prefix: Optional[str] = None,
-        file_client_args: Optional[dict] = None,
         backend_args: Optional[dict] = None,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
-        sort_categories: bool = False,
-        use_mp_eval: bool = False,
-        attr_iou_thr: float = 0.5,
-        attr_f1_thr: float = 0.5,
-        protocol: str = 'attr',
+        **coco_args,
     ) -> None:
-        if protocol not in PROTOCOLS:
-            raise ValueError(
-                f'protocol must be one of {list(PROTOCOLS)}, got {protocol!r}'
-            )
-        if protocol in FILE_PROTOCOLS and ann_file is None:
-            raise ValueError(
-                f"protocol={protocol!r} evaluates against the benchmark's "
-                'own ground-truth file, as its official code does: give '
-                'ann_file (e.g. the val annotation file of the data set)'
-            )
-        self.protocol = protocol
         metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in metrics:
             if m not in ('bbox', 'segm'):
                 raise KeyError(
-                    f'AttrCocoMetric evaluates "bbox" and "segm", got '
+                    f'{type(self).__name__} evaluates "bbox" and "segm", got '
                     f'"{m}"; use mmdet\'s CocoMetric for proposals'
                 )
-        if use_mp_eval:
-            raise ValueError(
-                'AttrCocoMetric does not support use_mp_eval: '
-                'its attribute evaluation extends the '
-                'single-process COCOeval'
-            )
-        check_metric_items(metric_items)
         super().__init__(
             ann_file=None,
             metric=metrics,
-            classwise=classwise,
-            proposal_nums=proposal_nums,
-            iou_thrs=iou_thrs,
-            metric_items=metric_items,
             format_only=format_only,
             outfile_prefix=outfile_prefix,
-            file_client_args=file_client_args,
             backend_args=backend_args,
             collect_device=collect_device,
             prefix=prefix,
+            **coco_args,
         )
-        self.iou_thrs = np.atleast_1d(np.asarray(self.iou_thrs, float))
-        if not np.isclose(self.iou_thrs, attr_iou_thr).any():
-            raise ValueError(
-                f'attr_iou_thr={attr_iou_thr} must be one of '
-                f'iou_thrs {self.iou_thrs.tolist()}'
-            )
-        self.ann_file = ann_file
-        self.attr_iou_thr = attr_iou_thr
-        self.attr_f1_thr = attr_f1_thr
+        self.ann_file: Optional[str] = None
         self._warned_no_attr = False
-        self._raw_gt = None
-        if ann_file is not None and protocol in FILE_PROTOCOLS:
-            # the protocol reads the file as published; the canonical form
-            # gives the groups, category and image ids. PACO's reader checks
-            # the file with PACO's own rules (it drops annotations of area
-            # 0, which the canonical form rejects)
-            self._raw_gt = read_annotation_file(ann_file, backend_args)
-            try:
-                self._coco_api = load_attr_coco_api(
-                    self._raw_gt, validate=protocol != 'paco'
-                )
-            except AnnotationDefectError as err:
-                raise AnnotationDefectError(ann_file, err.defects) from None
-            self._coco_api.source = ann_file
-        elif ann_file is not None:
-            self._coco_api = load_attr_coco_api(ann_file, backend_args)
-            if sort_categories:
-                cats = self._coco_api.cats
-                self._coco_api.cats = {i: cats[i] for i in sorted(cats)}
-                self._coco_api.dataset['categories'] = sorted(
-                    self._coco_api.dataset['categories'], key=lambda c: c['id']
-                )
+
+    def evaluate_results(
+        self, metric: str, results: List[dict], spec: AttributeSpec
+    ) -> Dict[str, float]:
+        """Metrics of one iou type, ``<metric>_`` prefixed.
+
+        Args:
+            metric (str): ``'bbox'`` or ``'segm'``.
+            results (list[dict]): COCO results with attribute fields.
+            spec (AttributeSpec): The attribute groups.
+
+        Returns:
+            dict: ``{name: value}``.
+        """
+        raise NotImplementedError
 
     # -------------------------------------------------------------- process
     @property
@@ -368,26 +253,6 @@ class AttrCocoMetric(CocoMetric):
                 )
         return out
 
-    def results2json(
-        self, results: Sequence[dict], outfile_prefix: str
-    ) -> dict:
-        """Dump results with attributes to ``<prefix>.<bbox|segm>.json``.
-
-        Args:
-            results (Sequence[dict]): Per-image records of :meth:`process`.
-            outfile_prefix (str): Prefix of the files.
-
-        Returns:
-            dict: ``{'bbox': path, 'segm': path}`` (``segm`` with masks).
-        """
-        files = {}
-        for key, coco in self._results_to_coco(
-            results, self.attr_spec
-        ).items():
-            files[key] = f'{outfile_prefix}.{key}.json'
-            dump(coco, files[key])
-        return files
-
     def _gt_to_coco_dict(
         self, gt_dicts: Sequence[dict], spec: AttributeSpec
     ) -> dict:
@@ -442,22 +307,6 @@ class AttrCocoMetric(CocoMetric):
             attribute_groups=spec.to_list(),
         )
 
-    def gt_to_coco_json(
-        self, gt_dicts: Sequence[dict], outfile_prefix: str
-    ) -> str:
-        """Dump the samples' ground truth as attribute COCO.
-
-        Args:
-            gt_dicts (Sequence[dict]): Per-image ground truth records.
-            outfile_prefix (str): The file is ``<prefix>.gt.json``.
-
-        Returns:
-            str: The file name.
-        """
-        path = f'{outfile_prefix}.gt.json'
-        dump(self._gt_to_coco_dict(gt_dicts, self.attr_spec), path)
-        return path
-
     def _sample_img_ids(self, gts: Sequence[dict]) -> List[int]:
         """Image ids of the evaluated samples, checked against the GT."""
         ids = [gt['img_id'] for gt in gts]
@@ -475,14 +324,33 @@ class AttrCocoMetric(CocoMetric):
             )
         return sorted(ids)
 
-    # -------------------------------------------------------------- metrics
+    # ------------------------------------------------- benchmark protocols
+    def _load_published_gt(self, ann_file: Optional[str], validate: bool):
+        """Read a benchmark's ground-truth file as published; the attribute
+        COCO form of it gives the groups, category and image ids."""
+        if ann_file is None:
+            raise ConfigError(
+                f"{type(self).__name__} evaluates against the benchmark's "
+                'own ground-truth file, as its official code does: give '
+                'ann_file (e.g. the val annotation file of the data set)'
+            )
+        self.ann_file = ann_file
+        self._raw_gt = read_annotation_file(ann_file, self.backend_args)
+        try:
+            self._coco_api = load_attr_coco_api(
+                self._raw_gt, validate=validate
+            )
+        except AnnotationDefectError as err:
+            raise AnnotationDefectError(ann_file, err.defects) from None
+        self._coco_api.source = ann_file
+
     def _protocol_metrics(
-        self, metric: str, results: List[dict]
+        self, metric: str, results: List[dict], evaluate: Callable
     ) -> Dict[str, float]:
-        """Metrics of a benchmark protocol, ``<metric>_`` prefixed."""
+        """Metrics of a benchmark protocol's ``evaluate`` function,
+        ``<metric>_`` prefixed and rounded to 3 decimals."""
         logger: MMLogger = MMLogger.get_current_instance()
-        values, tables = evaluate_protocol(
-            self.protocol,
+        values, tables = evaluate(
             self._raw_gt,
             results,
             metric,
@@ -497,20 +365,20 @@ class AttrCocoMetric(CocoMetric):
             for k, v in values.items()
         )
         logger.info(
-            f'{metric} ({self.protocol}): '
+            f'{metric} ({type(self).__name__}): '
             + ', '.join(f'{k}: {v}' for k, v in list(out.items())[:2])
         )
         return out
 
+    # -------------------------------------------------------------- metrics
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """Evaluate category AP and the attribute metrics.
+        """Write the results files and evaluate every iou type.
 
         Args:
             results (list): ``(gt, prediction)`` records of every sample.
 
         Returns:
-            dict: Metrics rounded to 3 decimals (counts as int); see the
-            class doc for the names.
+            dict: Metrics of :meth:`evaluate_results`.
         """
         logger: MMLogger = MMLogger.get_current_instance()
         gts, preds = zip(*results)
@@ -536,7 +404,6 @@ class AttrCocoMetric(CocoMetric):
         if self.format_only:
             logger.info(f'results are saved in {self.outfile_prefix}.*.json')
             return eval_results
-
         for metric in self.metrics:
             logger.info(f'Evaluating {metric}...')
             if metric not in coco_results:
@@ -544,44 +411,7 @@ class AttrCocoMetric(CocoMetric):
                     f'{metric} is not in results: the '
                     'predictions have no masks'
                 )
-            if self.protocol in FILE_PROTOCOLS:
-                eval_results.update(
-                    self._protocol_metrics(metric, coco_results[metric])
-                )
-                continue
-            ev = evaluate_attr_coco(
-                self._coco_api,
-                coco_results[metric],
-                metric,
-                cat_ids=self.cat_ids,
-                img_ids=self.img_ids,
-                max_dets=self.proposal_nums,
-                iou_thrs=self.iou_thrs,
-                attribute_groups=spec,
-                attr_iou_thr=self.attr_iou_thr,
-                attr_f1_thr=self.attr_f1_thr,
-            )
             eval_results.update(
-                attr_coco_results(
-                    ev,
-                    self.metric_items,
-                    self.classwise,
-                    prefix=f'{metric}_',
-                    ndigits=3,
-                )
-            )
-            if self.classwise:
-                for table in attr_coco_tables(ev):
-                    logger.info('\n' + table)
-            ap = ev.stats[:6]
-            logger.info(
-                f'{metric}_mAP_copypaste: {ap[0]:.3f} '
-                f'{ap[1]:.3f} {ap[2]:.3f} {ap[3]:.3f} '
-                f'{ap[4]:.3f} {ap[5]:.3f}'
-            )
-            logger.info(
-                f'{metric}_attr_mAP: {ev.attr_stats["attr_mAP"]:.3f}'
-                f', {metric}_pair_mAP: '
-                f'{ev.attr_stats["pair_mAP"]:.3f}'
+                self.evaluate_results(metric, coco_results[metric], spec)
             )
         return eval_results

@@ -10,8 +10,7 @@ in one of these forms:
 * ``fashionpedia``: ``attribute_ids``, the list of predicted attribute ids
   of the ground truth's top-level ``attributes``;
 * ``paco``: ``attribute_probs``, one probability per attribute id (index
-  = id). Its reader and writer live with the PACO protocol
-  (:mod:`.paco_results`); the values with probability >= 0.5 are the
+  = id); the values with probability >= 0.5 are the
   predicted ``attributes``, and writing it needs the probabilities of every
   group (``attributes`` is not part of the form).
 
@@ -29,6 +28,7 @@ writers take ``(attributes, attribute_scores, vocabulary, where)`` and
 return the fields of their form.
 """
 
+import math
 from collections import OrderedDict
 from functools import cached_property
 from typing import (
@@ -51,10 +51,12 @@ from mmmultilabel.datasets.formats import (
     detect_format,
     to_canonical,
 )
-from mmmultilabel.utils import AttributeSpec, AttributeSpecError, gc_paused
-
-from .paco_results import read_paco_result, write_paco_result
-from .protocol_inputs import ResultsError
+from mmmultilabel.utils import AttributeSpec, gc_paused
+from mmmultilabel.utils.errors import (
+    AttributeSpecError,
+    ResultsError,
+    is_number,
+)
 
 OWN = 'own'
 
@@ -210,6 +212,123 @@ def _read_fashionpedia(res: Mapping, vocab: AttributeVocabulary, where: str):
     return attributes, scores
 
 
+#: A value is predicted (``attributes``) when its probability is at least
+#: this, as the fusion head's default ``attr_value_thr``.
+PACO_VALUE_THR = 0.5
+
+
+def _group_ids(vocab, group) -> List[int]:
+    """Attribute ids of a group's values, in the group's order."""
+    try:
+        return [vocab.value_to_id[group.name, v] for v in group.values]
+    except KeyError as err:
+        raise ResultsError(
+            f'{vocab.source}: value {err.args[0][1]!r} of attribute type '
+            f'"{group.name}" has no attribute id in "attr_type_to_attr_idxs"'
+        ) from None
+
+
+def read_paco_result(
+    res: Mapping, vocab, where: str
+) -> Tuple[Dict[str, list], Dict[str, list]]:
+    """Own-form fields of one PACO result.
+
+    Args:
+        res (Mapping): One result with ``attribute_probs`` (list of
+            ``vocab.num_probs`` numbers, index = attribute id).
+        vocab (AttributeVocabulary): The PACO ground truth's attributes.
+        where (str): ``<file>: result #n (image id i)`` for messages.
+
+    Returns:
+        tuple[dict, dict]: ``attributes`` ``{group: [value names]}`` and
+        ``attribute_scores`` ``{group: [probability of every value]}``.
+
+    Raises:
+        ResultsError: the field is missing, not a list, of the wrong
+            length or holds a non-number.
+    """
+    if 'attribute_probs' not in res:
+        raise ResultsError(f'{where}: field "attribute_probs" is missing')
+    probs = res['attribute_probs']
+    check_probs(probs, vocab.num_probs, where)
+    scores, attributes = {}, {}
+    for group in vocab.spec:
+        values = [float(probs[a]) for a in _group_ids(vocab, group)]
+        scores[group.name] = values
+        attributes[group.name] = [
+            v for v, p in zip(group.values, values) if p >= PACO_VALUE_THR
+        ]
+    return attributes, scores
+
+
+def write_paco_result(
+    attributes: Mapping, scores: Mapping, vocab, where: str
+) -> Dict[str, List[float]]:
+    """``attribute_probs`` of one result from its own-form fields.
+
+    Args:
+        attributes (Mapping): ``{group: values}`` (not used: the PACO form
+            has probabilities only).
+        scores (Mapping): ``{group: [probability of every value]}``, every
+            group of ``vocab``.
+        vocab (AttributeVocabulary): The PACO ground truth's attributes.
+        where (str): ``<file>: result #n (image id i)`` for messages.
+
+    Returns:
+        dict: ``{'attribute_probs': [vocab.num_probs floats]}``.
+
+    Raises:
+        ResultsError: a group without probabilities, or a non-number.
+    """
+    probs = [0.0] * vocab.num_probs
+    for group in vocab.spec:
+        values = scores.get(group.name)
+        if not isinstance(values, (list, tuple)) or len(values) != len(
+            group.values
+        ):
+            raise ResultsError(
+                f'{where}: field "attribute_scores.{group.name}" must list '
+                f'{len(group.values)} probabilities (values '
+                f'{list(group.values)}), got {values!r:.200}; the PACO form '
+                'needs a probability for every attribute'
+            )
+        for a, v in zip(_group_ids(vocab, group), values):
+            if not is_number(v):
+                raise ResultsError(
+                    f'{where}: field "attribute_scores.{group.name}" has a '
+                    f'non-number {v!r}'
+                )
+            probs[a] = float(v)
+    return dict(attribute_probs=probs)
+
+
+def check_probs(probs, num_probs: int, where: str) -> None:
+    """Raise :class:`ResultsError` unless ``probs`` is a list of
+    ``num_probs`` finite numbers (PACO's ``attribute_probs``)."""
+    if not isinstance(probs, list):
+        raise ResultsError(
+            f'{where}: field "attribute_probs" must be a list of '
+            f'{num_probs} probabilities (index = attribute id), got '
+            f'{type(probs).__name__}'
+        )
+    if len(probs) != num_probs:
+        raise ResultsError(
+            f'{where}: field "attribute_probs" has {len(probs)} values, '
+            f'expected {num_probs} (one per attribute id 0..'
+            f'{num_probs - 1}, index = attribute id, as PACO reads it)'
+        )
+    if all(type(p) in (float, int) for p in probs) and math.isfinite(
+        sum(probs)
+    ):
+        return  # plain finite numbers (the sum is NaN/inf otherwise)
+    bad = [n for n, p in enumerate(probs) if not is_number(p)]
+    if bad:
+        raise ResultsError(
+            f'{where}: field "attribute_probs" has non-numbers (or NaN/inf) '
+            f'at position(s) {bad[:5]}: {[probs[n] for n in bad[:5]]}'
+        )
+
+
 def _write_own(attributes, scores, vocab, where) -> dict:
     return dict(attributes=attributes, attribute_scores=scores)
 
@@ -350,9 +469,9 @@ def convert_results(
 
     Raises:
         ResultsError: for unreadable attribute fields (see
-            :func:`detect_result_form`) or a form without reader/writer.
-        PacoFormatError: for unreadable PACO fields (``attribute_probs``
-            in, or ``attribute_scores`` of a group out), named as above.
+            :func:`detect_result_form`; for PACO ``attribute_probs`` in,
+            or ``attribute_scores`` of a group out) or a form without
+            reader/writer.
     """
     if not isinstance(results, list):
         raise ResultsError(

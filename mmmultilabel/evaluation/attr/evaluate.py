@@ -14,8 +14,8 @@ from terminaltables import AsciiTable
 
 from mmmultilabel.utils import AttributeSpec
 
+from ..results_io import load_results
 from .attr_coco_eval import AttrCOCOeval
-from .coco_api import load_attr_results
 
 #: Index of each category metric in ``COCOeval.stats`` (as mmdet's
 #: ``CocoMetric``).
@@ -140,7 +140,7 @@ def evaluate_attr_coco(
         AttrCOCOeval: Evaluated, accumulated and summarized (COCO's summary
         is printed).
     """
-    coco_dt = load_attr_results(coco_gt, results, iou_type, source=source)
+    coco_dt = load_results(coco_gt, results, iou_type, source=source)
     ev = AttrCOCOeval(
         coco_gt, coco_dt, iou_type, attribute_groups, attr_iou_thr, attr_f1_thr
     )

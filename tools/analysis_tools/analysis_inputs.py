@@ -29,15 +29,16 @@ from mmengine.config import Config, DictAction
 from mmengine.fileio import load
 from mmengine.registry import init_default_scope
 
-from .functional import AttrCOCOeval, evaluate_attr_coco, load_attr_coco_api
-from .metrics import AttrCocoMetric
+from mmmultilabel.evaluation import (
+    AttrCOCOeval,
+    AttrCocoMetric,
+    evaluate_attr_coco,
+    load_attr_coco_api,
+)
+from mmmultilabel.utils import InputError
 
 CONFIG_SUFFIXES = ('.py',)
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
-
-
-class AnalysisInputError(ValueError):
-    """Input files of an analysis tool that do not fit together."""
 
 
 @dataclass
@@ -85,7 +86,7 @@ def _load_samples(path: str) -> List[dict]:
     if not isinstance(samples, list) or not all(
         isinstance(s, dict) and 'pred_instances' in s for s in samples
     ):
-        raise AnalysisInputError(
+        raise InputError(
             f'{path}: expected the list of data samples with '
             '"pred_instances" that tools/test.py --out writes'
         )
@@ -117,7 +118,7 @@ def _results_from_samples(
         metric.compute_metrics(metric.results)
         out = osp.join(tmp, f'results.{kind}.json')
         if not osp.exists(out):
-            raise AnalysisInputError(
+            raise InputError(
                 f'{path}: the predictions have no masks; use '
                 '--iou-type bbox'
             )
@@ -147,16 +148,16 @@ def load_analysis_inputs(
         AnalysisInputs: Ground truth, results and image paths.
 
     Raises:
-        AnalysisInputError: for a missing file, a pickle without config or
+        InputError: for a missing file, a pickle without config or
             results that do not belong to the ground truth.
     """
     for path in (gt, results):
         if not osp.isfile(path):
-            raise AnalysisInputError(f'file not found: {path}')
+            raise InputError(f'file not found: {path}')
     is_config = gt.endswith(CONFIG_SUFFIXES)
     is_pickle = results.endswith(PICKLE_SUFFIXES)
     if is_pickle and not is_config:
-        raise AnalysisInputError(
+        raise InputError(
             f'{results} is a tools/test.py --out pickle: give the CONFIG it '
             f'was made with instead of {gt}, for its classes and ground truth'
         )
@@ -184,7 +185,7 @@ def load_analysis_inputs(
     else:
         res = load(results, file_format='json')
         if not isinstance(res, list):
-            raise AnalysisInputError(
+            raise InputError(
                 f'{results}: expected a list of results in COCO format, got '
                 f'{type(res).__name__}'
             )

@@ -63,15 +63,16 @@ import numpy as np
 import pycocotools.mask as mask_utils
 from pycocotools.cocoeval import COCOeval
 
-from .accumulate import coco_precision_sparse
-from .paco_api import (
+from mmmultilabel.utils.errors import ResultsError
+
+from ..accumulate import coco_precision_sparse
+from ..result_forms import PACO, AttributeVocabulary, convert_results
+from .ground_truth import (
     PACO_EXCLUDED_ATTRS,
     PACO_MAX_DETS,
-    PacoFormatError,
     PacoGroundTruth,
     load_paco_results,
 )
-from .result_forms import PACO, AttributeVocabulary, convert_results
 
 __all__ = ['PACOeval', 'evaluate_paco', 'paco_summary']
 
@@ -134,7 +135,7 @@ class PACOeval(COCOeval):
         else:
             unknown = [i for i in img_ids if i not in gt.images]
             if unknown:
-                raise PacoFormatError(
+                raise ResultsError(
                     f'image ids {unknown[:10]} are not images of {gt.source}'
                 )
             p.imgIds = sorted(set(img_ids))
@@ -682,10 +683,10 @@ def evaluate_paco(
         the notes on the file (skipped annotations, missing fields, ...).
 
     Raises:
-        PacoFormatError: Ground truth or results that cannot be read,
-            named by file, id and field.
-        ResultsError: Own-form results that cannot be read (see
-            :func:`~.result_forms.convert_results`).
+        AnnotationDefectError: Ground truth that cannot be read, named by
+            file, id and field.
+        ResultsError: Results that cannot be read, named by file, result
+            and field.
     """
     tic = time.perf_counter()
     index = PacoGroundTruth(gt, source=gt_source)

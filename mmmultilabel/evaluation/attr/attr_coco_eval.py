@@ -41,9 +41,9 @@ from mmmultilabel.utils import (
     gc_paused,
 )
 
-from .accumulate import coco_precision
-from .matching import NO_MATCH_IOU, match_ragged, ragged_starts
-from .value_pairs import value_pair_precision
+from ..accumulate import coco_precision
+from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
+from .pair_precision import value_pair_precision
 
 
 def _dense_columns(

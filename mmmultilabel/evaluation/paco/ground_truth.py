@@ -24,7 +24,8 @@ Where the official code needs a field that a file lacks it stops with a
 written to :attr:`PacoGroundTruth.notes` (a missing federated list means an
 exhaustively annotated image, as in COCO; missing pairs are derived from the
 annotations), and what cannot be evaluated at all raises
-:class:`PacoFormatError` naming the file, the id and the fix.
+:class:`~mmmultilabel.utils.AnnotationDefectError` naming the file, the id
+and the fix (:class:`~mmmultilabel.utils.ResultsError` for results).
 
 :func:`load_paco_results` reads results as ``PACOResults`` does (after the
 ``bbox`` of ``segm`` results is dropped, as PACO's ``LVISEvaluator`` wrapper
@@ -33,17 +34,29 @@ the resulting order, area from the mask (``segm``) or ``w * h`` (``bbox``),
 and ``attribute_probs`` indexed by attribute id.
 """
 
-import math
 from collections import OrderedDict, defaultdict
-from numbers import Real
 from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 import pycocotools.mask as mask_utils
+
+from mmmultilabel.utils.errors import (
+    AnnotationDefectError,
+    ResultsError,
+    is_number,
+)
+
+from ..result_forms import check_probs
 
 #: Attribute names that PACO's hierarchical AP leaves out (its
 #: ``heirachrichal_APs``). ``other(color)`` and ``other(transparency)`` are
 #: *not* left out: the official list has only these two.
 PACO_EXCLUDED_ATTRS = ('other(pattern_marking)', 'other(material)')
+
+#: Last line of a ground-truth error: the rules are PACO's evaluator's.
+PACO_HINT = (
+    "PACO's evaluator reads the file by the rules of docs/evaluation.md "
+    '(PACO protocol)'
+)
 
 #: PACO's default (and official) number of detections kept per image.
 PACO_MAX_DETS = 300
@@ -56,20 +69,8 @@ _FED_FIELDS = (
 )
 
 
-class PacoFormatError(ValueError):
-    """PACO ground truth or results that cannot be evaluated."""
-
-
 def _is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return (
-        isinstance(value, Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
 
 
 class PacoGroundTruth:
@@ -129,7 +130,9 @@ class PacoGroundTruth:
         self._index_pairs(data)
 
     def _fail(self, where: str, msg: str) -> NoReturn:
-        raise PacoFormatError(f'{self.source}: {where}: {msg}')
+        raise AnnotationDefectError(
+            self.source, [f'{where}: {msg}'], hint=PACO_HINT
+        )
 
     # ------------------------------------------------------------- images
     def _index_images(self, images: Sequence) -> None:
@@ -258,7 +261,7 @@ class PacoGroundTruth:
                     where,
                     f'category id {ann["category_id"]!r} is not a category',
                 )
-            if not _is_number(ann.get('area')):
+            if not is_number(ann.get('area')):
                 self._fail(
                     where,
                     'field "area" (a number) is missing; PACO/LVIS read the '
@@ -406,7 +409,7 @@ class PacoGroundTruth:
         if not (
             isinstance(box, (list, tuple))
             and len(box) == 4
-            and all(_is_number(v) for v in box)
+            and all(is_number(v) for v in box)
         ):
             self._fail(
                 f'annotation id={ann["id"]}',
@@ -414,31 +417,6 @@ class PacoGroundTruth:
                 f'got {box!r}',
             )
         return list(box)
-
-
-def _check_probs(probs, num_probs: int, where: str) -> None:
-    if not isinstance(probs, list):
-        raise PacoFormatError(
-            f'{where}: field "attribute_probs" must be a list of '
-            f'{num_probs} probabilities (index = attribute id), got '
-            f'{type(probs).__name__}'
-        )
-    if len(probs) != num_probs:
-        raise PacoFormatError(
-            f'{where}: field "attribute_probs" has {len(probs)} values, '
-            f'expected {num_probs} (one per attribute id 0..'
-            f'{num_probs - 1}, index = attribute id, as PACO reads it)'
-        )
-    if all(type(p) in (float, int) for p in probs) and math.isfinite(
-        sum(probs)
-    ):
-        return  # plain finite numbers (the sum is NaN/inf otherwise)
-    bad = [n for n, p in enumerate(probs) if not _is_number(p)]
-    if bad:
-        raise PacoFormatError(
-            f'{where}: field "attribute_probs" has non-numbers (or NaN/inf) '
-            f'at position(s) {bad[:5]}: {[probs[n] for n in bad[:5]]}'
-        )
 
 
 def load_paco_results(
@@ -468,11 +446,11 @@ def load_paco_results(
         ``segmentation`` are left out, as PACO does.
 
     Raises:
-        PacoFormatError: A result that cannot be read, named by its
+        ResultsError: A result that cannot be read, named by its
             1-based number in the file and its image id.
     """
     if not isinstance(results, (list, tuple)):
-        raise PacoFormatError(
+        raise ResultsError(
             f'{source}: expected a list of results, got '
             f'{type(results).__name__}'
         )
@@ -481,25 +459,25 @@ def load_paco_results(
     for n, res in enumerate(results):
         where = f'{source}: result #{n + 1}'
         if not isinstance(res, Mapping):
-            raise PacoFormatError(
+            raise ResultsError(
                 f'{where}: expected an object, got {res!r:.200}'
             )
         where += f' (image id {res.get("image_id")!r})'
         if res.get('image_id') not in gt.images:
-            raise PacoFormatError(
+            raise ResultsError(
                 f'{where}: the image is not an image of {gt.source}'
             )
         if res.get('category_id') not in gt.cats:
-            raise PacoFormatError(
+            raise ResultsError(
                 f'{where}: category id {res.get("category_id")!r} is not a '
                 f'category of {gt.source}'
             )
-        if not _is_number(res.get('score')):
-            raise PacoFormatError(f'{where}: field "score" must be a number')
+        if not is_number(res.get('score')):
+            raise ResultsError(f'{where}: field "score" must be a number')
         if 'attribute_probs' in res:
-            _check_probs(res['attribute_probs'], gt.num_probs, where)
+            check_probs(res['attribute_probs'], gt.num_probs, where)
         elif res['category_id'] in pair_cats:
-            raise PacoFormatError(
+            raise ResultsError(
                 f'{where}: field "attribute_probs" is missing; category '
                 f'{res["category_id"]} has scored (category, attribute) pairs '
                 'and PACO needs one probability per attribute id'
@@ -525,7 +503,7 @@ def load_paco_results(
         if use_box:
             box = res.get('bbox')
             if not (isinstance(box, (list, tuple)) and len(box) == 4):
-                raise PacoFormatError(
+                raise ResultsError(
                     f'{where}: field "bbox" [x, y, w, h] is missing (the '
                     'first result has one, so PACO reads boxes)'
                 )
@@ -536,7 +514,7 @@ def load_paco_results(
         else:
             segm = res.get('segmentation')
             if not isinstance(segm, Mapping) or 'counts' not in segm:
-                raise PacoFormatError(
+                raise ResultsError(
                     f'{where}: field "segmentation" must be a RLE '
                     '{"size": [h, w], "counts": ...} for '
                     f'{iou_type} evaluation'

@@ -27,8 +27,8 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-from .accumulate import coco_precision_counted
-from .matching import NO_MATCH_IOU, match_ragged, ragged_starts
+from ..accumulate import coco_precision_counted
+from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
 
 
 def _in_sorted(values: np.ndarray, table: np.ndarray) -> np.ndarray:

@@ -1,18 +1,18 @@
-"""Benchmark protocols behind ``AttrCocoMetric(protocol=...)`` and
-``eval_results.py --protocol``.
+"""The evaluation protocols by name, for ``eval_results.py --protocol``.
 
-* ``attr``: this project's metrics (:func:`.evaluate_attr_coco`), the
-  default; it is not dispatched here because it works on COCO api objects;
-* ``fashionpedia``: :func:`.fashionpedia_eval.evaluate_fashionpedia`;
-* ``paco``: ``paco_eval.evaluate_paco``, imported when used.
+* ``attr``: this project's metrics (:func:`.attr.evaluate_attr_coco`), the
+  default; it works on COCO api objects, so it is not dispatched here;
+* ``fashionpedia``: :func:`.fashionpedia.evaluate_fashionpedia`;
+* ``paco``: :func:`.paco.evaluate_paco`.
 
-Every protocol function has the shape ``(gt, results, iou_type,
+Every file protocol function has the shape ``(gt, results, iou_type,
 **options) -> (metrics, tables)``: ``gt`` the parsed ground-truth file as
 published, ``results`` the parsed results list, ``metrics`` ``{name:
 value}`` without the iou-type prefix, ``tables`` printable strings.
 Options every protocol takes: ``gt_source`` and ``results_source`` (file
 names for messages) and ``img_ids`` (the images to evaluate; default all
-images of the ground truth).
+images of the ground truth). Their metrics are
+:class:`~.FashionpediaMetric` and :class:`~.PacoMetric`.
 
 Values are fractions. Where nothing is measured, the ``fashionpedia``
 protocol gives -1 (as COCOeval prints) and the ``paco`` protocol -1 (its
@@ -20,20 +20,19 @@ LVIS category APs) or NaN (its attribute APs, as PACO's own code); JSON has
 no NaN, so :func:`json_metrics` writes it as ``null``.
 """
 
-import importlib
-import importlib.util
 import math
 from typing import Dict, List, Optional, Tuple
+
+from mmmultilabel.utils.errors import ConfigError
+
+from .fashionpedia import evaluate_fashionpedia
+from .paco import evaluate_paco
 
 #: Protocols, the default first.
 PROTOCOLS = ('attr', 'fashionpedia', 'paco')
 #: Protocols that read the published ground-truth file themselves.
 FILE_PROTOCOLS = ('fashionpedia', 'paco')
-#: ``{protocol: (module of this package, function)}``.
-_FUNCTIONS = {
-    'fashionpedia': ('fashionpedia_eval', 'evaluate_fashionpedia'),
-    'paco': ('paco_eval', 'evaluate_paco'),
-}
+_FUNCTIONS = dict(fashionpedia=evaluate_fashionpedia, paco=evaluate_paco)
 
 
 def json_metrics(metrics: Dict[str, float]) -> Dict[str, Optional[float]]:
@@ -42,32 +41,6 @@ def json_metrics(metrics: Dict[str, float]) -> Dict[str, Optional[float]]:
         k: None if isinstance(v, float) and math.isnan(v) else v
         for k, v in metrics.items()
     }
-
-
-class ProtocolError(ValueError):
-    """A protocol that is unknown or not available here."""
-
-
-def protocol_function(protocol: str):
-    """The evaluation function of a file protocol, imported lazily.
-
-    Raises:
-        ProtocolError: if the protocol is unknown or its module is missing.
-    """
-    if protocol not in _FUNCTIONS:
-        raise ProtocolError(
-            f'protocol {protocol!r} is not one of {list(FILE_PROTOCOLS)} '
-            f'(the default protocol "attr" is evaluated by '
-            'evaluate_attr_coco)'
-        )
-    module, name = _FUNCTIONS[protocol]
-    full = f'{__package__}.{module}'
-    if importlib.util.find_spec(full) is None:
-        raise ProtocolError(
-            f'the {protocol} protocol needs {full}.{name}, which this '
-            'installation does not have'
-        )
-    return getattr(importlib.import_module(full), name)
 
 
 def evaluate_protocol(
@@ -84,5 +57,14 @@ def evaluate_protocol(
 
     Returns:
         tuple: ``(metrics, tables)`` as the protocol function returns.
+
+    Raises:
+        ConfigError: if the protocol is not a file protocol.
     """
-    return protocol_function(protocol)(gt, results, iou_type, **options)
+    if protocol not in _FUNCTIONS:
+        raise ConfigError(
+            f'protocol {protocol!r} is not one of {list(FILE_PROTOCOLS)} '
+            '(the default protocol "attr" is evaluated by '
+            'evaluate_attr_coco)'
+        )
+    return _FUNCTIONS[protocol](gt, results, iou_type, **options)
