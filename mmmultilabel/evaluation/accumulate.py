@@ -260,3 +260,11 @@ def coco_precision_counted(
             starts[t * num_classes + k[row]] + j[row, r] - 1
         ]
     return precision
+
+
+def mean_precision(precision: np.ndarray, empty: float = -1.0) -> float:
+    """COCO's summary of a precision array: the mean of its valid entries
+    (> -1; NaN is not valid), ``empty`` when there is none (-1 as
+    ``COCOeval.summarize``, NaN as PACO's ``get_AP_from_precisions``)."""
+    valid = precision[precision > -1]
+    return float(np.mean(valid)) if valid.size else empty

@@ -27,6 +27,7 @@ import numpy as np
 
 from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
+from ..accumulate import mean_precision
 from .attr_coco_eval import AttrCOCOeval, multilabel_f1
 
 #: Label of the confusion-matrix row of ground truths whose group is
@@ -395,8 +396,7 @@ def pair_value_ap(ev: AttrCOCOeval) -> 'OrderedDict[Tuple[str, str], float]':
         ssl = ev.spec.score_slices[g.name]
         for v, name in enumerate(g.values):
             cls = [_pair_class(ev, k, ssl.start + v) for k in range(num_cats)]
-            s = pair[:, :, cls]
-            s = s[s > -1]
-            if s.size:
-                out[(g.name, name)] = float(np.mean(s))
+            ap = mean_precision(pair[:, :, cls], empty=float('nan'))
+            if ap == ap:  # not NaN: the pair has a positive
+                out[(g.name, name)] = ap
     return out

@@ -41,7 +41,7 @@ from mmmultilabel.utils import (
     gc_paused,
 )
 
-from ..accumulate import coco_precision
+from ..accumulate import coco_precision, mean_precision
 from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
 from .pair_precision import value_pair_precision
 
@@ -565,16 +565,6 @@ class AttrCOCOeval(COCOeval):
         )
         self.attr_eval.accumulated = True
 
-    def dense_pair_precision(self) -> np.ndarray:
-        """(T, R, K x S) precision of every (category, value) pair class,
-        class ``k * S + s``; -1 for the classes without positive."""
-        p = self.params
-        return _dense_columns(
-            self._pair_classes,
-            self._pair_precision,
-            len(p.catIds) * self.spec.num_values,
-        )
-
     def sparse_pair_precision(self) -> Tuple[np.ndarray, np.ndarray]:
         """(A,) ascending pair classes ``k * S + s`` that have a positive
         and their (T, R, A) precision: the columns of
@@ -608,8 +598,7 @@ class AttrCOCOeval(COCOeval):
             s = s[self.iou_rows(iou_thr)]
         if classes is not None:
             s = s[:, :, classes]
-        s = s[s > -1]
-        return float(np.mean(s)) if s.size else -1.0
+        return mean_precision(s)
 
     def attribute_scores(self) -> Dict[str, Tuple[str, float, int]]:
         """Accuracy or macro F1 of every group over the matched pairs.

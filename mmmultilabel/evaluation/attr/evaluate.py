@@ -14,6 +14,7 @@ from terminaltables import AsciiTable
 
 from mmmultilabel.utils import AttributeSpec
 
+from ..accumulate import mean_precision
 from ..results_io import load_results
 from .attr_coco_eval import AttrCOCOeval
 
@@ -47,8 +48,7 @@ def check_metric_items(metric_items: Optional[Sequence[str]]) -> None:
 
 
 def _mean(precision: np.ndarray) -> float:
-    valid = precision[precision > -1]
-    return float(np.mean(valid)) if valid.size else float('nan')
+    return mean_precision(precision, empty=float('nan'))
 
 
 def _fmt(value: float) -> str:

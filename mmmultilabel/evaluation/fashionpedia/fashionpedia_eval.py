@@ -63,6 +63,7 @@ from mmmultilabel.datasets.formats import (
 )
 from mmmultilabel.utils.errors import AnnotationDefectError
 
+from ..accumulate import coco_precision, mean_precision
 from ..result_forms import AttributeVocabulary, convert_results
 from ..results_io import load_results, official_gt_coco
 
@@ -380,7 +381,6 @@ class FashionpediaEval(COCOeval):
     ) -> None:
         """Fill (T, F, R) ``precision`` and (T, F) ``recall`` in place."""
         scores = np.concatenate([e['dtScores'][:max_det] for e in recs])
-        order = np.argsort(-scores, kind='mergesort')
         gt_ignore = np.concatenate([e['gtIgnore'] for e in recs])
         num_pos = np.count_nonzero(gt_ignore == 0)
         if num_pos == 0:
@@ -402,29 +402,30 @@ class FashionpediaEval(COCOeval):
             )
         matches = np.concatenate(
             [e['dtMatches'][:, :, :max_det] for e in recs], axis=2
-        )[:, :, order]
+        )
         ignore = np.concatenate(
             [e['dtIgnore'][:, :, :max_det] for e in recs], axis=2
-        )[:, :, order]
+        )
         # slices of the record: the same ones, or its only one (t_F1 = -1)
         src = slices if width > 1 else [0]
-        tps = np.logical_and(matches[:, src], ~ignore[:, src])
-        fps = np.logical_and(matches[:, src] == 0, ~ignore[:, src])
-        tp = np.cumsum(tps, axis=2).astype(float)  # (T, S, N)
-        fp = np.cumsum(fps, axis=2).astype(float)
-        num_d = tp.shape[2]
-        rc = tp / num_pos
-        pr = tp / (fp + tp + np.spacing(1))
-        # precision made non-increasing from the right
-        pr = np.maximum.accumulate(pr[:, :, ::-1], axis=2)[:, :, ::-1]
-        for t in range(tp.shape[0]):
-            for s, f in enumerate(slices):
-                recall[t, f] = rc[t, s, -1] if num_d else 0
-                out = np.zeros(len(rec_thrs))
-                inds = np.searchsorted(rc[t, s], rec_thrs, side='left')
-                inside = inds < num_d
-                out[inside] = pr[t, s, inds[inside]]
-                precision[t, f] = out
+        tps = (matches[:, src] != 0) & ~ignore[:, src]  # (T, S, N)
+        fps = (matches[:, src] == 0) & ~ignore[:, src]
+        num_t, num_s, num_d = tps.shape
+        kept = [min(len(e['dtScores']), max_det) for e in recs]
+        # every (t_IoU, t_F1) pair is one threshold of COCO's accumulation
+        prec = coco_precision(
+            1,
+            np.zeros(num_d, dtype=np.int64),
+            np.repeat(np.arange(len(recs)), kept),
+            np.concatenate([np.arange(n) for n in kept]),
+            scores,
+            tps.reshape(num_t * num_s, num_d),
+            fps.reshape(num_t * num_s, num_d),
+            np.array([num_pos]),
+            rec_thrs,
+        )  # (T * S, R, 1)
+        precision[:, slices] = prec[:, :, 0].reshape(num_t, num_s, -1)
+        recall[:, slices] = tps.sum(axis=2) / num_pos
 
     # ------------------------------------------------------------ summarize
     def _mean_precision(
@@ -462,8 +463,7 @@ class FashionpediaEval(COCOeval):
             s = s[..., aidx, :][..., midx]
         else:
             s = s[:, -1:][:, :, :, :, aidx][..., midx]
-        valid = s[s > -1]
-        return float(np.mean(valid)) if valid.size else -1.0
+        return mean_precision(s)
 
     def summarize(self) -> None:
         """Fill :attr:`stats_iou_f1` and :attr:`stats_iou`.

@@ -65,7 +65,8 @@ from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.utils.errors import ResultsError
 
-from ..accumulate import coco_precision_sparse
+from ..accumulate import coco_precision_sparse, mean_precision
+from ..matching import match_ragged
 from ..result_forms import PACO, AttributeVocabulary, convert_results
 from .ground_truth import (
     PACO_EXCLUDED_ATTRS,
@@ -82,15 +83,12 @@ FREQ_GROUPS = ('r', 'c', 'f')
 
 def _nanmean(values) -> float:
     """PACO's ``get_mean_AP``: mean of the values > -1 (NaN left out)."""
-    values = np.asarray(list(values), dtype=np.float64)
-    values = values[values > -1]
-    return float(np.mean(values)) if values.size else float('nan')
+    return _ap(np.asarray(list(values), dtype=np.float64))
 
 
 def _ap(precision: np.ndarray) -> float:
     """PACO's ``get_AP_from_precisions``: mean of precision > -1."""
-    valid = precision[precision > -1]
-    return float(np.mean(valid)) if valid.size else float('nan')
+    return mean_precision(precision, empty=float('nan'))
 
 
 class PACOeval(COCOeval):
@@ -327,6 +325,7 @@ class PACOeval(COCOeval):
             for k, ids in self.gt.pair_positives.items()
             if ids and k[0] in img_index
         }
+        todo = []
         for img_id, j in sorted(keys, key=lambda k: (img_index[k[0]], k[1])):
             cat, attr = self.gt.pair_of[j]
             if not self._gts[img_id, cat] and not self._dts[img_id, cat]:
@@ -336,12 +335,16 @@ class PACOeval(COCOeval):
             if not pos and not dt_ids:
                 continue
             cell = self._pair_cell(img_id, cat, attr, pos, dt_ids)
+            cell['gt_ignore'] = self._gt_ignore(cell, p.areaRng[a_all])
             obj_res = self.evalImgs[
                 (cat_index[cat] * len(p.areaRng) + a_all) * num_imgs
                 + img_index[img_id]
             ]
-            self.attr_eval_imgs[j, img_id] = self._evaluate_pair_img(
-                cell, p.areaRng[a_all], obj_res
+            todo.append(((j, img_id), cell, obj_res))
+        matches = self._match_cells([cell for _, cell, _ in todo])
+        for (key, cell, obj_res), match in zip(todo, matches):
+            self.attr_eval_imgs[key] = self._evaluate_pair_img(
+                cell, p.areaRng[a_all], obj_res, match
             )
 
     def _pair_cell(
@@ -378,33 +381,86 @@ class PACOeval(COCOeval):
             unknown={g['id']: bool(g['unknown'][a_type]) for g in gt_obj},
         )
 
+    @staticmethod
+    def _gt_ignore(cell: dict, a_rng: List[float]) -> np.ndarray:
+        """(G,) bool, positives ignored in the area range (``ignore`` or
+        outside it); the cell's ground truths are reordered, ignored
+        ones last, as COCOeval orders them for matching."""
+        gts = cell['gts']
+        ignore = np.array(
+            [
+                bool(g['ignore'])
+                or g['area'] < a_rng[0]
+                or g['area'] > a_rng[1]
+                for g in gts
+            ],
+            dtype=bool,
+        )
+        order = np.argsort(ignore, kind='mergesort')
+        cell['gts'] = [gts[n] for n in order]
+        if cell['rows'] is not None:
+            cell['rows'] = cell['rows'][:, order]
+        return ignore[order]
+
+    def _match_cells(self, cells: List[dict]) -> List[np.ndarray]:
+        """COCO's greedy matching of every pair cell at once.
+
+        PACO matches each (image, pair) cell with LVIS' loop (COCOeval's
+        without crowd regions); :func:`~..matching.match_ragged` makes the
+        same choices for all cells together, which a PACO-sized file (about
+        10^5 pair cells) needs.
+
+        Returns:
+            list[np.ndarray]: Per cell, (T, D) index of the matched ground
+            truth (in the cell's order) or -1.
+        """
+        num_thrs = len(self.params.iouThrs)
+        busy = [c['rows'] is not None for c in cells]
+        num_dets = np.array([len(c['dts']) for c in cells], dtype=np.int64)
+        num_gts = np.array([len(c['gts']) for c in cells], dtype=np.int64)
+        num_dets[~np.array(busy, dtype=bool)] = 0
+        num_gts[~np.array(busy, dtype=bool)] = 0
+        ious = [c['rows'].ravel() for c, b in zip(cells, busy) if b]
+        ignore = [c['gt_ignore'] for c, b in zip(cells, busy) if b]
+        flat = match_ragged(
+            num_dets,
+            num_gts,
+            np.concatenate(ious) if ious else np.zeros(0),
+            np.concatenate(ignore) if ignore else np.zeros(0, bool),
+            np.zeros(int(num_gts.sum()), dtype=bool),  # no crowd in LVIS
+            self.params.iouThrs,
+        )  # (T, sum(num_dets))
+        out, start = [], 0
+        for cell, n in zip(cells, num_dets.tolist()):
+            if n:
+                out.append(flat[:, start : start + n])
+            else:
+                out.append(np.full((num_thrs, len(cell['dts'])), -1))
+            start += n
+        return out
+
     def _evaluate_pair_img(
-        self, cell: dict, a_rng: List[float], obj_res: dict
+        self, cell: dict, a_rng: List[float], obj_res: dict, match
     ) -> dict:
         """PACO's ``evaluate_img_attr`` for one (image, pair, area range).
+
+        Args:
+            cell (dict): From :meth:`_pair_cell`, ground truths ordered by
+                :meth:`_gt_ignore`.
+            a_rng (list[float]): The area range.
+            obj_res (dict): The object-level record of the cell.
+            match (np.ndarray): (T, D) matched ground truth or -1.
 
         Returns:
             dict: ``dtScores`` (D,), ``dtMatches`` (T, D) matched gt id or
             0, ``dtIgnore`` (T, D) bool, ``num_pos`` (non-ignored
             positives).
         """
-        num_thrs = len(self.params.iouThrs)
-        gts, dts = cell['gts'], cell['dts']
-        gt_ign = [
-            int(
-                bool(g['ignore'])
-                or g['area'] < a_rng[0]
-                or g['area'] > a_rng[1]
-            )
-            for g in gts
-        ]
-        gt_idx = np.argsort(gt_ign, kind='mergesort')
-        gts = [gts[n] for n in gt_idx]
-        gt_ig = np.array([gt_ign[n] for n in gt_idx])
-        dtm = np.zeros((num_thrs, len(dts)))
-        dt_ig = np.zeros((num_thrs, len(dts)), dtype=bool)
-        if cell['rows'] is not None:
-            self._match(cell['rows'][:, gt_idx], gts, dts, gt_ig, dtm, dt_ig)
+        gts, dts, gt_ig = cell['gts'], cell['dts'], cell['gt_ignore']
+        hit = match >= 0
+        gt_ids = np.array([g['id'] for g in gts] + [0], dtype=float)
+        dtm = gt_ids[match]  # -1 reads the trailing 0: unmatched
+        dt_ig = hit & np.append(gt_ig, False)[match]
         areas = np.array([d['area'] for d in dts], dtype=float)
         out_rng = (areas < a_rng[0]) | (areas > a_rng[1])
         dt_ig |= (dtm == 0) & out_rng[None, :]
@@ -425,41 +481,8 @@ class PACOeval(COCOeval):
             dtScores=cell['scores'],
             dtMatches=dtm,
             dtIgnore=dt_ig,
-            num_pos=int(np.count_nonzero(gt_ig == 0)),
+            num_pos=int(np.count_nonzero(~gt_ig)),
         )
-
-    def _match(
-        self,
-        ious: np.ndarray,
-        gts: List[dict],
-        dts: List[dict],
-        gt_ig: np.ndarray,
-        dtm: np.ndarray,
-        dt_ig: np.ndarray,
-    ) -> None:
-        """LVIS/COCO greedy matching (no crowd) of one cell, in place.
-
-        ``ious`` (D, G), ``gt_ig`` (G,); fills ``dtm`` and ``dt_ig`` (T, D).
-        """
-        gtm = np.zeros((len(self.params.iouThrs), len(gts)))
-        for t, thr in enumerate(self.params.iouThrs):
-            for i, d in enumerate(dts):
-                iou = min(thr, 1 - 1e-10)
-                m = -1
-                for n in range(len(gts)):
-                    if gtm[t, n] > 0:
-                        continue
-                    if m > -1 and gt_ig[m] == 0 and gt_ig[n] == 1:
-                        break
-                    if ious[i, n] < iou:
-                        continue
-                    iou = ious[i, n]
-                    m = n
-                if m == -1:
-                    continue
-                dt_ig[t, i] = gt_ig[m]
-                dtm[t, i] = gts[m]['id']
-                gtm[t, m] = d['id']
 
     # ------------------------------------------------------- accumulate
     def accumulate(self, p=None) -> None:
@@ -520,9 +543,7 @@ def _lvis_ap(precision, params, iou_thr=None, area='all', cats=None) -> float:
         s = s[np.where(iou_thr == params.iouThrs)[0]]
     if cats is not None:
         s = s[:, :, cats]
-    s = s[..., params.areaRngLbl.index(area)]
-    valid = s[s > -1]
-    return float(np.mean(valid)) if valid.size else -1.0
+    return mean_precision(s[..., params.areaRngLbl.index(area)])
 
 
 def paco_summary(ev: PACOeval) -> Dict[str, float]:
