@@ -44,6 +44,7 @@ from typing import (
 
 from mmmultilabel.datasets.formats import (
     ATTR_COCO,
+    ATTRIBUTE_ID_MAP,
     FASHIONPEDIA,
     PACO,
     PLAIN_COCO,
@@ -99,31 +100,22 @@ class AttributeVocabulary:
         self.gt_format = detect_format(gt)
         canonical = to_canonical(gt)
         self.spec = AttributeSpec(canonical.get('attribute_groups') or [])
-        self.id_to_value: Dict[Any, Tuple[str, str]] = OrderedDict()
-        entries = {
-            a.get('id'): a
-            for a in gt.get('attributes') or []
-            if isinstance(a, Mapping)
-        }
-        if self.gt_format == FASHIONPEDIA:
-            for attr_id, a in entries.items():
-                self.id_to_value[attr_id] = (a.get('supercategory'), a['name'])
-        elif self.gt_format == PACO:
-            for group, ids in (gt.get('attr_type_to_attr_idxs') or {}).items():
-                for attr_id in ids if isinstance(ids, list) else []:
-                    if attr_id in entries:
-                        name = entries[attr_id]['name']
-                        self.id_to_value[attr_id] = (group, name)
+        # the source ids of the values, as the data set reads them
+        self.id_to_value: Dict[Any, Tuple[str, str]] = OrderedDict(
+            (e['id'], (e['group'], e['value']))
+            for e in canonical.get(ATTRIBUTE_ID_MAP, ())
+        )
         self.value_to_id = {v: k for k, v in self.id_to_value.items()}
         self._positions: Dict[str, Dict[str, int]] = {}
         self.num_probs = 0
         if self.gt_format == PACO:
             joint = gt.get('joint_obj_attribute_categories') or []
-            ids = [a for a in entries if isinstance(a, int) and a >= 0] + [
-                e.get('attr')
-                for e in joint
-                if isinstance(e, Mapping) and isinstance(e.get('attr'), int)
-            ]
+            ids = [
+                e.get('id')
+                for e in gt.get('attributes') or []
+                if isinstance(e, Mapping)
+            ] + [e.get('attr') for e in joint if isinstance(e, Mapping)]
+            ids = [a for a in ids if isinstance(a, int) and a >= 0]
             self.num_probs = max(ids, default=-1) + 1
 
     @cached_property
