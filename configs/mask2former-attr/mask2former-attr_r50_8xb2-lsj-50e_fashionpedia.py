@@ -10,7 +10,7 @@
 # `bbox`; boxes come from the masks.
 # Validation reports this project's metrics (attribute-aware AP and more);
 # `tools/test.py` reports Fashionpedia's own AP^{IoU+F1} and AP^{IoU},
-# exactly as its official evaluator (`protocol='fashionpedia'`).
+# exactly as its official evaluator (`FashionpediaMetric`).
 # Expected layout (the official file names):
 #   data/fashionpedia/annotations/instances_attributes_train2020.json
 #   data/fashionpedia/annotations/instances_attributes_val2020.json
@@ -67,8 +67,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + val_ann)
 test_evaluator = dict(
-    type='AttrCocoMetric',
+    _delete_=True,
+    type='FashionpediaMetric',
     ann_file=data_root + val_ann,
     metric=['segm', 'bbox'],
-    protocol='fashionpedia',
 )

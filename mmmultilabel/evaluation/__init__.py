@@ -13,7 +13,6 @@ batched), :mod:`.accumulate` (COCO's precision accumulation, batched),
 from .accumulate import coco_precision
 from .attr import *  # noqa: F401,F403
 from .attr import __all__ as _attr_all
-from .base_metric import BaseAttrCocoMetric
 from .fashionpedia import *  # noqa: F401,F403
 from .fashionpedia import __all__ as _fashionpedia_all
 from .matching import greedy_match, match_ragged
@@ -35,7 +34,6 @@ __all__ = (
     + _paco_all
     + [
         'AttributeVocabulary',
-        'BaseAttrCocoMetric',
         'FILE_PROTOCOLS',
         'InverseFormMetric',
         'PROTOCOLS',

@@ -21,7 +21,7 @@ from mmmultilabel.evaluation import (
     convert_results,
     json_metrics,
 )
-from mmmultilabel.utils import AttributeSpec
+from mmmultilabel.utils import AttributeSpec, ConfigError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'eval_results.py')
@@ -392,15 +392,14 @@ def test_metric_protocol_fashionpedia(tmp_path):
     gt, res = weighting_case()
     gt = with_boxes(gt)
     ann_file = dump(tmp_path, 'gt.json', gt)
-    with pytest.raises(ValueError, match='give ann_file'):
-        METRICS.build(dict(type='AttrCocoMetric', protocol='fashionpedia'))
-    metric = METRICS.build(
-        dict(
-            type='AttrCocoMetric',
-            ann_file=ann_file,
-            metric='bbox',
-            protocol='fashionpedia',
+    with pytest.raises(ConfigError, match='give ann_file'):
+        METRICS.build(dict(type='FashionpediaMetric'))
+    with pytest.raises(TypeError, match='attr_f1_thr'):  # attr's own
+        METRICS.build(
+            dict(type='FashionpediaMetric', ann_file=ann_file, attr_f1_thr=1)
         )
+    metric = METRICS.build(
+        dict(type='FashionpediaMetric', ann_file=ann_file, metric='bbox')
     )
     spec = AttributeSpec(
         [
@@ -496,8 +495,8 @@ def paco_samples(gt, results, spec):
     return classes, samples
 
 
-def paco_metric(gt, results, ann_file, metric):
-    """AttrCocoMetric(protocol='paco') run on the results as predictions."""
+def paco_metric(gt, results, ann_file, metric, **cfg):
+    """PacoMetric run on the results as predictions."""
     names = {a['id']: a['name'] for a in gt['attributes']}
     spec = AttributeSpec(
         [
@@ -505,14 +504,8 @@ def paco_metric(gt, results, ann_file, metric):
             for t, ids in gt['attr_type_to_attr_idxs'].items()
         ]
     )
-    evaluator = METRICS.build(
-        dict(
-            type='AttrCocoMetric',
-            ann_file=ann_file,
-            metric=metric,
-            protocol='paco',
-        )
-    )
+    cfg = cfg or dict(type='PacoMetric')
+    evaluator = METRICS.build(dict(cfg, ann_file=ann_file, metric=metric))
     classes, samples = paco_samples(gt, results, spec)
     evaluator.dataset_meta = dict(
         classes=classes, attribute_groups=spec.to_list()
@@ -543,3 +536,25 @@ def test_metric_protocol_paco_nan(tmp_path):
     # parts have no positive of a material: NaN, as PACO's code
     assert math.isnan(out['coco/bbox_obj_attr_part_AP_material'])
     assert json_metrics(out)['coco/bbox_obj_attr_part_AP_material'] is None
+
+
+def test_protocol_argument_builds_the_protocol_metric(tmp_path):
+    """A config of the former ``AttrCocoMetric(protocol=...)`` keeps
+    working: it builds the protocol's metric, with the same numbers."""
+    gt, res = hierarchy_case()
+    ann_file = dump(tmp_path, 'gt.json', gt)
+    old = dict(
+        type='AttrCocoMetric', protocol='paco', classwise=True, iou_thrs=0.5
+    )
+    with pytest.warns(DeprecationWarning) as record:
+        evaluator = METRICS.build(dict(old, ann_file=ann_file))
+    (message,) = [str(w.message) for w in record]
+    assert "dict(type='PacoMetric', ...)" in message
+    assert "ignored: ['classwise', 'iou_thrs']" in message
+    assert type(evaluator).__name__ == 'PacoMetric'
+    with pytest.warns(DeprecationWarning):
+        out = paco_metric(gt, res, ann_file, 'bbox', **old)
+    new = paco_metric(gt, res, ann_file, 'bbox')
+    assert json_metrics(out) == json_metrics(new)  # NaN as None
+    with pytest.raises(ConfigError, match="got 'lvis'"):
+        METRICS.build(dict(type='AttrCocoMetric', protocol='lvis'))
