@@ -10,7 +10,10 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py',
 ]
-custom_imports = dict(imports=['mmmultilabel'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmmultilabel', 'mmmultilabel.inverseform'],
+    allow_failed_imports=False,
+)
 runner_type = 'mmdet.SafeRunner'  # weights_only checkpoints, CPU DDP
 
 data_root = 'data/shapes/'

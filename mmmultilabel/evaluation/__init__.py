@@ -17,7 +17,6 @@ from .base_metric import BaseAttrCocoMetric
 from .fashionpedia import *  # noqa: F401,F403
 from .fashionpedia import __all__ as _fashionpedia_all
 from .matching import greedy_match, match_ragged
-from .metrics import InverseFormMetric
 from .paco import *  # noqa: F401,F403
 from .paco import __all__ as _paco_all
 from .protocols import (
@@ -37,7 +36,6 @@ __all__ = (
         'AttributeVocabulary',
         'BaseAttrCocoMetric',
         'FILE_PROTOCOLS',
-        'InverseFormMetric',
         'PROTOCOLS',
         'coco_precision',
         'convert_results',

@@ -16,8 +16,8 @@ from inverseform_utils import (
     write_ifnet_config,
 )
 
-from mmmultilabel.models import InverseFormLoss
-from mmmultilabel.models.losses.inverseform_net import InverseFormNet
+from mmmultilabel.inverseform import InverseFormLoss
+from mmmultilabel.inverseform.net import InverseFormNet
 
 
 def held_out_report(work_dir) -> dict:
