@@ -4,7 +4,7 @@
 # (base 32 channels, BN) from scratch, FPN and head with 64 channels; output
 # stride 4. The cross-entropy baseline of
 # fpn-inverseform_r18-w32_1xb8-1k_shapes-semseg.py. Label PNGs:
-#   python tools/dataset_converters/shapes2semseg.py data/shapes
+#   python tools/inverseform/shapes2semseg.py data/shapes
 _base_ = [
     'mmseg::_base_/models/fpn_r50.py',
     'mmseg::_base_/default_runtime.py',
