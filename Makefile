@@ -109,4 +109,4 @@ bench: install
 bench-inverseform: install
 	@test -f data/shapes/annotations/val.json \
 	  || $(PY) tools/dataset_converters/make_shapes.py data/shapes
-	$(PY) tools/analysis_tools/bench_inverseform.py --which seg m2f
+	$(PY) tools/inverseform/bench_inverseform.py --which seg m2f

@@ -1,11 +1,15 @@
 """Modules import downward only.
 
 Layers of the package: ``utils`` <- ``datasets``, ``models``, ``engine``
-<- ``evaluation``, ``visualization``, ``deploy`` <- ``apis``. Inside
+<- ``evaluation``, ``visualization``, ``deploy`` <- ``apis`` <-
+``inverseform``. InverseForm sits on top: it may import the core, and no
+module outside ``mmmultilabel/inverseform/`` imports it (``import
+mmmultilabel`` does not load it; its configs do, by ``custom_imports``). Inside
 ``datasets`` the data modules form a one-way stack: the attribute layout
 (``utils``) <- completion / known fields <- ``formats`` (the readers of the
 foreign forms) <- ``validation`` <- ``loader`` <- the data set and the
-converters. Every import counts, including those inside functions.
+converters. Every import counts, including those inside functions and
+``importlib.import_module`` / ``__import__`` of a literal name.
 """
 
 import ast
@@ -24,6 +28,7 @@ LAYERS = dict(
     visualization=2,
     deploy=2,
     apis=3,
+    inverseform=4,
 )
 DATA_STACK = dict(
     completion=0,
@@ -44,12 +49,36 @@ def _module_name(path: Path) -> str:
     return '.'.join(parts)
 
 
+def _literal_import(node: ast.Call):
+    """The literal module name of ``importlib.import_module('...')`` or
+    ``__import__('...')``, else None."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else None
+    if isinstance(func, ast.Name):
+        name = func.id
+    if name not in ('import_module', '__import__') or not node.args:
+        return None
+    arg = node.args[0]
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    return None
+
+
 def _imports(path: Path):
     """Absolute names of the mmmultilabel modules ``path`` imports."""
+    return _imports_of(path, path.read_text())
+
+
+def _imports_of(path: Path, source: str):
+    """Line and absolute name of each mmmultilabel module that ``source``
+    imports, read as the module at ``path``."""
     name = _module_name(path)
     package = name if path.name == '__init__.py' else name.rsplit('.', 1)[0]
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            literal = _literal_import(node)
+            targets = [literal] if literal else []
+        elif isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -100,6 +129,42 @@ def test_data_modules_form_a_one_way_stack():
             if rank is not None and rank >= own and parts[2] != path.stem:
                 wrong.append(f'datasets/{path.name}:{line} imports {target}')
     assert not wrong, '\n'.join(wrong)
+
+
+def test_nothing_outside_inverseform_imports_it():
+    wrong = []
+    for path in _files():
+        parts = _module_name(path).split('.')
+        if parts[1:2] == ['inverseform']:
+            continue
+        for line, target in _imports(path):
+            if target.split('.')[1] == 'inverseform':
+                wrong.append(
+                    f'{path.relative_to(PKG)}:{line} imports {target}'
+                )
+    assert not wrong, '\n'.join(wrong)
+
+
+def test_the_import_finder_sees_every_form_of_import():
+    """What the tests above rely on: each way of naming the subpackage is
+    found, in a function body too."""
+    path = PKG / 'models' / 'probe.py'
+    source = (
+        'import mmmultilabel.inverseform\n'
+        'from mmmultilabel import inverseform\n'
+        'from .. import inverseform\n'
+        'from ..inverseform.loss import InverseFormLoss\n'
+        'def f():\n'
+        '    import importlib\n'
+        "    importlib.import_module('mmmultilabel.inverseform')\n"
+        "    __import__('mmmultilabel.inverseform.net')\n"
+    )
+    found = {
+        line
+        for line, target in _imports_of(path, source)
+        if target.split('.')[1] == 'inverseform'
+    }
+    assert found == {1, 2, 3, 4, 7, 8}
 
 
 @pytest.mark.parametrize('layer', ['utils'])

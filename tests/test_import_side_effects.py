@@ -1,13 +1,18 @@
 """``import mmmultilabel`` registers modules and changes nothing else: the
 library functions it used to replace are the originals afterwards, torch's
-weights_only allow-list and mmengine's checkpoint loaders are untouched."""
+weights_only allow-list and mmengine's checkpoint loaders are untouched. The
+same holds for ``import mmmultilabel.inverseform``."""
 
 import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
+    import importlib
     import os
+    import sys
     import torch
     import torch.distributed
     import mmengine.dist.utils as dist_utils
@@ -32,7 +37,7 @@ SCRIPT = textwrap.dedent("""
         )
 
     before = snapshot()
-    import mmmultilabel  # noqa: F401
+    importlib.import_module(sys.argv[1])
     after = snapshot()
     changed = [k for k in before if before[k] is not after[k]
                and before[k] != after[k]]
@@ -43,9 +48,12 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_import_changes_no_library_function():
+@pytest.mark.parametrize(
+    'module', ['mmmultilabel', 'mmmultilabel.inverseform']
+)
+def test_import_changes_no_library_function(module):
     proc = subprocess.run(
-        [sys.executable, '-c', SCRIPT],
+        [sys.executable, '-c', SCRIPT, module],
         capture_output=True,
         text=True,
         timeout=180,

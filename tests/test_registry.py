@@ -1,4 +1,5 @@
-"""`import mmmultilabel` registers every exported module in mmdet's scope."""
+"""`import mmmultilabel` registers every exported module in mmdet's scope;
+so does `import mmmultilabel.inverseform` for its own."""
 
 import inspect
 
@@ -45,10 +46,19 @@ EXPECTED = {
     'AttrDetLocalVisualizer',
     'AttrGroupsCheckHook',
 }
+EXPECTED_INVERSEFORM = {
+    'InverseFormLoss',
+    'InverseFormRegressor',
+    'InverseFormPairDataset',
+    'InverseFormMetric',
+    'BoundaryAttrMask2FormerHead',
+}
 
 
-def _exported_components():
-    for pkg in (datasets, engine, models, evaluation, visualization):
+def _exported_components(
+    pkgs=(datasets, engine, models, evaluation, visualization),
+):
+    for pkg in pkgs:
         for name in getattr(pkg, '__all__', []):
             obj = getattr(pkg, name)
             if inspect.isclass(obj) and issubclass(obj, COMPONENT_BASES):
@@ -59,13 +69,26 @@ def test_version():
     assert mmmultilabel.__version__.count('.') == 2
 
 
-def test_every_exported_class_is_registered_in_mmdet_scope():
-    components = dict(_exported_components())
-    assert EXPECTED <= components.keys(), EXPECTED - components.keys()
+def _assert_registered_in_mmdet_scope(components):
     for name, cls in components.items():
         owners = [r for r in REGISTRIES if r.get(name) is cls]
         assert owners, f'{name} is exported but not registered in mmdet'
         assert all(r.scope == 'mmdet' for r in owners)
+
+
+def test_every_exported_class_is_registered_in_mmdet_scope():
+    components = dict(_exported_components())
+    assert EXPECTED <= components.keys(), EXPECTED - components.keys()
+    assert not components.keys() & EXPECTED_INVERSEFORM
+    _assert_registered_in_mmdet_scope(components)
+
+
+def test_inverseform_classes_are_registered_in_mmdet_scope():
+    import mmmultilabel.inverseform as inverseform
+
+    components = dict(_exported_components([inverseform]))
+    assert components.keys() == EXPECTED_INVERSEFORM
+    _assert_registered_in_mmdet_scope(components)
 
 
 def test_custom_imports_from_a_config(tmp_path):

@@ -5,6 +5,11 @@
 # data set's own boundaries first:
 #   python tools/train.py configs/inverseform/ifnet_s64_1xb32-3k_shapes.py
 _base_ = './fpn_r18-w32_1xb8-1k_shapes-semseg.py'
+# as in the base: the loss below is registered by mmmultilabel.inverseform
+custom_imports = dict(
+    imports=['mmmultilabel', 'mmmultilabel.inverseform'],
+    allow_failed_imports=False,
+)
 
 inverseform_checkpoint = 'work_dirs/ifnet_s64_1xb32-3k_shapes/iter_3000.pth'
 model = dict(

@@ -4,13 +4,16 @@
 # (base 32 channels, BN) from scratch, FPN and head with 64 channels; output
 # stride 4. The cross-entropy baseline of
 # fpn-inverseform_r18-w32_1xb8-1k_shapes-semseg.py. Label PNGs:
-#   python tools/dataset_converters/shapes2semseg.py data/shapes
+#   python tools/inverseform/shapes2semseg.py data/shapes
 _base_ = [
     'mmseg::_base_/models/fpn_r50.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py',
 ]
-custom_imports = dict(imports=['mmmultilabel'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmmultilabel', 'mmmultilabel.inverseform'],
+    allow_failed_imports=False,
+)
 runner_type = 'mmdet.SafeRunner'  # weights_only checkpoints, CPU DDP
 
 data_root = 'data/shapes/'

@@ -9,7 +9,10 @@
 # iter_3000.pth. For label PNGs instead of a COCO file set
 # ann_file='' and data_prefix=dict(seg_map_path='semseg/train').
 _base_ = 'mmdet::_base_/default_runtime.py'
-custom_imports = dict(imports=['mmmultilabel'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmmultilabel', 'mmmultilabel.inverseform'],
+    allow_failed_imports=False,
+)
 runner_type = 'SafeRunner'  # weights_only checkpoint loading, CPU DDP
 
 tile_size = 64

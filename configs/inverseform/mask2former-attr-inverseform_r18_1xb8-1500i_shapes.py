@@ -5,6 +5,11 @@
 # on the data set's own boundaries first:
 #   python tools/train.py configs/inverseform/ifnet_s64_1xb32-3k_shapes.py
 _base_ = '../mask2former-attr/mask2former-attr_r18_1xb8-1500i_shapes.py'
+# a list is replaced, not merged: the base's imports and InverseForm
+custom_imports = dict(
+    imports=['mmmultilabel', 'mmmultilabel.inverseform'],
+    allow_failed_imports=False,
+)
 
 inverseform_checkpoint = 'work_dirs/ifnet_s64_1xb32-3k_shapes/iter_3000.pth'
 model = dict(

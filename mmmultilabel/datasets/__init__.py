@@ -9,7 +9,6 @@ from .formats import (
     read_annotation_file,
     to_canonical,
 )
-from .inverseform_pair_dataset import InverseFormPairDataset
 from .labelme import LabelmeSpec, convert_labelme_dir
 from .loader import load_attr_coco
 from .transforms import *  # noqa: F401,F403
@@ -24,7 +23,6 @@ __all__ = [
     'load_attr_coco',
     'read_annotation_file',
     'to_canonical',
-    'InverseFormPairDataset',
     'check_attr_coco',
     'LabelmeSpec',
     'convert_labelme_dir',

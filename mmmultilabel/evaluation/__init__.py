@@ -16,7 +16,6 @@ from .attr import __all__ as _attr_all
 from .fashionpedia import *  # noqa: F401,F403
 from .fashionpedia import __all__ as _fashionpedia_all
 from .matching import greedy_match, match_ragged
-from .metrics import InverseFormMetric
 from .paco import *  # noqa: F401,F403
 from .paco import __all__ as _paco_all
 from .protocols import (
@@ -35,7 +34,6 @@ __all__ = (
     + [
         'AttributeVocabulary',
         'FILE_PROTOCOLS',
-        'InverseFormMetric',
         'PROTOCOLS',
         'coco_precision',
         'convert_results',

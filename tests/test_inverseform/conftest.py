@@ -12,7 +12,7 @@ from inverseform_utils import (
     write_ifnet_config,
 )
 
-from mmmultilabel.models.losses.inverseform_net import InverseFormNet
+from mmmultilabel.inverseform.net import InverseFormNet
 
 
 @pytest.fixture(autouse=True)

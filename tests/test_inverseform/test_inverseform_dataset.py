@@ -8,9 +8,9 @@ import pytest
 import torch
 from inverseform_utils import coco_file
 
-from mmmultilabel.datasets import InverseFormPairDataset
-from mmmultilabel.datasets.inverseform_pairs import make_pairs
-from mmmultilabel.models.losses.inverseform_loss import label_boundaries
+from mmmultilabel.inverseform import InverseFormPairDataset
+from mmmultilabel.inverseform.loss import label_boundaries
+from mmmultilabel.inverseform.pairs import make_pairs
 
 # expected values are floats that torch computes: run again under another
 # kernel set and one thread (make test-kernels)

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData, PixelData
 from mmseg.registry import MODELS as MMSEG_MODELS
 
-import mmmultilabel.models.dense_heads.boundary_attr_mask2former_head  # noqa: F401,E501
+import mmmultilabel.inverseform  # noqa: F401  (registers its modules)
 from mmmultilabel.utils import AttributeSpec
 
 # expected values are floats that torch computes: run again under another

@@ -9,8 +9,8 @@ from inverseform_utils import TILE, draw_label_map
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmseg.registry import MODELS as MMSEG_MODELS
 
-from mmmultilabel.models.losses import InverseFormLoss
-from mmmultilabel.models.losses.inverseform_loss import label_boundaries
+from mmmultilabel.inverseform import InverseFormLoss
+from mmmultilabel.inverseform.loss import label_boundaries
 
 # expected values are floats that torch computes: run again under another
 # kernel set and one thread (make test-kernels)

@@ -6,13 +6,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmmultilabel.models import InverseFormRegressor
-from mmmultilabel.models.losses.inverseform_loss import (
+from mmmultilabel.inverseform import InverseFormRegressor
+from mmmultilabel.inverseform.loss import (
     label_boundaries,
     probability_boundaries,
     to_tiles,
 )
-from mmmultilabel.models.losses.inverseform_net import (
+from mmmultilabel.inverseform.net import (
     InverseFormNet,
     affine_from_generator,
     random_generators,

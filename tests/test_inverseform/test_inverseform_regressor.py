@@ -8,8 +8,7 @@ from inverseform_utils import IFNET_CONFIG
 from mmengine.config import Config
 from mmengine.registry import PARAM_SCHEDULERS
 
-from mmmultilabel.evaluation import InverseFormMetric
-from mmmultilabel.models import InverseFormRegressor
+from mmmultilabel.inverseform import InverseFormMetric, InverseFormRegressor
 
 # expected values are floats that torch computes: run again under another
 # kernel set and one thread (make test-kernels)

@@ -1,5 +1,5 @@
 """IF-Net training through tools/train.py, and
-tools/dataset_converters/shapes2semseg.py."""
+tools/inverseform/shapes2semseg.py."""
 
 import json
 import subprocess
@@ -16,8 +16,8 @@ from inverseform_utils import (
     write_ifnet_config,
 )
 
-from mmmultilabel.models import InverseFormLoss
-from mmmultilabel.models.losses.inverseform_net import InverseFormNet
+from mmmultilabel.inverseform import InverseFormLoss
+from mmmultilabel.inverseform.net import InverseFormNet
 
 
 def held_out_report(work_dir) -> dict:
@@ -88,7 +88,7 @@ def test_coco_training_resumes_and_the_loss_loads_its_checkpoint(
 
 
 def test_shapes2semseg_writes_label_pngs(tmp_path, capsys):
-    tool = load_tool('tools/dataset_converters/shapes2semseg.py')
+    tool = load_tool('tools/inverseform/shapes2semseg.py')
     (tmp_path / 'annotations').mkdir()
     (tmp_path / 'annotations' / 'train.json').write_text(
         json.dumps(coco_file())

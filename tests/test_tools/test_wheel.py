@@ -110,6 +110,7 @@ def test_wheel_contains_configs_and_tools(wheel_env):
     assert f'mmmultilabel/.mim/configs/mask2former-attr/{cfg}' in names
     assert 'mmmultilabel/.mim/tools/train.py' in names
     assert 'mmmultilabel/.mim/tools/test.py' in names
+    assert 'mmmultilabel/inverseform/__init__.py' in names
 
 
 def test_metadata_asks_for_ranges_mmcv_apart_mmseg_extra(wheel_env):
@@ -142,6 +143,7 @@ def test_imports_from_the_wheel_without_mmseg(wheel_env, tmp_path):
                 'import importlib.util as u; '
                 'assert u.find_spec("mmseg") is None; '
                 'import mmmultilabel; print(mmmultilabel.__file__); '
+                'import mmmultilabel.inverseform; '
                 'from mmdet.registry import MODELS; '
                 'print(MODELS.get("InverseFormLoss").__name__)'
             ),

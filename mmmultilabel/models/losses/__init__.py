@@ -8,7 +8,6 @@ from .attribute_losses import (
     attr_cross_entropy,
     attr_sigmoid_focal_loss,
 )
-from .inverseform_loss import InverseFormLoss
 
 __all__ = [
     'AttrCrossEntropyLoss',
@@ -19,5 +18,4 @@ __all__ = [
     'attr_binary_cross_entropy_segments',
     'attr_sigmoid_focal_loss',
     'attr_group_losses',
-    'InverseFormLoss',
 ]

@@ -27,7 +27,7 @@ mean IoU of these pairs (0 when no prediction has the instance's class).
 Both pairs also report their evaluator's own numbers (mmseg
 ``IoUMetric``; segm mAP of ``AttrCocoMetric``). Missing pieces are made
 first: the semantic label PNGs
-(``tools/dataset_converters/shapes2semseg.py``) and the IF-Net
+(``tools/inverseform/shapes2semseg.py``) and the IF-Net
 (``tools/train.py`` on ``configs/inverseform/ifnet_s64_1xb32-3k_shapes.py``,
 ``--ifnet-iters`` iterations). Results go to ``WORK_DIR/results.json``
 and a table is printed. On one busy CPU core a ``seg`` run of 1000
@@ -35,7 +35,7 @@ iterations took 5 to 10 minutes and an ``m2f`` run of 500 iterations 10 to
 13; use ``nice``/``OMP_NUM_THREADS`` on a shared machine.
 
 Example:
-    python tools/analysis_tools/bench_inverseform.py --which seg m2f
+    python tools/inverseform/bench_inverseform.py --which seg m2f
 """
 
 import argparse
@@ -150,7 +150,7 @@ def prepare(args: argparse.Namespace) -> None:
         run(
             [
                 sys.executable,
-                'tools/dataset_converters/shapes2semseg.py',
+                'tools/inverseform/shapes2semseg.py',
                 args.data_root,
             ]
         )

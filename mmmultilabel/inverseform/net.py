@@ -3,11 +3,11 @@
 Borse et al., "InverseForm: A Loss Function for Structured Boundary-Aware
 Segmentation", CVPR 2021. The IF-Net looks at a predicted and a
 ground-truth boundary tile and regresses the affine transform that maps one
-onto the other; :class:`~mmmultilabel.models.InverseFormLoss` uses the
+onto the other; :class:`~mmmultilabel.inverseform.InverseFormLoss` uses the
 distance of that transform from the identity as a loss.
 
 Conventions used here and by
-:class:`~mmmultilabel.datasets.InverseFormPairDataset`:
+:class:`~mmmultilabel.inverseform.InverseFormPairDataset`:
 
 * An affine transform ``A`` acts on tile-normalised coordinates (``[-1, 1]``
   across the tile, as :func:`torch.nn.functional.affine_grid` with
@@ -33,11 +33,12 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from mmmultilabel.utils.affine import (  # noqa: F401  (re-exported)
+from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
+
+from .affine import (  # noqa: F401  (re-exported)
     affine_from_generator,
     random_generators,
 )
-from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
 
 CHECKPOINT_FORMAT = 'mmmultilabel-ifnet-v1'
 

@@ -4,8 +4,8 @@ A random square window of a label map gives the target boundary tile; the
 same window seen through an affine warp ``A`` (sampled from the whole map
 as a spatial transformer samples it) and softened like a prediction gives
 the "predicted" tile: ``pred(p) = target(A p)`` in tile-normalised
-coordinates (see :mod:`mmmultilabel.models.losses.inverseform_net`).
-:class:`~mmmultilabel.datasets.InverseFormPairDataset` draws the windows
+coordinates (see :mod:`mmmultilabel.inverseform.net`).
+:class:`~mmmultilabel.inverseform.InverseFormPairDataset` draws the windows
 and warps.
 """
 
@@ -17,11 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmmultilabel.utils.affine import affine_from_generator
-from mmmultilabel.utils.boundaries import (
-    label_boundaries,
-    probability_boundaries,
-)
+from .affine import affine_from_generator
+from .boundaries import label_boundaries, probability_boundaries
 
 
 def pick_mask(

@@ -8,7 +8,7 @@ from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from ..losses.inverseform_net import InverseFormNet
+from .net import InverseFormNet
 
 
 @MODELS.register_module()

@@ -3,7 +3,7 @@
 Borse et al., "InverseForm: A Loss Function for Structured Boundary-Aware
 Segmentation", CVPR 2021 (arXiv 2104.02745). Boundaries of the prediction
 and of the ground truth are compared by a frozen
-:class:`~mmmultilabel.models.losses.inverseform_net.InverseFormNet` (IF-Net),
+:class:`~mmmultilabel.inverseform.net.InverseFormNet` (IF-Net),
 which regresses the affine transform between them; the loss is the distance
 of that transform from the identity, averaged over tiles.
 
@@ -23,14 +23,13 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS as MMDET_MODELS
 from torch import Tensor
 
-from mmmultilabel.utils.boundaries import (  # noqa: F401  (re-exported)
+from .boundaries import (  # noqa: F401  (re-exported)
     label_boundaries,
     probability_boundaries,
     sobel_magnitude,
     valid_mask,
 )
-
-from .inverseform_net import InverseFormNet
+from .net import InverseFormNet
 
 PRED_TYPES = ('mask', 'boundary')
 

@@ -13,10 +13,10 @@ from mmengine.dataset import BaseDataset
 from pycocotools import mask as mask_utils
 from torch import Tensor
 
-from mmmultilabel.utils.affine import random_generators
+from mmmultilabel.datasets.loader import load_attr_coco
 
-from .inverseform_pairs import make_pairs, pick_mask, probe_generators
-from .loader import load_attr_coco
+from .affine import random_generators
+from .pairs import make_pairs, pick_mask, probe_generators
 
 SPLITS = ('train', 'val')
 
@@ -26,7 +26,7 @@ class InverseFormPairDataset(BaseDataset):
     """Boundary tile pairs with known warps, made from ground-truth maps.
 
     No image is read: every pair comes from a label map (see
-    :mod:`mmmultilabel.datasets.inverseform_pairs`). Label maps come from a
+    :mod:`mmmultilabel.inverseform.pairs`). Label maps come from a
     COCO instance file (``ann_file``, any form that
     :func:`~mmmultilabel.datasets.load_attr_coco` reads; categories become
     labels 1..K in the order of ``categories``, instances are painted in
@@ -59,7 +59,7 @@ class InverseFormPairDataset(BaseDataset):
             class) as a 0/1 mask. Defaults to 0.5.
         warp_range (dict, optional): Ranges of the random warps, keyword
             arguments of
-            :func:`~mmmultilabel.utils.affine.random_generators`
+            :func:`~mmmultilabel.inverseform.affine.random_generators`
             (``max_translation``, ``max_rotation``, ``max_log_scale``,
             ``max_shear``). Defaults to theirs.
         probes (dict, optional): Known warps added to each item:

@@ -10,7 +10,7 @@ mmseg's ``BaseSegDataset`` reads the result with
 ``configs/inverseform/fpn_r18-w32_1xb8-1k_shapes-semseg.py``).
 
 Example:
-    python tools/dataset_converters/shapes2semseg.py data/shapes
+    python tools/inverseform/shapes2semseg.py data/shapes
     # reads data/shapes/annotations/{train,val}.json and writes
     # data/shapes/semseg/{train,val}/<image file stem>.png
 """

@@ -8,14 +8,17 @@ from mmdet.registry import MODELS
 from mmdet.utils import OptConfigType, reduce_mean
 from torch import Tensor
 
-from .attr_mask2former_head import AttrMask2FormerHead, name_layer_losses
+from mmmultilabel.models.dense_heads.attr_mask2former_head import (
+    AttrMask2FormerHead,
+    name_layer_losses,
+)
 
 
 @MODELS.register_module()
 class BoundaryAttrMask2FormerHead(AttrMask2FormerHead):
     """:class:`AttrMask2FormerHead` plus an optional boundary loss.
 
-    ``loss_boundary`` (e.g. :class:`~mmmultilabel.models.InverseFormLoss`)
+    ``loss_boundary`` (e.g. :class:`~mmmultilabel.inverseform.InverseFormLoss`)
     compares the mask logits of every matched query, upsampled to the
     ground-truth mask size, with its matched ground-truth mask, on every
     decoder layer like the mask and dice losses (keys ``<loss_name>`` and

@@ -1,3 +1,0 @@
-from .inverseform_metric import InverseFormMetric
-
-__all__ = ['InverseFormMetric']

@@ -1,3 +1,0 @@
-from .inverseform_regressor import InverseFormRegressor
-
-__all__ = ['InverseFormRegressor']
