@@ -8,7 +8,12 @@ mmmultilabel`` does not load it; its configs do, by ``custom_imports``). Inside
 ``datasets`` the data modules form a one-way stack: the attribute layout
 (``utils``) <- completion / known fields <- ``formats`` (the readers of the
 foreign forms) <- ``validation`` <- ``loader`` <- the data set and the
-converters. Every import counts, including those inside functions and
+converters. Inside ``evaluation`` the shared modules (matching,
+accumulation, ground truth and results reading, result forms, the metric
+base, which reads ground truth) import no protocol; each protocol package (``attr``,
+``fashionpedia``, ``paco``) imports the shared modules only, never another
+protocol; ``protocols`` (the dispatch by name) and the package ``__init__``
+sit on top. Every import counts, including those inside functions and
 ``importlib.import_module`` / ``__import__`` of a literal name.
 """
 
@@ -128,6 +133,39 @@ def test_data_modules_form_a_one_way_stack():
             rank = DATA_STACK.get(parts[2])
             if rank is not None and rank >= own and parts[2] != path.stem:
                 wrong.append(f'datasets/{path.name}:{line} imports {target}')
+    assert not wrong, '\n'.join(wrong)
+
+#: Inside ``evaluation``: 0-1 shared, 2 a protocol package, 3 on top.
+EVAL_LAYERS = dict(
+    matching=0,
+    accumulate=0,
+    results_io=0,
+    result_forms=0,
+    base_metric=1,
+    attr=2,
+    fashionpedia=2,
+    paco=2,
+    protocols=3,
+)
+
+
+def test_evaluation_protocols_share_and_stay_apart():
+    wrong = []
+    for path in sorted((PKG / 'evaluation').rglob('*.py')):
+        parts = _module_name(path).split('.')
+        if len(parts) < 3:
+            continue  # the package __init__ re-exports everything
+        own, rank = parts[2], EVAL_LAYERS.get(parts[2])
+        assert rank is not None, f'{path}: not in EVAL_LAYERS'
+        for line, target in _imports(path):
+            names = target.split('.')
+            if names[1] != 'evaluation' or len(names) < 3:
+                continue
+            other = EVAL_LAYERS.get(names[2])
+            if other is not None and names[2] != own and other >= rank:
+                wrong.append(
+                    f'{path.relative_to(PKG)}:{line} imports {target}'
+                )
     assert not wrong, '\n'.join(wrong)
 
 
