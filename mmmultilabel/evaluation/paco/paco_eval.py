@@ -176,7 +176,7 @@ class PACOeval(COCOeval):
         for d in self.dts:
             by_img[d['image_id']].append(d)
         for img_id in self.params.imgIds:
-            neg = gt.federated(img_id, 'neg_category_ids')
+            neg = gt.images[img_id]['neg_category_ids']
             for d in by_img.get(img_id, ()):
                 if (
                     d['category_id'] not in cats
@@ -192,7 +192,7 @@ class PACOeval(COCOeval):
                     continue
                 self._dts[img_id, cat].append(d)
         self.img_nel = {
-            i: gt.federated(i, 'not_exhaustive_category_ids') or set()
+            i: gt.images[i]['not_exhaustive_category_ids'] or set()
             for i in self.params.imgIds
         }
 
@@ -297,7 +297,7 @@ class PACOeval(COCOeval):
                 cats_of_img[img_id].append(cat)
         cells = {}
         for img_id in self.params.imgIds:
-            neg = gt.federated(img_id, 'neg_category_ids_attrs')
+            neg = gt.images[img_id]['neg_category_ids_attrs']
             for cat in cats_of_img.get(img_id, ()):
                 ids = [d['id'] for d in self._dts[img_id, cat]]
                 for j in pairs_of_cat.get(cat, ()):
