@@ -79,6 +79,9 @@ __all__ = ['PACOeval', 'evaluate_paco', 'paco_summary']
 
 #: LVIS frequency groups (``image_count`` bins) of ``APr``/``APc``/``APf``.
 FREQ_GROUPS = ('r', 'c', 'f')
+#: PACO's headline AP of the object and of the part categories.
+HEADLINES = dict(obj='obj_attr_AP', part='obj_attr_part_AP')
+NAN = float('nan')
 
 
 def _nanmean(values) -> float:
@@ -88,7 +91,7 @@ def _nanmean(values) -> float:
 
 def _ap(precision: np.ndarray) -> float:
     """PACO's ``get_AP_from_precisions``: mean of precision > -1."""
-    return mean_precision(precision, empty=float('nan'))
+    return mean_precision(precision, empty=NAN)
 
 
 class PACOeval(COCOeval):
@@ -493,9 +496,7 @@ class PACOeval(COCOeval):
         0.50:0.95, area "all"); NaN for a pair without positive."""
         col = {c: n for n, c in enumerate(self.attr_pair_cols.tolist())}
         return {
-            j: _ap(self.attr_precision[:, :, col[n]])
-            if n in col
-            else float('nan')
+            j: _ap(self.attr_precision[:, :, col[n]]) if n in col else NAN
             for n, j in enumerate(self.attr_pair_ids)
         }
 
@@ -528,13 +529,12 @@ def paco_summary(ev: PACOeval) -> Dict[str, float]:
     LVIS prints -1.
     """
     gt, p = ev.gt, ev.params
-    stats: Dict[str, float] = OrderedDict()
     tables = pair_tables(ev)
-    stats['obj_attr_AP'] = tables['obj_attr_AP']
-    stats['obj_attr_part_AP'] = tables['obj_attr_part_AP']
-    for kind in ('obj', 'part'):
-        key = 'obj_attr_AP' if kind == 'obj' else 'obj_attr_part_AP'
-        for t, v in tables[f'{kind}_types'].items():
+    stats: Dict[str, float] = OrderedDict(
+        (key, tables[kind]['AP']) for kind, key in HEADLINES.items()
+    )
+    for kind, key in HEADLINES.items():
+        for t, v in tables[kind]['types'].items():
             stats[f'{key}_{t}'] = v
     prec = ev.eval['precision'][..., 0]  # (T, R, K, A)
     for key, kw in (
@@ -553,7 +553,7 @@ def paco_summary(ev: PACOeval) -> Dict[str, float]:
             stats[f'AP{g}'] = _lvis_ap(prec, p, cats=idx)
     cat_index = {c: n for n, c in enumerate(p.catIds)}
     per_cat = {c: _ap(prec[:, :, cat_index[c], 0]) for c in p.catIds}
-    order = [c for c in gt.cats]  # file order, as PACO iterates
+    order = list(gt.cats)  # file order, as PACO iterates
     stats['obj_AP'] = _nanmean(per_cat[c] for c in order if c in gt.obj_ids)
     parts = OrderedDict()
     for c in order:
@@ -568,10 +568,10 @@ def pair_tables(ev: PACOeval) -> dict:
     """PACO's ``heirachrichal_APs``: AP per pair, attribute and type.
 
     Returns:
-        dict: ``pairs`` (``[(category name, attribute name, AP)]``),
-        ``obj_attrs`` / ``part_attrs`` (``{attribute name: AP}``),
-        ``obj_types`` / ``part_types`` (``{type: AP}``) and the two
-        headline numbers.
+        dict: ``pairs`` (``[(category name, attribute name, AP)]``) and,
+        for ``obj`` and ``part`` (the categories of :data:`HEADLINES`),
+        ``attrs`` (``{attribute name: AP}``), ``types`` (``{type: AP}``)
+        and the headline ``AP``.
     """
     gt = ev.gt
     pair_ap = ev.pair_ap()
@@ -587,18 +587,19 @@ def pair_tables(ev: PACOeval) -> dict:
             for j, c, a in sorted(gt.joint)
         ]
     )
-    for kind in ('obj', 'part'):
+    for kind in HEADLINES:
         attr_ap = {a: _nanmean(v) for a, v in per_attr[kind].items()}
         types = OrderedDict(
             (t, _nanmean(attr_ap[a] for a in ids if a in attr_ap))
             for t, ids in gt.attr_types.items()
         )
-        out[f'{kind}_attrs'] = OrderedDict(
-            (gt.attr_names.get(a, str(a)), v) for a, v in attr_ap.items()
+        out[kind] = dict(
+            attrs=OrderedDict(
+                (gt.attr_names.get(a, str(a)), v) for a, v in attr_ap.items()
+            ),
+            types=types,
+            AP=_nanmean(types.values()),
         )
-        out[f'{kind}_types'] = types
-        key = 'obj_attr_AP' if kind == 'obj' else 'obj_attr_part_AP'
-        out[key] = _nanmean(types.values())
     return out
 
 
@@ -611,25 +612,17 @@ def paco_tables(ev: PACOeval) -> List[str]:
     from terminaltables import AsciiTable
 
     tables = pair_tables(ev)
+    obj, part = tables['obj'], tables['part']
     rows = [['metric', 'value']] + [[k, _fmt(v)] for k, v in ev.stats.items()]
     out = [AsciiTable(rows, 'PACO ' + ev.params.iouType).table]
-    types = [['type', 'obj_attr_AP', 'obj_attr_part_AP']] + [
-        [t, _fmt(tables['obj_types'][t]), _fmt(tables['part_types'][t])]
+    types = [['type', *HEADLINES.values()]] + [
+        [t, _fmt(obj['types'][t]), _fmt(part['types'][t])]
         for t in ev.gt.attr_types
     ]
     out.append(AsciiTable(types, 'per attribute type').table)
-    names = list(
-        OrderedDict.fromkeys(
-            list(tables['obj_attrs']) + list(tables['part_attrs'])
-        )
-    )
     attrs = [['attribute', 'objects', 'parts']] + [
-        [
-            n,
-            _fmt(tables['obj_attrs'].get(n, float('nan'))),
-            _fmt(tables['part_attrs'].get(n, float('nan'))),
-        ]
-        for n in names
+        [n, _fmt(obj['attrs'].get(n, NAN)), _fmt(part['attrs'].get(n, NAN))]
+        for n in dict.fromkeys([*obj['attrs'], *part['attrs']])
     ]
     out.append(AsciiTable(attrs, 'per attribute (mean over categories)').table)
     pairs = [['category', 'attribute', 'AP']] + [
