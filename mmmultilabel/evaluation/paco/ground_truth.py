@@ -27,11 +27,9 @@ annotations), and what cannot be evaluated at all raises
 :class:`~mmmultilabel.utils.AnnotationDefectError` naming the file, the id
 and the fix (:class:`~mmmultilabel.utils.ResultsError` for results).
 
-:func:`load_paco_results` reads results as ``PACOResults`` does (after the
-``bbox`` of ``segm`` results is dropped, as PACO's ``LVISEvaluator`` wrapper
-does): at most ``max_dets`` per image (the highest scores, stable), ids in
-the resulting order, area from the mask (``segm``) or ``w * h`` (``bbox``),
-and ``attribute_probs`` indexed by attribute id.
+:func:`load_paco_results` reads results as ``PACOResults`` does: by
+pycocotools' ``loadRes`` rules (:func:`~..results_io.load_results`), then
+PACO's own (``attribute_probs`` indexed by attribute id, ``max_dets``).
 """
 
 import contextlib
@@ -199,12 +197,11 @@ class PacoGroundTruth:
         self.obj_ids = sorted(
             i for i, c in self.cats.items() if ':' not in c['name']
         )
-        self.part_ids = sorted(
-            i for i, c in self.cats.items() if ':' in c['name']
-        )
         self.part_to_obj: Dict[int, int] = {}
-        for pid in self.part_ids:
-            name = self.cats[pid]['name']
+        for pid, cat in sorted(self.cats.items()):
+            name = cat['name']
+            if ':' not in name:
+                continue
             obj = name.split(':')[0]
             if obj not in by_name:
                 self._fail(
@@ -239,8 +236,6 @@ class PacoGroundTruth:
         self.attr_type = {
             a: t for t, ids in self.attr_types.items() for a in ids
         }
-        ids = [a for a in self.attr_names if a >= 0]
-        self.num_probs = max(ids) + 1 if ids else 0
 
     # -------------------------------------------------------- annotations
     def _index_annotations(self, anns: Sequence) -> None:
@@ -319,8 +314,9 @@ class PacoGroundTruth:
         self.pair_of = {j: (c, a) for j, c, a in self.joint}
         self.pair_id = {(c, a): j for j, c, a in self.joint}
         pair_cats = {c for _, c, _ in self.joint}
-        if self.joint and self.num_probs <= max(a for _, _, a in self.joint):
-            self.num_probs = max(a for _, _, a in self.joint) + 1
+        # attribute_probs is indexed by the ids of attributes and pairs
+        ids = [*self.attr_names, *(a for _, _, a in self.joint)]
+        self.num_probs = 1 + max((a for a in ids if a >= 0), default=-1)
         # positives of each pair: annotations (with a mask) that list the
         # attribute, whatever their unknown flags say
         self.pair_positives: Dict[Tuple[int, int], List[int]] = defaultdict(

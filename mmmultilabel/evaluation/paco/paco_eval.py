@@ -639,7 +639,6 @@ def evaluate_paco(
     max_dets: int = PACO_MAX_DETS,
     gt_source: str = '<ground truth>',
     results_source: str = '<results>',
-    tables: bool = True,
     img_ids: Optional[Sequence[int]] = None,
 ) -> Tuple[Dict[str, float], List[str]]:
     """PACO's evaluation of results on a native PACO dict.
@@ -654,8 +653,6 @@ def evaluate_paco(
         max_dets (int): Detections per image. Defaults to 300 (PACO).
         gt_source (str): File name of ``gt``, for messages.
         results_source (str): File name of ``results``, for messages.
-        tables (bool): Also build the per-type/attribute/pair tables.
-            Defaults to True.
         img_ids (Sequence[int], optional): Images to evaluate, with or
             without results (results on other images are not read).
             Defaults to every image of ``gt``, as PACO's evaluation.
@@ -700,6 +697,4 @@ def evaluate_paco(
         f'PACO {iou_type}: {len(dts)} detections, '
         f'{time.perf_counter() - tic:.2f}s'
     ] + notes
-    if tables:
-        lines += paco_tables(ev)
-    return dict(ev.stats), lines
+    return dict(ev.stats), lines + paco_tables(ev)
