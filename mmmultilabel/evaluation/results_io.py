@@ -220,8 +220,9 @@ def _check_fields(
     res: Mapping, n: int, field: str, iou_type: str, official: bool, source
 ) -> None:
     """Raise :class:`ResultsError` if result ``n`` lacks the field that the
-    reading rule of :func:`load_results` needs, or has a mask that is not
-    RLE."""
+    reading rule of :func:`load_results` needs, has a mask that is not
+    compressed RLE or a box that is not four numbers (``loadRes`` cannot
+    read them)."""
     where = f'{source}: result #{n + 1} (image id {res["image_id"]})'
     if field not in res:
         if official:
@@ -236,13 +237,30 @@ def _check_fields(
             f'evaluate the results with iou type {other} '
             f'(--iou-type {other}) or give every result a "{field}"'
         )
+    box = res['bbox'] if field == 'bbox' else None
+    if field == 'bbox' and not (
+        isinstance(box, (list, tuple))
+        and len(box) == 4
+        and all(isinstance(v, numbers.Real) for v in box)
+    ):
+        raise ResultsError(
+            f'{where}: field "bbox": expected [x, y, w, h], got '
+            f'{str(box)[:80]}'
+        )
     seg = res.get('segmentation')
     needs_rle = field == 'segmentation' and (official or iou_type == 'segm')
-    if needs_rle and seg is not None and not isinstance(seg, Mapping):
+    if (
+        needs_rle
+        and seg is not None
+        and not (
+            isinstance(seg, Mapping)
+            and isinstance(seg.get('counts'), (str, bytes))
+        )
+    ):
         raise ResultsError(
             f'{where}: field "segmentation": results give masks as RLE '
-            '({"size": [h, w], "counts": ...}), got '
-            f'{str(seg)[:80]}'
+            '({"size": [h, w], "counts": ...}, "counts" compressed to a '
+            f'string), got {str(seg)[:80]}'
         )
 
 

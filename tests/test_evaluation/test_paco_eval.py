@@ -176,7 +176,7 @@ def test_unreadable_attribute_probs_is_an_error(probs, message):
     else:
         results[1]['attribute_probs'] = probs
     with pytest.raises(ResultsError) as err:
-        evaluate_paco(gt, results, 'segm', results_source='res.json')
+        evaluate_paco(gt, results, 'bbox', results_source='res.json')
     text = str(err.value)
     assert 'res.json: result #2 (image id 1)' in text
     assert '"attribute_probs"' in text and message in text

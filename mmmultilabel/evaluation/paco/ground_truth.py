@@ -27,18 +27,17 @@ annotations), and what cannot be evaluated at all raises
 :class:`~mmmultilabel.utils.AnnotationDefectError` naming the file, the id
 and the fix (:class:`~mmmultilabel.utils.ResultsError` for results).
 
-:func:`load_paco_results` reads results as ``PACOResults`` does (after the
-``bbox`` of ``segm`` results is dropped, as PACO's ``LVISEvaluator`` wrapper
-does): at most ``max_dets`` per image (the highest scores, stable), ids in
-the resulting order, area from the mask (``segm``) or ``w * h`` (``bbox``),
-and ``attribute_probs`` indexed by attribute id.
+:func:`load_paco_results` reads results as ``PACOResults`` does: by
+pycocotools' ``loadRes`` rules (:func:`~..results_io.load_results`), then
+PACO's own (``attribute_probs`` indexed by attribute id, ``max_dets``).
 """
 
+import contextlib
+import io
 from collections import OrderedDict, defaultdict
-from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, NoReturn, Sequence, Tuple
 
-import pycocotools.mask as mask_utils
-
+from mmmultilabel.datasets.known_fields import FEDERATED_IMAGE_FIELDS
 from mmmultilabel.utils.errors import (
     AnnotationDefectError,
     ResultsError,
@@ -46,6 +45,7 @@ from mmmultilabel.utils.errors import (
 )
 
 from ..result_forms import check_probs
+from ..results_io import coco_from_dict, load_results
 
 #: Attribute names that PACO's hierarchical AP leaves out (its
 #: ``heirachrichal_APs``). ``other(color)`` and ``other(transparency)`` are
@@ -60,13 +60,6 @@ PACO_HINT = (
 
 #: PACO's default (and official) number of detections kept per image.
 PACO_MAX_DETS = 300
-
-_FED_FIELDS = (
-    'neg_category_ids',
-    'not_exhaustive_category_ids',
-    'neg_category_ids_attrs',
-    'not_exhaustive_category_ids_attrs',
-)
 
 
 def _is_id(value) -> bool:
@@ -84,6 +77,11 @@ class PacoGroundTruth:
             ``'<ground truth>'``.
 
     Attributes:
+        coco (COCO): pycocotools' index of the images and categories (no
+            annotations), which reads the masks (``annToRLE``) and the
+            results (:func:`~..results_io.load_results`).
+        images (dict[int, dict]): The federated lists of every image as
+            sets, None where the image has no such field.
         img_ids (list[int]): Sorted image ids (every image is evaluated).
         cat_ids (list[int]): Sorted category ids.
         obj_ids (list[int]): Object categories (name without ``:``).
@@ -125,6 +123,15 @@ class PacoGroundTruth:
             )
         self._index_images(data['images'])
         self._index_categories(data['categories'])
+        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' log
+            self.coco = coco_from_dict(
+                dict(
+                    images=data['images'],
+                    categories=data['categories'],
+                    annotations=[],
+                ),
+                source,
+            )
         self._index_attributes(data)
         self._index_annotations(data['annotations'])
         self._index_pairs(data)
@@ -142,7 +149,7 @@ class PacoGroundTruth:
             if not isinstance(img, Mapping) or 'id' not in img:
                 self._fail('images', f'an image without "id": {img!r:.200}')
             fed = {}
-            for key in _FED_FIELDS:
+            for key in FEDERATED_IMAGE_FIELDS:
                 value = img.get(key)
                 if value is None:
                     missing[key] += 1
@@ -154,9 +161,7 @@ class PacoGroundTruth:
                     )
                 else:
                     fed[key] = set(value)
-            self.images[img['id']] = dict(
-                height=img.get('height'), width=img.get('width'), **fed
-            )
+            self.images[img['id']] = fed
         self.img_ids = sorted(self.images)
         meaning = dict(
             neg_category_ids='every category is treated as verified absent',
@@ -192,12 +197,11 @@ class PacoGroundTruth:
         self.obj_ids = sorted(
             i for i, c in self.cats.items() if ':' not in c['name']
         )
-        self.part_ids = sorted(
-            i for i, c in self.cats.items() if ':' in c['name']
-        )
         self.part_to_obj: Dict[int, int] = {}
-        for pid in self.part_ids:
-            name = self.cats[pid]['name']
+        for pid, cat in sorted(self.cats.items()):
+            name = cat['name']
+            if ':' not in name:
+                continue
             obj = name.split(':')[0]
             if obj not in by_name:
                 self._fail(
@@ -232,8 +236,6 @@ class PacoGroundTruth:
         self.attr_type = {
             a: t for t, ids in self.attr_types.items() for a in ids
         }
-        ids = [a for a in self.attr_names if a >= 0]
-        self.num_probs = max(ids) + 1 if ids else 0
 
     # -------------------------------------------------------- annotations
     def _index_annotations(self, anns: Sequence) -> None:
@@ -312,8 +314,9 @@ class PacoGroundTruth:
         self.pair_of = {j: (c, a) for j, c, a in self.joint}
         self.pair_id = {(c, a): j for j, c, a in self.joint}
         pair_cats = {c for _, c, _ in self.joint}
-        if self.joint and self.num_probs <= max(a for _, _, a in self.joint):
-            self.num_probs = max(a for _, _, a in self.joint) + 1
+        # attribute_probs is indexed by the ids of attributes and pairs
+        ids = [*self.attr_names, *(a for _, _, a in self.joint)]
+        self.num_probs = 1 + max((a for a in ids if a >= 0), default=-1)
         # positives of each pair: annotations (with a mask) that list the
         # attribute, whatever their unknown flags say
         self.pair_positives: Dict[Tuple[int, int], List[int]] = defaultdict(
@@ -372,36 +375,28 @@ class PacoGroundTruth:
         ]
 
     # ------------------------------------------------------------ helpers
-    def federated(self, img_id: int, key: str) -> Optional[set]:
-        """A federated list of an image as a set, None when absent."""
-        return self.images[img_id][key]
-
     def to_rle(self, ann: Mapping) -> dict:
-        """Mask of an annotation as compressed RLE (``LVIS.ann_to_rle``)."""
+        """Mask of an annotation as compressed RLE: pycocotools'
+        ``COCO.annToRLE``, as ``LVIS.ann_to_rle``; a compressed RLE is read
+        without the image size."""
         segm = ann['segmentation']
-        where = f'annotation id={ann["id"]}'
         if isinstance(segm, Mapping) and isinstance(segm.get('counts'), str):
             return segm
-        if not isinstance(segm, (list, Mapping)):
-            self._fail(
-                where,
-                'field "segmentation" must be polygons or RLE, got '
-                f'{type(segm).__name__}',
-            )
-        img = self.images[ann['image_id']]
-        size = img['height'], img['width']
-        if not all(_is_id(v) for v in size):
+        img = self.coco.imgs[ann['image_id']]
+        if not all(_is_id(img.get(k)) for k in ('height', 'width')):
             self._fail(
                 f'image id={ann["image_id"]}',
                 'fields "height" and "width" are needed to read the polygon '
-                f'or uncompressed RLE mask of {where}',
+                f'or uncompressed RLE mask of annotation id={ann["id"]}',
             )
         try:
-            if isinstance(segm, list):
-                return mask_utils.merge(mask_utils.frPyObjects(segm, *size))
-            return mask_utils.frPyObjects(segm, *size)
-        except (TypeError, ValueError, KeyError, IndexError) as err:
-            self._fail(where, f'field "segmentation" is not a mask: {err}')
+            return self.coco.annToRLE(ann)
+        except Exception as err:  # pycocotools raises Exception too
+            self._fail(
+                f'annotation id={ann["id"]}',
+                'field "segmentation" must be polygons or RLE, got '
+                f'{str(segm)[:80]} ({type(err).__name__}: {err})',
+            )
 
     def box(self, ann: Mapping) -> list:
         """``bbox`` of an annotation, needed for ``bbox`` evaluation."""
@@ -428,6 +423,14 @@ def load_paco_results(
 ) -> List[dict]:
     """Results as ``PACOResults`` holds them.
 
+    Read by :func:`~..results_io.load_results` (pycocotools' ``loadRes``,
+    whose rules are ``LVISResults``'): for ``segm`` without their ``bbox``,
+    which PACO's ``LVISEvaluator`` wrapper drops, so that ``area`` and
+    ``bbox`` come from the mask; for ``bbox`` with ``area = w * h`` when
+    the first result has a ``bbox`` (else from the mask). Then PACO's own
+    rules: ``attribute_probs`` checked, at most ``max_dets`` per image,
+    ids in PACO's order, box results with an empty mask left out.
+
     Args:
         gt (PacoGroundTruth): Ground truth.
         results (Sequence[Mapping]): PACO results: ``image_id``,
@@ -449,85 +452,32 @@ def load_paco_results(
         ResultsError: A result that cannot be read, named by its
             1-based number in the file and its image id.
     """
-    if not isinstance(results, (list, tuple)):
-        raise ResultsError(
-            f'{source}: expected a list of results, got '
-            f'{type(results).__name__}'
-        )
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' log
+        dts = load_results(
+            gt.coco, results, iou_type, source, official=iou_type == 'bbox'
+        ).dataset['annotations']
     pair_cats = {c for _, c, _ in gt.joint}
-    by_img: Dict[int, List[Tuple[int, Mapping]]] = OrderedDict()
-    for n, res in enumerate(results):
-        where = f'{source}: result #{n + 1}'
-        if not isinstance(res, Mapping):
-            raise ResultsError(
-                f'{where}: expected an object, got {res!r:.200}'
-            )
-        where += f' (image id {res.get("image_id")!r})'
-        if res.get('image_id') not in gt.images:
-            raise ResultsError(
-                f'{where}: the image is not an image of {gt.source}'
-            )
-        if res.get('category_id') not in gt.cats:
-            raise ResultsError(
-                f'{where}: category id {res.get("category_id")!r} is not a '
-                f'category of {gt.source}'
-            )
-        if not is_number(res.get('score')):
+    by_img: Dict[int, List[dict]] = OrderedDict()
+    for n, dt in enumerate(dts):
+        where = f'{source}: result #{n + 1} (image id {dt["image_id"]!r})'
+        if not is_number(dt['score']):
             raise ResultsError(f'{where}: field "score" must be a number')
-        if 'attribute_probs' in res:
-            check_probs(res['attribute_probs'], gt.num_probs, where)
-        elif res['category_id'] in pair_cats:
+        if 'attribute_probs' in dt:
+            check_probs(dt['attribute_probs'], gt.num_probs, where)
+        elif dt['category_id'] in pair_cats:
             raise ResultsError(
                 f'{where}: field "attribute_probs" is missing; category '
-                f'{res["category_id"]} has scored (category, attribute) pairs '
+                f'{dt["category_id"]} has scored (category, attribute) pairs '
                 'and PACO needs one probability per attribute id'
             )
-        by_img.setdefault(res['image_id'], []).append((n, res))
-    kept: List[Tuple[int, Mapping]] = []
-    for img_id, items in by_img.items():
+        by_img.setdefault(dt['image_id'], []).append(dt)
+    kept: List[dict] = []
+    for items in by_img.values():
         if 0 <= max_dets < len(items):
-            items = sorted(items, key=lambda x: x[1]['score'], reverse=True)
+            items = sorted(items, key=lambda d: d['score'], reverse=True)
             items = items[:max_dets]
         kept.extend(items)
-    use_box = iou_type == 'bbox' and bool(kept) and 'bbox' in kept[0][1]
-    out = []
-    for new_id, (n, res) in enumerate(kept, start=1):
-        where = f'{source}: result #{n + 1} (image id {res["image_id"]})'
-        dt = dict(
-            id=new_id,
-            image_id=res['image_id'],
-            category_id=res['category_id'],
-            score=res['score'],
-            attribute_probs=res.get('attribute_probs'),
-        )
-        if use_box:
-            box = res.get('bbox')
-            if not (isinstance(box, (list, tuple)) and len(box) == 4):
-                raise ResultsError(
-                    f'{where}: field "bbox" [x, y, w, h] is missing (the '
-                    'first result has one, so PACO reads boxes)'
-                )
-            if 'segmentation' in res and len(res['segmentation']) == 0:
-                continue
-            dt['bbox'] = list(box)
-            dt['area'] = box[2] * box[3]
-        else:
-            segm = res.get('segmentation')
-            if not isinstance(segm, Mapping) or 'counts' not in segm:
-                raise ResultsError(
-                    f'{where}: field "segmentation" must be a RLE '
-                    '{"size": [h, w], "counts": ...} for '
-                    f'{iou_type} evaluation'
-                    + (
-                        ' (or give every result a "bbox")'
-                        if iou_type == 'bbox'
-                        else ''
-                    )
-                )
-            if isinstance(segm['counts'], list):
-                segm = mask_utils.frPyObjects(segm, *segm['size'])
-            dt['segmentation'] = segm
-            dt['area'] = mask_utils.area(segm)
-            dt['bbox'] = mask_utils.toBbox(segm)
-        out.append(dt)
-    return out
+    for new_id, dt in enumerate(kept, start=1):
+        dt['id'] = new_id
+    # PACO leaves out the box results whose mask is empty
+    return [d for d in kept if d['segmentation'] != []]

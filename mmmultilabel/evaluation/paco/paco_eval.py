@@ -79,6 +79,9 @@ __all__ = ['PACOeval', 'evaluate_paco', 'paco_summary']
 
 #: LVIS frequency groups (``image_count`` bins) of ``APr``/``APc``/``APf``.
 FREQ_GROUPS = ('r', 'c', 'f')
+#: PACO's headline AP of the object and of the part categories.
+HEADLINES = dict(obj='obj_attr_AP', part='obj_attr_part_AP')
+NAN = float('nan')
 
 
 def _nanmean(values) -> float:
@@ -88,7 +91,7 @@ def _nanmean(values) -> float:
 
 def _ap(precision: np.ndarray) -> float:
     """PACO's ``get_AP_from_precisions``: mean of precision > -1."""
-    return mean_precision(precision, empty=float('nan'))
+    return mean_precision(precision, empty=NAN)
 
 
 class PACOeval(COCOeval):
@@ -146,7 +149,7 @@ class PACOeval(COCOeval):
     def _prepare(self) -> None:
         """LVIS' ``_prepare``: area > 0, federated filter of detections."""
         gt, segm = self.gt, self.params.iouType == 'segm'
-        cats = set(self.params.catIds)
+        imgs, cats = set(self.params.imgIds), set(self.params.catIds)
         self._gts = defaultdict(list)
         self._dts = defaultdict(list)
         present = defaultdict(set)
@@ -156,43 +159,32 @@ class PACOeval(COCOeval):
                 or not 0 < ann['area'] < math.inf
             ):
                 continue
-            g = dict(
-                id=ann['id'],
-                image_id=ann['image_id'],
-                category_id=ann['category_id'],
-                area=ann['area'],
-                ignore=ann.get('ignore', 0),
-                iscrowd=0,
-                unknown={t: ann.get(f'unknown_{t}') for t in gt.attr_types},
-            )
+            # a copy as COCOeval reads it: no crowd, the mask as RLE
+            g = dict(ann, ignore=ann.get('ignore', 0), iscrowd=0)
             if segm:
                 g['segmentation'] = gt.to_rle(ann)
             else:
                 g['bbox'] = gt.box(ann)
             self._gts[g['image_id'], g['category_id']].append(g)
             present[g['image_id']].add(g['category_id'])
-        self.present = present
-        by_img = defaultdict(list)
         for d in self.dts:
-            by_img[d['image_id']].append(d)
-        for img_id in self.params.imgIds:
-            neg = gt.federated(img_id, 'neg_category_ids')
-            for d in by_img.get(img_id, ()):
-                if (
-                    d['category_id'] not in cats
-                    or not 0 < d['area'] < math.inf
-                ):
-                    continue
-                cat = d['category_id']
-                if (
-                    neg is not None
-                    and cat not in neg
-                    and cat not in present[img_id]
-                ):
-                    continue
-                self._dts[img_id, cat].append(d)
+            img_id, cat = d['image_id'], d['category_id']
+            if (
+                img_id not in imgs
+                or cat not in cats
+                or not 0 < d['area'] < math.inf
+            ):
+                continue
+            neg = gt.images[img_id]['neg_category_ids']
+            if (
+                neg is not None
+                and cat not in neg
+                and cat not in present[img_id]
+            ):
+                continue
+            self._dts[img_id, cat].append(d)
         self.img_nel = {
-            i: gt.federated(i, 'not_exhaustive_category_ids') or set()
+            i: gt.images[i]['not_exhaustive_category_ids'] or set()
             for i in self.params.imgIds
         }
 
@@ -223,7 +215,8 @@ class PACOeval(COCOeval):
         """PACO: an unmatched part detection counts unless it overlaps an
         object ground truth a little (see the module docstring)."""
         objs = self._gts[img_id, obj]
-        dts = self._sorted_dts(img_id, res['category_id'])
+        by_id = {d['id']: d for d in self._dts[img_id, res['category_id']]}
+        dts = [by_id[i] for i in res['dtIds']]  # COCOeval's order
         if not objs or not dts:
             return
         overlap = self._overlap(dts, objs)  # (D, G_obj)
@@ -266,11 +259,6 @@ class PACOeval(COCOeval):
                 out[i, j] = inter / (o[2] * o[3] - inter + 1e-7)
         return out
 
-    def _sorted_dts(self, img_id: int, cat_id: int) -> List[dict]:
-        dts = self._dts[img_id, cat_id]
-        order = np.argsort([-d['score'] for d in dts], kind='mergesort')
-        return [dts[i] for i in order[: self.params.maxDets[-1]]]
-
     # ------------------------------------------------------- pair level
     def evaluate(self) -> None:
         """Object-level cells (COCOeval), then the cells of every pair."""
@@ -278,36 +266,27 @@ class PACOeval(COCOeval):
             super().evaluate()
         self._evaluate_pairs()
 
-    def _pair_cells(self) -> Dict[Tuple[int, int], List[int]]:
-        """``(image, pair) -> detection ids`` (``_prepare_joint_attr``)."""
+    def _pair_cells(self) -> set:
+        """``(image, pair)`` cells evaluated with the detections of the
+        pair's category (``_prepare_joint_attr``)."""
         gt = self.gt
         pos_imgs = defaultdict(set)
-        for (img_id, j), ids in gt.pair_positives.items():
-            if ids:
-                pos_imgs[img_id].add(j)
+        for img_id, j in gt.pair_positives:
+            pos_imgs[img_id].add(j)
         pairs_of_cat = defaultdict(list)  # the last entry of a pair id wins
         for j, (cat, _) in gt.pair_of.items():
             pairs_of_cat[cat].append(j)
         # a cell without detections is only evaluated for its positives,
         # which _evaluate_pairs finds anyway: only (image, category) cells
         # with detections are looked at, not every image x pair
-        cats_of_img = defaultdict(list)
+        cells = set()
         for (img_id, cat), dts in self._dts.items():
-            if dts:
-                cats_of_img[img_id].append(cat)
-        cells = {}
-        for img_id in self.params.imgIds:
-            neg = gt.federated(img_id, 'neg_category_ids_attrs')
-            for cat in cats_of_img.get(img_id, ()):
-                ids = [d['id'] for d in self._dts[img_id, cat]]
-                for j in pairs_of_cat.get(cat, ()):
-                    if (
-                        neg is not None
-                        and j not in neg
-                        and j not in pos_imgs[img_id]
-                    ):
-                        continue
-                    cells[img_id, j] = ids
+            if not dts:
+                continue
+            neg = gt.images[img_id]['neg_category_ids_attrs']
+            for j in pairs_of_cat.get(cat, ()):
+                if neg is None or j in neg or j in pos_imgs[img_id]:
+                    cells.add((img_id, j))
         return cells
 
     def _evaluate_pairs(self) -> None:
@@ -320,26 +299,21 @@ class PACOeval(COCOeval):
         img_index = {i: n for n, i in enumerate(p.imgIds)}
         cat_index = {c: n for n, c in enumerate(p.catIds)}
         num_imgs = len(p.imgIds)
-        keys = set(cells) | {
-            k
-            for k, ids in self.gt.pair_positives.items()
-            if ids and k[0] in img_index
-        }
+        keys = cells | {k for k in self.gt.pair_positives if k[0] in img_index}
         todo = []
         for img_id, j in sorted(keys, key=lambda k: (img_index[k[0]], k[1])):
             cat, attr = self.gt.pair_of[j]
             if not self._gts[img_id, cat] and not self._dts[img_id, cat]:
                 continue
-            pos = set(self.gt.pair_positives.get((img_id, j), ()))
-            dt_ids = set(cells.get((img_id, j), ()))
-            if not pos and not dt_ids:
-                continue
-            cell = self._pair_cell(img_id, cat, attr, pos, dt_ids)
-            cell['gt_ignore'] = self._gt_ignore(cell, p.areaRng[a_all])
             obj_res = self.evalImgs[
                 (cat_index[cat] * len(p.areaRng) + a_all) * num_imgs
                 + img_index[img_id]
             ]
+            pos = set(self.gt.pair_positives.get((img_id, j), ()))
+            cell = self._pair_cell(
+                img_id, cat, attr, pos, (img_id, j) in cells, obj_res
+            )
+            cell['gt_ignore'] = self._gt_ignore(cell, p.areaRng[a_all])
             todo.append(((j, img_id), cell, obj_res))
         matches = self._match_cells([cell for _, cell, _ in todo])
         for (key, cell, obj_res), match in zip(todo, matches):
@@ -348,28 +322,33 @@ class PACOeval(COCOeval):
             )
 
     def _pair_cell(
-        self, img_id: int, cat: int, attr: int, pos: set, dt_ids: set
+        self,
+        img_id: int,
+        cat: int,
+        attr: int,
+        pos: set,
+        with_dts: bool,
+        obj_res: dict,
     ) -> dict:
         """What PACO's ``evaluate_img_attr`` computes the same way for every
-        area range of one (image, pair)."""
+        area range of one (image, pair): its positives ``pos``, and the
+        category's detections if ``with_dts``."""
         gt_obj, dt_obj = self._gts[img_id, cat], self._dts[img_id, cat]
-        ious = self.ious[img_id, cat]
         gt_sel = [n for n, g in enumerate(gt_obj) if g['id'] in pos]
         # PACO keeps the category's detections in file order here ...
-        dts = [d for d in dt_obj if d['id'] in dt_ids]
+        dts = dt_obj if with_dts else []
         probs = np.array(
             [d['attribute_probs'][attr] for d in dts], dtype=float
         )
         scores = np.array([d['score'] for d in dts], dtype=float) * probs
         dt_idx = np.argsort(-scores, kind='mergesort')
         rows = None
-        if dts and gt_sel and len(ious):
+        if dts and gt_sel:
             # ... and reorders the IoU rows, which are in score order, by
             # the positions of that file order (official row order)
-            rows = np.asarray(ious)[:, gt_sel][dt_idx, :]
+            rows = np.asarray(self.ious[img_id, cat])[:, gt_sel][dt_idx, :]
             if (img_id, cat) not in self.row_order_cats and any(
-                a['id'] != b['id']
-                for a, b in zip(dt_obj, self._sorted_dts(img_id, cat))
+                a['id'] != b for a, b in zip(dt_obj, obj_res['dtIds'])
             ):
                 self.row_order_cats.add((img_id, cat))
         a_type = self.gt.attr_type[attr]
@@ -378,7 +357,9 @@ class PACOeval(COCOeval):
             dts=[dts[n] for n in dt_idx],
             scores=scores[dt_idx],
             rows=rows,
-            unknown={g['id']: bool(g['unknown'][a_type]) for g in gt_obj},
+            unknown={
+                g['id']: bool(g.get(f'unknown_{a_type}')) for g in gt_obj
+            },
         )
 
     @staticmethod
@@ -414,30 +395,21 @@ class PACOeval(COCOeval):
             list[np.ndarray]: Per cell, (T, D) index of the matched ground
             truth (in the cell's order) or -1.
         """
-        num_thrs = len(self.params.iouThrs)
-        busy = [c['rows'] is not None for c in cells]
-        num_dets = np.array([len(c['dts']) for c in cells], dtype=np.int64)
-        num_gts = np.array([len(c['gts']) for c in cells], dtype=np.int64)
-        num_dets[~np.array(busy, dtype=bool)] = 0
-        num_gts[~np.array(busy, dtype=bool)] = 0
-        ious = [c['rows'].ravel() for c, b in zip(cells, busy) if b]
-        ignore = [c['gt_ignore'] for c, b in zip(cells, busy) if b]
+        num_dets = [len(c['dts']) for c in cells]
+        num_gts = [len(c['gts']) for c in cells]
+        # a cell has IoU rows unless it has no detection or no positive
+        ious = [c['rows'].ravel() for c in cells if c['rows'] is not None]
         flat = match_ragged(
             num_dets,
             num_gts,
             np.concatenate(ious) if ious else np.zeros(0),
-            np.concatenate(ignore) if ignore else np.zeros(0, bool),
-            np.zeros(int(num_gts.sum()), dtype=bool),  # no crowd in LVIS
+            np.concatenate(
+                [np.zeros(0, bool)] + [c['gt_ignore'] for c in cells]
+            ),
+            np.zeros(sum(num_gts), dtype=bool),  # no crowd in LVIS
             self.params.iouThrs,
         )  # (T, sum(num_dets))
-        out, start = [], 0
-        for cell, n in zip(cells, num_dets.tolist()):
-            if n:
-                out.append(flat[:, start : start + n])
-            else:
-                out.append(np.full((num_thrs, len(cell['dts'])), -1))
-            start += n
-        return out
+        return np.split(flat, np.cumsum(num_dets, dtype=np.int64)[:-1], axis=1)
 
     def _evaluate_pair_img(
         self, cell: dict, a_rng: List[float], obj_res: dict, match
@@ -524,9 +496,7 @@ class PACOeval(COCOeval):
         0.50:0.95, area "all"); NaN for a pair without positive."""
         col = {c: n for n, c in enumerate(self.attr_pair_cols.tolist())}
         return {
-            j: _ap(self.attr_precision[:, :, col[n]])
-            if n in col
-            else float('nan')
+            j: _ap(self.attr_precision[:, :, col[n]]) if n in col else NAN
             for n, j in enumerate(self.attr_pair_ids)
         }
 
@@ -559,13 +529,12 @@ def paco_summary(ev: PACOeval) -> Dict[str, float]:
     LVIS prints -1.
     """
     gt, p = ev.gt, ev.params
-    stats: Dict[str, float] = OrderedDict()
     tables = pair_tables(ev)
-    stats['obj_attr_AP'] = tables['obj_attr_AP']
-    stats['obj_attr_part_AP'] = tables['obj_attr_part_AP']
-    for kind in ('obj', 'part'):
-        key = 'obj_attr_AP' if kind == 'obj' else 'obj_attr_part_AP'
-        for t, v in tables[f'{kind}_types'].items():
+    stats: Dict[str, float] = OrderedDict(
+        (key, tables[kind]['AP']) for kind, key in HEADLINES.items()
+    )
+    for kind, key in HEADLINES.items():
+        for t, v in tables[kind]['types'].items():
             stats[f'{key}_{t}'] = v
     prec = ev.eval['precision'][..., 0]  # (T, R, K, A)
     for key, kw in (
@@ -584,7 +553,7 @@ def paco_summary(ev: PACOeval) -> Dict[str, float]:
             stats[f'AP{g}'] = _lvis_ap(prec, p, cats=idx)
     cat_index = {c: n for n, c in enumerate(p.catIds)}
     per_cat = {c: _ap(prec[:, :, cat_index[c], 0]) for c in p.catIds}
-    order = [c for c in gt.cats]  # file order, as PACO iterates
+    order = list(gt.cats)  # file order, as PACO iterates
     stats['obj_AP'] = _nanmean(per_cat[c] for c in order if c in gt.obj_ids)
     parts = OrderedDict()
     for c in order:
@@ -599,10 +568,10 @@ def pair_tables(ev: PACOeval) -> dict:
     """PACO's ``heirachrichal_APs``: AP per pair, attribute and type.
 
     Returns:
-        dict: ``pairs`` (``[(category name, attribute name, AP)]``),
-        ``obj_attrs`` / ``part_attrs`` (``{attribute name: AP}``),
-        ``obj_types`` / ``part_types`` (``{type: AP}``) and the two
-        headline numbers.
+        dict: ``pairs`` (``[(category name, attribute name, AP)]``) and,
+        for ``obj`` and ``part`` (the categories of :data:`HEADLINES`),
+        ``attrs`` (``{attribute name: AP}``), ``types`` (``{type: AP}``)
+        and the headline ``AP``.
     """
     gt = ev.gt
     pair_ap = ev.pair_ap()
@@ -618,18 +587,19 @@ def pair_tables(ev: PACOeval) -> dict:
             for j, c, a in sorted(gt.joint)
         ]
     )
-    for kind in ('obj', 'part'):
+    for kind in HEADLINES:
         attr_ap = {a: _nanmean(v) for a, v in per_attr[kind].items()}
         types = OrderedDict(
             (t, _nanmean(attr_ap[a] for a in ids if a in attr_ap))
             for t, ids in gt.attr_types.items()
         )
-        out[f'{kind}_attrs'] = OrderedDict(
-            (gt.attr_names.get(a, str(a)), v) for a, v in attr_ap.items()
+        out[kind] = dict(
+            attrs=OrderedDict(
+                (gt.attr_names.get(a, str(a)), v) for a, v in attr_ap.items()
+            ),
+            types=types,
+            AP=_nanmean(types.values()),
         )
-        out[f'{kind}_types'] = types
-        key = 'obj_attr_AP' if kind == 'obj' else 'obj_attr_part_AP'
-        out[key] = _nanmean(types.values())
     return out
 
 
@@ -642,25 +612,17 @@ def paco_tables(ev: PACOeval) -> List[str]:
     from terminaltables import AsciiTable
 
     tables = pair_tables(ev)
+    obj, part = tables['obj'], tables['part']
     rows = [['metric', 'value']] + [[k, _fmt(v)] for k, v in ev.stats.items()]
     out = [AsciiTable(rows, 'PACO ' + ev.params.iouType).table]
-    types = [['type', 'obj_attr_AP', 'obj_attr_part_AP']] + [
-        [t, _fmt(tables['obj_types'][t]), _fmt(tables['part_types'][t])]
+    types = [['type', *HEADLINES.values()]] + [
+        [t, _fmt(obj['types'][t]), _fmt(part['types'][t])]
         for t in ev.gt.attr_types
     ]
     out.append(AsciiTable(types, 'per attribute type').table)
-    names = list(
-        OrderedDict.fromkeys(
-            list(tables['obj_attrs']) + list(tables['part_attrs'])
-        )
-    )
     attrs = [['attribute', 'objects', 'parts']] + [
-        [
-            n,
-            _fmt(tables['obj_attrs'].get(n, float('nan'))),
-            _fmt(tables['part_attrs'].get(n, float('nan'))),
-        ]
-        for n in names
+        [n, _fmt(obj['attrs'].get(n, NAN)), _fmt(part['attrs'].get(n, NAN))]
+        for n in dict.fromkeys([*obj['attrs'], *part['attrs']])
     ]
     out.append(AsciiTable(attrs, 'per attribute (mean over categories)').table)
     pairs = [['category', 'attribute', 'AP']] + [
@@ -677,7 +639,6 @@ def evaluate_paco(
     max_dets: int = PACO_MAX_DETS,
     gt_source: str = '<ground truth>',
     results_source: str = '<results>',
-    tables: bool = True,
     img_ids: Optional[Sequence[int]] = None,
 ) -> Tuple[Dict[str, float], List[str]]:
     """PACO's evaluation of results on a native PACO dict.
@@ -692,8 +653,6 @@ def evaluate_paco(
         max_dets (int): Detections per image. Defaults to 300 (PACO).
         gt_source (str): File name of ``gt``, for messages.
         results_source (str): File name of ``results``, for messages.
-        tables (bool): Also build the per-type/attribute/pair tables.
-            Defaults to True.
         img_ids (Sequence[int], optional): Images to evaluate, with or
             without results (results on other images are not read).
             Defaults to every image of ``gt``, as PACO's evaluation.
@@ -738,6 +697,4 @@ def evaluate_paco(
         f'PACO {iou_type}: {len(dts)} detections, '
         f'{time.perf_counter() - tic:.2f}s'
     ] + notes
-    if tables:
-        lines += paco_tables(ev)
-    return dict(ev.stats), lines
+    return dict(ev.stats), lines + paco_tables(ev)
