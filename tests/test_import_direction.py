@@ -10,9 +10,9 @@ mmmultilabel`` does not load it; its configs do, by ``custom_imports``). Inside
 foreign forms) <- ``validation`` <- ``loader`` <- the data set and the
 converters. Inside ``evaluation`` the shared modules (matching,
 accumulation, ground truth and results reading, result forms, the metric
-base, which reads ground truth) import no protocol; each protocol package (``attr``,
-``fashionpedia``, ``paco``) imports the shared modules only, never another
-protocol; ``protocols`` (the dispatch by name) and the package ``__init__``
+base, which reads ground truth) import no protocol; each protocol package
+(``attr``, ``fashionpedia``, ``paco``) imports the shared modules only,
+never another protocol; ``protocols`` (the dispatch by name) and the package ``__init__``
 sit on top. Every import counts, including those inside functions and
 ``importlib.import_module`` / ``__import__`` of a literal name.
 """
