@@ -12,7 +12,7 @@ in every class of its category would scale with detections x values, so
 * a detection can only match in a *pair cell* (image, category, value)
   that has a ground truth with the value or with the group unknown: only
   those pair cells are matched; every other detection of a class with a
-  positive is a false positive there;
+  positive is a false positive there (ignored if outside the area range);
 * the precision of a class needs, at each true positive, only the number
   of false positives ranked before it (:func:`.coco_precision_counted`):
   those are counted, with the order COCOeval gives (pair score down, then
@@ -126,25 +126,27 @@ def _match_pair_cells(
 def _count_before(
     cells: Dict[str, np.ndarray],
     dt_probs: np.ndarray,
-    cat: int,
+    det_img: np.ndarray,
+    dets: np.ndarray,
     pos: np.ndarray,
     val: np.ndarray,
     score: np.ndarray,
     block: int,
 ) -> np.ndarray:
-    """Detections of category ``cat`` ranked before each query in its class.
+    """Detections ``dets`` ranked before each query in its class.
 
     COCOeval ranks a class's detections by score (down), then image, then
     rank in the (image, class) matching, which is result order among equal
     pair scores of one image.
 
     Args:
-        cells (dict): The ragged cells (cells of a category are
-            contiguous).
+        cells (dict): The ragged cells.
         dt_probs (np.ndarray): (N, S) value probabilities by result row.
-        cat (int): Category index.
+        det_img (np.ndarray): (sum nd,) image index of every detection.
+        dets (np.ndarray): (D,) detections to count (positions in the
+            cells' detection arrays), of the queries' category.
         pos (np.ndarray): (Q,) query detections (positions in the cells'
-            detection arrays), all of category ``cat``.
+            detection arrays).
         val (np.ndarray): (Q,) value of each query's class.
         score (np.ndarray): (Q,) pair score of each query.
         block (int): (detection, query) comparisons made at once.
@@ -153,16 +155,11 @@ def _count_before(
         np.ndarray: (Q,) int64 counts.
     """
     c = cells
-    cell_lo, cell_hi = np.searchsorted(c['k'], [cat, cat + 1])
-    det_start = ragged_starts(c['nd'])
-    lo = int(det_start[cell_lo])
-    hi = int(det_start[cell_hi - 1] + c['nd'][cell_hi - 1])
-    rows = c['det_rows'][lo:hi]
-    scores = c['det_scores'][lo:hi]
-    imgs = np.repeat(c['i'][cell_lo:cell_hi], c['nd'][cell_lo:cell_hi])
-    q_img, q_row = imgs[pos - lo], c['det_rows'][pos]
+    rows, scores = c['det_rows'][dets], c['det_scores'][dets]
+    imgs = det_img[dets]
+    q_img, q_row = det_img[pos], c['det_rows'][pos]
     out = np.zeros(len(pos), dtype=np.int64)
-    step = max(1, block // max(1, hi - lo))
+    step = max(1, block // max(1, len(dets)))
     for a in range(0, len(pos), step):
         b = min(a + step, len(pos))
         # (D, q) pair scores of the category's detections in each class
@@ -233,52 +230,31 @@ def value_pair_precision(
     e_val = np.repeat(pair_val, nd)
     e_cell = np.repeat(pair_cell, nd)
     e_pos, e_score, e_tp, e_fp = m['pos'], m['score'], m['tp'], m['fp']
-    # unmatched detections outside the area range are ignored, not false
-    # positives, in every class of their category
-    det_cell = np.repeat(np.arange(len(c['nd'])), c['nd'])
-    out_pos = np.nonzero(c['det_out'])[0]
-    if len(out_pos):
-        out_cls = classes[_in_sorted(classes // num_vals, c['k'][out_pos])]
-        extra_pos = np.repeat(out_pos, len(out_cls))
-        extra_val = np.tile(out_cls % num_vals, len(out_pos))
-        extra_cls = np.tile(out_cls, len(out_pos))
-        new = (c['k'][det_cell[extra_pos]] == extra_cls // num_vals) & ~(
-            _in_sorted(det_cell[extra_pos] * num_vals + extra_val, pairs)
-        )
-        extra_pos, extra_val = extra_pos[new], extra_val[new]
-        e_pos = np.concatenate([e_pos, extra_pos])
-        e_val = np.concatenate([e_val, extra_val])
-        e_cell = np.concatenate([e_cell, det_cell[extra_pos]])
-        e_score = np.concatenate(
-            [
-                e_score,
-                c['det_scores'][extra_pos]
-                * dt_probs[c['det_rows'][extra_pos], extra_val],
-            ]
-        )
-        none = np.zeros((num_thrs, len(extra_pos)), dtype=bool)
-        e_tp = np.concatenate([e_tp, none], axis=1)
-        e_fp = np.concatenate([e_fp, none], axis=1)
-    # the entries that were matched, ranked in their class as COCOeval
+    # the entries, ranked in their class as COCOeval
     e_cls = np.searchsorted(classes, c['k'][e_cell] * num_vals + e_val)
     order = np.lexsort((c['det_rows'][e_pos], c['i'][e_cell], -e_score, e_cls))
     e_pos, e_val, e_score = e_pos[order], e_val[order], e_score[order]
     e_cls, e_tp, e_fp = e_cls[order], e_tp[:, order], e_fp[:, order]
-    e_cat = c['k'][det_cell[e_pos]]
-    # FP before an entry = detections before it that are not entries,
-    # plus entries before it that are false positives
+    # FP before an entry = the category's detections before it that are
+    # not entries (their pair cell has no ground truth to match), plus the
+    # entries before it that are false positives. A detection outside the
+    # area range is never a false positive (matched: true positive or
+    # ignored; unmatched: ignored), so neither count includes it.
+    excess = e_fp.astype(np.int64) - ~c['det_out'][e_pos]  # (T, E)
+    cum = np.cumsum(excess, axis=1) - excess  # before, in all classes
     seg_start = np.searchsorted(e_cls, np.arange(len(classes)))[e_cls]
-    entries_before = np.arange(len(e_cls)) - seg_start
-    fp_cum = np.cumsum(e_fp, axis=1)
-    fp_before = fp_cum - e_fp - (fp_cum - e_fp)[:, seg_start]
+    fp_before = cum - cum[:, seg_start]
+    det_cell = np.repeat(np.arange(len(c['nd'])), c['nd'])
+    det_img, det_cat = c['i'][det_cell], c['k'][det_cell]
+    counted = np.nonzero(~c['det_out'])[0]
+    e_cat = det_cat[e_pos]
     queries = np.nonzero(e_tp.any(axis=0))[0]
-    before = np.zeros(len(e_cls), dtype=np.int64)
     for cat in np.unique(e_cat[queries]):
         q = queries[e_cat[queries] == cat]
-        before[q] = _count_before(
-            c, dt_probs, int(cat), e_pos[q], e_val[q], e_score[q], block
+        dets = counted[det_cat[counted] == cat]
+        fp_before[:, q] += _count_before(
+            c, dt_probs, det_img, dets, e_pos[q], e_val[q], e_score[q], block
         )
-    fp_before += before - entries_before
     thr, tp = np.nonzero(e_tp)  # by threshold, then class and rank
     precision = coco_precision_counted(
         num_pos, thr, e_cls[tp], fp_before[thr, tp], num_thrs, rec_thrs
