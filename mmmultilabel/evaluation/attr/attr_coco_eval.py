@@ -43,7 +43,12 @@ from mmmultilabel.utils import (
 
 from ..accumulate import coco_precision, mean_precision
 from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
-from .pair_precision import value_pair_precision
+from .pair_precision import (
+    block_entries,
+    match_flags,
+    ragged_index,
+    value_pair_precision,
+)
 
 
 def _dense_columns(
@@ -330,23 +335,6 @@ class AttrCOCOeval(COCOeval):
             ious=np.concatenate(ious) if ious else np.zeros(0),
         )
 
-    def _pair_index(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Cell, detection and ground truth of every IoU entry.
-
-        Returns:
-            tuple[np.ndarray]: (P,) cell index, (P,) flat detection position
-            and (P,) flat ground-truth position of each entry of the flat
-            IoU array.
-        """
-        c = self._cells
-        size = c['nd'] * c['ng']
-        cell = np.repeat(np.arange(len(size)), size)
-        offset = np.arange(len(cell)) - ragged_starts(size)[cell]
-        ng = np.maximum(c['ng'][cell], 1)
-        det = ragged_starts(c['nd'])[cell] + offset // ng
-        gt = ragged_starts(c['ng'])[cell] + offset % ng
-        return cell, det, gt
-
     # --------------------------------------------------- attribute accuracy
     def _matched_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
         """(detection row, ground-truth row) of COCO's category matches.
@@ -400,33 +388,49 @@ class AttrCOCOeval(COCOeval):
             ok &= unknown | right
         return ok
 
-    def _evaluate_attr_aware(self) -> list:
+    def _evaluate_attr_aware(self) -> dict:
+        """True / false positives of the attribute-aware matching.
+
+        Returns:
+            dict: per detection of the cells (N,): ``cls``, ``img``,
+            ``rank`` (in its cell), ``ids`` (result id), ``scores``;
+            ``tp``, ``fp`` (T, N) bool (neither: ignored, as COCO's
+            ``dtIgnore``); ``num_pos`` (K,) non-ignored ground truths and
+            ``num_classes`` K.
+        """
         c = self._cells
-        _, det, gt = self._pair_index()
+        det_start, gt_start = ragged_starts(c['nd']), ragged_starts(c['ng'])
+        cell, row, col = block_entries(c['nd'], c['ng'])
         ok = self.compatible(
-            self._dt_labels[c['det_rows'][det]],
-            self._gt_labels[c['gt_rows'][gt]],
+            self._dt_labels[c['det_rows'][det_start[cell] + row]],
+            self._gt_labels[c['gt_rows'][gt_start[cell] + col]],
         )
-        ious = np.where(ok, c['ious'], NO_MATCH_IOU)
         match = match_ragged(
             c['nd'],
             c['ng'],
-            ious,
+            np.where(ok, c['ious'], NO_MATCH_IOU),
             c['gt_ignore'],
             c['gt_crowd'],
             self.params.iouThrs,
         )
-        return self._flat_matches(
-            cell_class=c['k'],
-            cell_img=c['i'],
-            nd=c['nd'],
-            ng=c['ng'],
-            det_ids=self._dt_ids[c['det_rows']],
+        det_cell, rank = ragged_index(c['nd'])
+        tp, fp = match_flags(
+            match, gt_start[det_cell], c['gt_ignore'], c['det_out']
+        )
+        num_classes = len(self.params.catIds)
+        gt_class = np.repeat(c['k'], c['ng'])
+        return dict(
+            cls=c['k'][det_cell],
+            img=c['i'][det_cell],
+            rank=rank,
+            ids=self._dt_ids[c['det_rows']],
             scores=c['det_scores'],
-            det_out=c['det_out'],
-            match=match,
-            gt_ignore=c['gt_ignore'],
-            num_classes=len(self.params.catIds),
+            tp=tp,
+            fp=fp,
+            num_pos=np.bincount(
+                gt_class[~c['gt_ignore']], minlength=num_classes
+            ),
+            num_classes=num_classes,
         )
 
     # ------------------------------------------------ object-attribute AP
@@ -485,72 +489,6 @@ class AttrCOCOeval(COCOeval):
         )
 
     # ------------------------------------------------------------ accumulate
-    def _flat_matches(
-        self,
-        cell_class: np.ndarray,
-        cell_img: np.ndarray,
-        nd: np.ndarray,
-        ng: np.ndarray,
-        det_ids: np.ndarray,
-        scores: np.ndarray,
-        det_out: np.ndarray,
-        match: np.ndarray,
-        gt_ignore: np.ndarray,
-        num_classes: int,
-    ) -> dict:
-        """True / false positives of every detection, and positives.
-
-        Args:
-            cell_class (np.ndarray): (C,) class of each cell.
-            cell_img (np.ndarray): (C,) image index of each cell.
-            nd (np.ndarray): (C,) detections per cell.
-            ng (np.ndarray): (C,) ground truths per cell.
-            det_ids (np.ndarray): (N,) result id of each detection.
-            scores (np.ndarray): (N,) score, in matching order per cell.
-            det_out (np.ndarray): (N,) bool, detection outside the area
-                range.
-            match (np.ndarray): (T, N) matched ground truth (index in the
-                cell) or -1.
-            gt_ignore (np.ndarray): (sum(ng),) bool ignore flags.
-            num_classes (int): Number of classes.
-
-        Returns:
-            dict: ``class``, ``img``, ``rank``, ``ids``, ``scores`` (N,);
-            ``tp``, ``fp`` (T, N) bool (neither: ignored, as COCO's
-            ``dtIgnore``); ``num_pos`` (K,) non-ignored ground truths.
-        """
-        det_cell = np.repeat(np.arange(len(nd)), nd)
-        matched = match >= 0
-        ignored = ~matched & det_out[None, :]  # unmatched, out of range
-        if matched.any():  # matched to an ignored ground truth
-            hit = np.where(matched, match + ragged_starts(ng)[det_cell], 0)
-            ignored |= matched & gt_ignore[hit]
-        gt_class = np.repeat(cell_class, ng)
-        return dict(
-            cls=cell_class[det_cell],
-            img=cell_img[det_cell],
-            rank=np.arange(len(det_cell)) - ragged_starts(nd)[det_cell],
-            ids=det_ids,
-            scores=scores,
-            tp=matched & ~ignored,
-            fp=~matched & ~ignored,
-            num_pos=np.bincount(gt_class[~gt_ignore], minlength=num_classes),
-            num_classes=num_classes,
-        )
-
-    def _precision(self, flat: dict) -> np.ndarray:
-        return coco_precision(
-            flat['num_classes'],
-            flat['cls'],
-            flat['img'],
-            flat['rank'],
-            flat['scores'],
-            flat['tp'],
-            flat['fp'],
-            flat['num_pos'],
-            self.params.recThrs,
-        )
-
     def accumulate(self, p=None) -> None:
         """Run COCOeval's accumulation, then the attribute ones.
 
@@ -560,8 +498,17 @@ class AttrCOCOeval(COCOeval):
         attribute matches.
         """
         super().accumulate(p)
-        self.attr_eval['precision'] = self._precision(
-            self.attr_eval['matches']
+        m = self.attr_eval['matches']
+        self.attr_eval['precision'] = coco_precision(
+            m['num_classes'],
+            m['cls'],
+            m['img'],
+            m['rank'],
+            m['scores'],
+            m['tp'],
+            m['fp'],
+            m['num_pos'],
+            self.params.recThrs,
         )
         self.attr_eval.accumulated = True
 
