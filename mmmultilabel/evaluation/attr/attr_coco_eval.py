@@ -51,16 +51,6 @@ from .pair_precision import (
 )
 
 
-def _dense_columns(
-    classes: np.ndarray, precision: np.ndarray, num_classes: int
-) -> np.ndarray:
-    """(T, R, num_classes) array holding ``precision`` (T, R, A) in the
-    columns ``classes`` (A, ) and -1 elsewhere."""
-    dense = -np.ones(precision.shape[:2] + (num_classes,))
-    dense[:, :, classes] = precision
-    return dense
-
-
 class _AttrEval(dict):
     """``AttrCOCOeval.attr_eval``: ``'pair_precision'`` (T, R, K x S), -1
     for the pair classes without positive, is built when it is read (the
@@ -81,7 +71,10 @@ class _AttrEval(dict):
 
     def __missing__(self, key):
         if key == 'pair_precision' and self.accumulated:
-            return _dense_columns(*self.pair_columns)
+            classes, precision, num_classes = self.pair_columns
+            dense = -np.ones(precision.shape[:2] + (num_classes,))
+            dense[:, :, classes] = precision
+            return dense
         raise KeyError(key)
 
 
@@ -137,7 +130,6 @@ class AttrCOCOeval(COCOeval):
         self.attr_iou_thr = float(attr_iou_thr)
         self.attr_f1_thr = float(attr_f1_thr)
         self.attr_eval: dict = {}
-        self._pair_classes = self._pair_precision = None
         self.attr_stats: Dict[str, float] = OrderedDict()
 
     # ------------------------------------------------------------ evaluate
@@ -156,19 +148,14 @@ class AttrCOCOeval(COCOeval):
                 f'params.areaRngLbl, got {p.areaRngLbl}'
             )
         self._t_attr = self._iou_index(self.attr_iou_thr)
-        self._area_all = p.areaRng[p.areaRngLbl.index('all')]
         with gc_paused():  # one row per instance, cached (gc_paused)
             self._encode_gts()
             self._encode_dts()
-        self._collect_cells()
+        pairs_matched = self._collect_cells()
         self.attr_eval = _AttrEval(
-            pairs_matched=self._matched_pairs(),
-            matches=self._evaluate_attr_aware(),
+            pairs_matched=pairs_matched, matches=self._evaluate_attr_aware()
         )
-        self._pair_classes, self._pair_precision = self._evaluate_value_pairs()
-        self.attr_eval.pair_columns = (
-            self._pair_classes,
-            self._pair_precision,
+        self.attr_eval.pair_columns = self._evaluate_value_pairs() + (
             len(p.catIds) * self.spec.num_values,
         )
 
@@ -282,30 +269,35 @@ class AttrCOCOeval(COCOeval):
                 probs[r, sl] = values
         self._dt_labels, self._dt_probs = labels, probs
 
-    def _collect_cells(self) -> None:
+    def _collect_cells(self) -> Tuple[np.ndarray, np.ndarray]:
         """Ragged arrays of the (image, category) cells of ``COCOeval``.
 
-        A cell holds the detections that ``computeIoU`` kept (at most
-        ``maxDets[-1]``, highest score first, ties in result order) and the
-        ground truths in ``COCOeval``'s order, so that ``self.ious`` indexes
-        them directly.
+        A cell holds the detections that ``COCOeval.evaluateImg`` took (at
+        most ``maxDets[-1]``, highest score first, ties in result order:
+        ``dtIds`` of ``self.evalImgs``) and the ground truths in
+        ``COCOeval``'s order, so that ``self.ious`` indexes them directly.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: (detection row, ground-truth
+            row) of COCO's category matches at ``attr_iou_thr``, area
+            "all", ``maxDets[-1]``, to a regular (not ignored) ground
+            truth: the pairs that attribute accuracy / F1 score.
         """
         p = self.params
-        max_det = p.maxDets[-1]
-        lo, hi = self._area_all
+        num_imgs, num_areas = len(p.imgIds), len(p.areaRng)
+        a = p.areaRngLbl.index('all')
+        lo, hi = p.areaRng[a]
         keys, nd, ng, ious = [], [], [], []
         det_rows, det_scores, det_out = [], [], []
         gt_rows, gt_ignore, gt_crowd = [], [], []
+        pair_dets, pair_gts = [], []
         for k, cat_id in enumerate(p.catIds):
             for i, img_id in enumerate(p.imgIds):
-                gts = self._gts.get((img_id, cat_id), [])
-                dts = self._dts.get((img_id, cat_id), [])
-                if not gts and not dts:
+                e = self.evalImgs[(k * num_areas + a) * num_imgs + i]
+                if e is None:  # no ground truth and no detection
                     continue
-                order = np.argsort(
-                    [-d['score'] for d in dts], kind='mergesort'
-                )[:max_det]
-                dts = [dts[j] for j in order]
+                gts = self._gts.get((img_id, cat_id), [])
+                dts = [self.cocoDt.anns[d] for d in e['dtIds']]
                 keys.append((k, i))
                 nd.append(len(dts))
                 ng.append(len(gts))
@@ -321,6 +313,13 @@ class AttrCOCOeval(COCOeval):
                 iou = self.ious[img_id, cat_id]
                 if len(dts) and len(gts):
                     ious.append(np.asarray(iou, dtype=np.float64).ravel())
+                matched = e['dtMatches'][self._t_attr]
+                tp = (matched > 0) & ~e['dtIgnore'][self._t_attr].astype(bool)
+                pair_dets.extend(
+                    self._dt_row[d]
+                    for d in np.asarray(e['dtIds'])[tp].tolist()
+                )
+                pair_gts.extend(self._gt_row[g] for g in matched[tp].tolist())
         self._cells = dict(
             k=np.array([k for k, _ in keys], dtype=np.int64),
             i=np.array([i for _, i in keys], dtype=np.int64),
@@ -334,29 +333,10 @@ class AttrCOCOeval(COCOeval):
             gt_crowd=np.array(gt_crowd, dtype=bool),
             ious=np.concatenate(ious) if ious else np.zeros(0),
         )
-
-    # --------------------------------------------------- attribute accuracy
-    def _matched_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
-        """(detection row, ground-truth row) of COCO's category matches.
-
-        Matches at ``attr_iou_thr``, area "all", ``maxDets[-1]``, to a
-        regular (not ignored) ground truth, from ``self.evalImgs``.
-        """
-        p = self.params
-        num_imgs, num_areas = len(p.imgIds), len(p.areaRng)
-        a = p.areaRngLbl.index('all')
-        dets, gts = [], []
-        for k, i in zip(self._cells['k'], self._cells['i']):
-            e = self.evalImgs[(k * num_areas + a) * num_imgs + i]
-            if e is None:
-                continue
-            matched = e['dtMatches'][self._t_attr]
-            keep = (matched > 0) & ~e['dtIgnore'][self._t_attr].astype(bool)
-            dets.extend(
-                self._dt_row[d] for d in np.asarray(e['dtIds'])[keep].tolist()
-            )
-            gts.extend(self._gt_row[g] for g in matched[keep].tolist())
-        return (np.array(dets, dtype=np.int64), np.array(gts, dtype=np.int64))
+        return (
+            np.array(pair_dets, dtype=np.int64),
+            np.array(pair_gts, dtype=np.int64),
+        )
 
     # ---------------------------------------------------- attribute-aware AP
     def compatible(
@@ -516,19 +496,17 @@ class AttrCOCOeval(COCOeval):
         """(A,) ascending pair classes ``k * S + s`` that have a positive
         and their (T, R, A) precision: the columns of
         ``attr_eval['pair_precision']`` that are not -1."""
-        return self._pair_classes, self._pair_precision
+        return self.attr_eval.pair_columns[:2]
 
     def pair_mean_ap(self, iou_thr=None, classes=None) -> float:
         """:meth:`_mean_ap` of the pair classes (all, or ``classes``: class
         indices ``k * S + s``), from the columns that have a positive."""
+        have, precision = self.sparse_pair_precision()
         cols = None  # all columns, without a copy
         if classes is not None:
             classes = np.asarray(classes, dtype=np.int64)
-            pos = np.searchsorted(self._pair_classes, classes)
-            hit = pos < len(self._pair_classes)
-            hit[hit] = self._pair_classes[pos[hit]] == classes[hit]
-            cols = pos[hit]
-        return self._mean_ap(self._pair_precision, iou_thr, cols)
+            cols = np.searchsorted(have, classes[np.isin(classes, have)])
+        return self._mean_ap(precision, iou_thr, cols)
 
     # ------------------------------------------------------------ summarize
     def iou_rows(self, iou_thr: float) -> List[int]:
