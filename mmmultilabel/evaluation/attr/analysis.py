@@ -27,7 +27,6 @@ import numpy as np
 
 from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
-from ..accumulate import mean_precision
 from .attr_coco_eval import AttrCOCOeval, multilabel_f1
 
 #: Label of the confusion-matrix row of ground truths whose group is
@@ -313,11 +312,6 @@ def worst_images(
     return ranked if num is None else ranked[:num]
 
 
-def _pair_class(ev: AttrCOCOeval, k: int, s: int) -> int:
-    """Column of (category index k, value column s) in pair precision."""
-    return k * ev.spec.num_values + s
-
-
 def pair_pr_curves(
     ev: AttrCOCOeval, group: str, iou_thr: float = 0.5
 ) -> Dict[str, np.ndarray]:
@@ -340,23 +334,10 @@ def pair_pr_curves(
     """
     if 'pair_precision' not in ev.attr_eval:
         raise ValueError('run AttrCOCOeval.accumulate() before the analysis')
-    g, _, ssl = _group_columns(ev, group)
-    rows = ev.iou_rows(iou_thr)
-    if not rows:
-        raise ValueError(
-            f'iou_thr={iou_thr} is not one of the IoU thresholds '
-            f'{np.round(ev.params.iouThrs, 3).tolist()}'
-        )
-    pair = ev.attr_eval['pair_precision'][rows[0]]  # (R, K * S)
-    num_cats = len(ev.params.catIds)
-    cols = np.array(
-        [
-            [_pair_class(ev, k, s) for s in range(ssl.start, ssl.stop)]
-            for k in range(num_cats)
-        ],
-        dtype=np.int64,
-    ).reshape(num_cats, g.num_values)
-    precision = pair[:, cols].transpose(1, 2, 0).astype(np.float64)
+    g, _, _ = _group_columns(ev, group)
+    t = ev.iou_index(iou_thr)
+    pair = ev.attr_eval['pair_precision'][t]  # (R, K x S)
+    precision = pair[:, ev.group_pair_classes(group)].transpose(1, 2, 0)
     precision[precision < 0] = np.nan  # (K, V, R)
     valid = ~np.isnan(precision)
     with np.errstate(invalid='ignore'):
@@ -376,9 +357,9 @@ def pair_value_ap(ev: AttrCOCOeval) -> 'OrderedDict[Tuple[str, str], float]':
 
     For value ``s``: COCO's mean of the valid entries of
     ``pair_precision[:, :, classes of s]`` (all IoU thresholds, all recall
-    thresholds, every category that has a ground truth with the value), as
-    ``AttrCOCOeval`` averages ``<group>_pair_mAP`` over the values of a
-    group.
+    thresholds, every category that has a ground truth with the value), by
+    :meth:`~AttrCOCOeval.pair_mean_ap`, which averages ``<group>_pair_mAP``
+    over the values of a group.
 
     Args:
         ev (AttrCOCOeval): After :meth:`~AttrCOCOeval.accumulate`.
@@ -389,14 +370,11 @@ def pair_value_ap(ev: AttrCOCOeval) -> 'OrderedDict[Tuple[str, str], float]':
     """
     if 'pair_precision' not in ev.attr_eval:
         raise ValueError('run AttrCOCOeval.accumulate() before the analysis')
-    pair = ev.attr_eval['pair_precision']
-    num_cats = len(ev.params.catIds)
     out: 'OrderedDict[Tuple[str, str], float]' = OrderedDict()
     for g in ev.spec:
-        ssl = ev.spec.score_slices[g.name]
+        classes = ev.group_pair_classes(g.name)  # (K, V)
         for v, name in enumerate(g.values):
-            cls = [_pair_class(ev, k, ssl.start + v) for k in range(num_cats)]
-            ap = mean_precision(pair[:, :, cls], empty=float('nan'))
-            if ap == ap:  # not NaN: the pair has a positive
+            ap = ev.pair_mean_ap(classes=classes[:, v])
+            if ap != -1:  # the value has a positive in some category
                 out[(g.name, name)] = ap
     return out

@@ -147,7 +147,7 @@ class AttrCOCOeval(COCOeval):
                 'AttrCOCOeval needs the area range "all" in '
                 f'params.areaRngLbl, got {p.areaRngLbl}'
             )
-        self._t_attr = self._iou_index(self.attr_iou_thr)
+        self._t_attr = self.iou_index(self.attr_iou_thr, 'attr_iou_thr')
         with gc_paused():  # one row per instance, cached (gc_paused)
             self._encode_gts()
             self._encode_dts()
@@ -159,14 +159,16 @@ class AttrCOCOeval(COCOeval):
             len(p.catIds) * self.spec.num_values,
         )
 
-    def _iou_index(self, thr: float) -> int:
-        hit = np.nonzero(np.isclose(self.params.iouThrs, thr))[0]
-        if len(hit) == 0:
+    def iou_index(self, thr: float, name: str = 'iou_thr') -> int:
+        """Index of ``thr`` in ``params.iouThrs``; raises naming the
+        argument ``name`` when it is not one of them."""
+        rows = self.iou_rows(thr)
+        if not rows:
             raise ValueError(
-                f'attr_iou_thr={thr} is not one of the IoU thresholds '
-                f'{list(np.round(self.params.iouThrs, 3))}'
+                f'{name}={thr} is not one of the IoU thresholds '
+                f'{np.round(self.params.iouThrs, 3).tolist()}'
             )
-        return int(hit[0])
+        return rows[0]
 
     def _source(self, coco) -> str:
         return getattr(coco, 'source', '<in-memory COCO>')
@@ -508,6 +510,15 @@ class AttrCOCOeval(COCOeval):
             cols = np.searchsorted(have, classes[np.isin(classes, have)])
         return self._mean_ap(precision, iou_thr, cols)
 
+    def group_pair_classes(self, group: str) -> np.ndarray:
+        """(K, V) pair classes ``k * S + s`` of the values of ``group``,
+        category by category."""
+        ssl = self.spec.score_slices[group]
+        return (
+            np.arange(len(self.params.catIds))[:, None] * self.spec.num_values
+            + np.arange(ssl.start, ssl.stop)[None, :]
+        )
+
     # ------------------------------------------------------------ summarize
     def iou_rows(self, iou_thr: float) -> List[int]:
         """Index of ``iou_thr`` in ``params.iouThrs`` as a list (empty if
@@ -567,14 +578,19 @@ class AttrCOCOeval(COCOeval):
         stats = self.attr_stats
         stats.clear()
         lines = []  # (title, IoU, value) in COCO's summary style
-        all_iou = (
-            f'{self.params.iouThrs[0]:0.2f}:{self.params.iouThrs[-1]:0.2f}'
-        )
+
+        def add(key: str, title: str, iou: str, value: float) -> None:
+            stats[key] = value
+            lines.append((title, iou, value))
+
+        thrs = self.params.iouThrs
+        all_iou = f'{thrs[0]:0.2f}:{thrs[-1]:0.2f}'
+        attr_precision = self.attr_eval['precision']
         for prefix, title, mean_ap in (
             (
                 'attr',
                 'Attribute-aware AP',
-                lambda thr: self._mean_ap(self.attr_eval['precision'], thr),
+                lambda thr: self._mean_ap(attr_precision, thr),
             ),
             ('pair', 'Object-attribute AP', self.pair_mean_ap),
         ):
@@ -583,39 +599,19 @@ class AttrCOCOeval(COCOeval):
                 ('mAP_50', 0.5),
                 ('mAP_75', 0.75),
             ):
-                stats[f'{prefix}_{name}'] = mean_ap(thr)
                 iou = all_iou if thr is None else f'{thr:0.2f}'
-                lines.append((title, iou, stats[f'{prefix}_{name}']))
-        num_cats = len(self.params.catIds)
-        for group, ssl, (kind, value, count) in zip(
-            self.spec,
-            self.spec.score_slices.values(),
-            self.attribute_scores().values(),
+                add(f'{prefix}_{name}', title, iou, mean_ap(thr))
+        for group, (kind, value, count) in zip(
+            self.spec, self.attribute_scores().values()
         ):
-            stats[f'{group.name}_{kind}'] = value
-            stats[f'{group.name}_num'] = count
-            classes = (
-                np.arange(num_cats)[:, None] * self.spec.num_values
-                + np.arange(ssl.start, ssl.stop)[None, :]
-            ).ravel()
-            stats[f'{group.name}_pair_mAP'] = self.pair_mean_ap(
-                classes=classes
-            )
+            g = group.name
             name = 'accuracy' if kind == 'acc' else 'macro F1'
-            lines.append(
-                (
-                    f'{group.name} {name} ({count} matched)',
-                    f'{self.attr_iou_thr:0.2f}',
-                    value,
-                )
-            )
-            lines.append(
-                (
-                    f'{group.name} object-attribute AP',
-                    all_iou,
-                    stats[f'{group.name}_pair_mAP'],
-                )
-            )
+            iou = f'{self.attr_iou_thr:0.2f}'
+            add(f'{g}_{kind}', f'{g} {name} ({count} matched)', iou, value)
+            stats[f'{g}_num'] = count
+            classes = self.group_pair_classes(g).ravel()
+            ap = self.pair_mean_ap(classes=classes)
+            add(f'{g}_pair_mAP', f'{g} object-attribute AP', all_iou, ap)
         max_det = self.params.maxDets[-1]
         for title, iou, value in lines:
             print(

@@ -212,12 +212,9 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
         ]
     ]
     scores = ev.attribute_scores()
-    for group, ssl in zip(spec, spec.score_slices.values()):
+    for group in spec:
         kind, value, count = scores[group.name]
-        classes = (
-            np.arange(len(names))[:, None] * num_vals
-            + np.arange(ssl.start, ssl.stop)[None, :]
-        ).ravel()
+        classes = ev.group_pair_classes(group.name).ravel()
         rows.append(
             [
                 group.name,
