@@ -27,7 +27,7 @@ import numpy as np
 
 from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
-from .attr_coco_eval import AttrCOCOeval, multilabel_f1
+from .attr_coco_eval import AttrCOCOeval, multilabel_f1, value_f1, value_hot
 
 #: Label of the confusion-matrix row of ground truths whose group is
 #: unknown, and of the column of detections that predict no value.
@@ -163,9 +163,10 @@ def attr_value_scores(
 
     Pairs whose ground truth does not know the group are left out; a
     detection that predicts no value (unknown) predicts none of the values.
-    A single-label group is taken one value against the rest. As in
-    :func:`~.attr_coco_eval.macro_f1`, ``F1 = 2TP / (2TP + FP + FN)``; the
-    mean of the F1 of the values that occur is the group's macro F1.
+    A single-label group is taken one value against the rest. The F1 is
+    :func:`~.attr_coco_eval.value_f1`'s, as in
+    :func:`~.attr_coco_eval.macro_f1`: the mean of the F1 of the values
+    that occur is the group's macro F1.
 
     Args:
         ev (AttrCOCOeval): The evaluation.
@@ -179,24 +180,13 @@ def attr_value_scores(
         (no prediction, no positive, neither).
     """
     g, lsl, _ = _group_columns(ev, group)
-    cols_true = matched.gt_labels[:, lsl]
-    cols_pred = matched.dt_labels[:, lsl]
-    known = cols_true[:, 0] != UNKNOWN
-    if g.multi_label:
-        true = cols_true[known] == 1
-        pred = cols_pred[known] == 1
-    else:
-        vals = np.arange(g.num_values)
-        true = cols_true[known, :1] == vals[None, :]
-        pred = cols_pred[known, :1] == vals[None, :]
-    tp = (pred & true).sum(0)
-    fp = (pred & ~true).sum(0)
-    fn = (~pred & true).sum(0)
+    known = matched.gt_labels[:, lsl.start] != UNKNOWN
+    true = value_hot(g, matched.gt_labels[known][:, lsl])
+    pred = value_hot(g, matched.dt_labels[known][:, lsl])
+    tp, fp, fn, f1 = value_f1(pred, true)
     with np.errstate(invalid='ignore', divide='ignore'):
         precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
         recall = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
-        denom = 2 * tp + fp + fn
-        f1 = np.where(denom > 0, 2 * tp / denom, np.nan)
     return dict(
         values=list(g.values),
         tp=tp.astype(np.int64),
@@ -209,15 +199,13 @@ def attr_value_scores(
     )
 
 
-def _value_text(g: AttributeGroup, cols: np.ndarray) -> str:
-    """Value name(s) of one group's label columns: ``?`` if unknown, ``-``
-    for an empty multi-label set, ``a;b`` for several values."""
+def _value_text(g: AttributeGroup, cols: np.ndarray, hot: np.ndarray) -> str:
+    """Value name(s) of one group's label columns ``cols`` whose values
+    are ``hot`` (V,): ``?`` if unknown, ``-`` for an empty multi-label set,
+    ``a;b`` for several values."""
     if cols[0] == UNKNOWN:
         return '?'
-    if not g.multi_label:
-        return g.values[int(cols[0])]
-    names = [v for v, c in zip(g.values, cols) if c == 1]
-    return ';'.join(names) or '-'
+    return ';'.join(v for v, h in zip(g.values, hot) if h) or '-'
 
 
 def attribute_errors(
@@ -253,22 +241,11 @@ def attribute_errors(
         _, lsl, ssl = _group_columns(ev, g.name)
         true = matched.gt_labels[:, lsl]
         pred = matched.dt_labels[:, lsl]
-        known = true[:, 0] != UNKNOWN
-        if g.multi_label:
-            wrong = known & np.any(pred != true, axis=1)
-            f1 = multilabel_f1(pred, true)
-        else:
-            wrong = known & (pred[:, 0] != true[:, 0])
-            f1 = None
+        true_hot, pred_hot = value_hot(g, true), value_hot(g, pred)
+        wrong = (true[:, 0] != UNKNOWN) & np.any(pred != true, axis=1)
+        f1 = multilabel_f1(pred, true) if g.multi_label else None
         for p in np.nonzero(wrong)[0]:
-            probs = matched.dt_probs[p, ssl]
-            chosen = (
-                []
-                if pred[p, 0] == UNKNOWN
-                else np.nonzero(pred[p] == 1)[0].tolist()
-                if g.multi_label
-                else [int(pred[p, 0])]
-            )
+            probs = matched.dt_probs[p, ssl][pred_hot[p]]
             img_id = int(matched.image_ids[p])
             rows.append(
                 dict(
@@ -278,12 +255,10 @@ def attribute_errors(
                     result_id=int(matched.result_ids[p]),
                     category=cats[int(matched.category_ids[p])]['name'],
                     group=g.name,
-                    true=_value_text(g, true[p]),
-                    predicted=_value_text(g, pred[p]),
+                    true=_value_text(g, true[p], true_hot[p]),
+                    predicted=_value_text(g, pred[p], pred_hot[p]),
                     score=round(float(matched.scores[p]), 4),
-                    value_score=';'.join(
-                        f'{float(probs[i]):.4f}' for i in chosen
-                    ),
+                    value_score=';'.join(f'{float(v):.4f}' for v in probs),
                     f1='' if f1 is None else round(float(f1[p]), 4),
                 )
             )

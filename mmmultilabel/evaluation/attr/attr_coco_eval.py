@@ -36,6 +36,7 @@ from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.utils import (
     UNKNOWN,
+    AttributeGroup,
     AttributeSpec,
     AttributeSpecError,
     gc_paused,
@@ -416,18 +417,19 @@ class AttrCOCOeval(COCOeval):
         )
 
     # ------------------------------------------------ object-attribute AP
-    def _value_status(
-        self, gt_labels: np.ndarray
-    ) -> Tuple[np.ndarray, np.ndarray]:
-        """Whether each ground truth has / knows every attribute value.
-
-        Args:
-            gt_labels (np.ndarray): (G, D) label rows.
+    def _evaluate_value_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Precision of the PACO-like (category, value) pair classes that
+        have a positive, by :func:`.value_pair_precision` (whose module
+        says what it leaves out, and why the numbers stay COCOeval's).
 
         Returns:
-            tuple[np.ndarray]: (G, S) bool ``positive`` (the value is
-            present) and (G, S) bool ``unknown`` (its group is unknown).
+            tuple[np.ndarray, np.ndarray]: (A,) ascending class indices
+            ``k * S + s`` with a positive and their (T, R, A) precision at
+            area "all" and ``maxDets[-1]``.
         """
+        c = self._cells
+        gt_labels = self._gt_labels[c['gt_rows']]
+        # (G, S) whether each ground truth has / does not know each value
         positive = np.zeros((len(gt_labels), self.spec.num_values), bool)
         unknown = np.zeros_like(positive)
         for group, lsl, ssl in zip(
@@ -437,29 +439,7 @@ class AttrCOCOeval(COCOeval):
         ):
             cols = gt_labels[:, lsl]
             unknown[:, ssl] = cols[:, :1] == UNKNOWN
-            if group.multi_label:
-                positive[:, ssl] = cols == 1
-            else:
-                positive[:, ssl] = cols == np.arange(group.num_values)
-        return positive, unknown
-
-    def _evaluate_value_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
-        """Precision of the PACO-like (category, value) pair classes.
-
-        Only the classes that have a positive (a regular ground truth of
-        the category with the value) are evaluated: the others have
-        precision -1 whatever the detections, and cost nothing. Only the
-        pair cells where a detection can match are matched, and the false
-        positives before each true positive are counted, not ranked
-        (:func:`.value_pair_precision`).
-
-        Returns:
-            tuple[np.ndarray, np.ndarray]: (A,) ascending class indices
-            ``k * S + s`` with a positive and their (T, R, A) precision at
-            area "all" and ``maxDets[-1]``.
-        """
-        c = self._cells
-        positive, unknown = self._value_status(self._gt_labels[c['gt_rows']])
+            positive[:, ssl] = value_hot(group, cols)
         return value_pair_precision(
             c,
             self._dt_probs,
@@ -620,6 +600,30 @@ class AttrCOCOeval(COCOeval):
             )
 
 
+def value_hot(group: AttributeGroup, cols: np.ndarray) -> np.ndarray:
+    """(P, V) bool, the values of ``group`` that label rows have, from the
+    group's label columns ``cols``: one value index (single-label) or V 0/1
+    columns (multi-label); an unknown group (-1) has no value."""
+    if group.multi_label:
+        return cols == 1
+    return cols[:, :1] == np.arange(group.num_values)
+
+
+def value_f1(
+    pred: np.ndarray, true: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-value ``tp``, ``fp``, ``fn`` counts (V,) and ``F1 = 2TP / (2TP
+    + FP + FN)`` (V,), NaN for a value in neither, of the predicted values
+    ``pred`` (P, V) bool (:func:`value_hot`) against the true ``true``."""
+    tp = (pred & true).sum(0)
+    fp = (pred & ~true).sum(0)
+    fn = (~pred & true).sum(0)
+    denom = 2 * tp + fp + fn
+    with np.errstate(invalid='ignore', divide='ignore'):
+        f1 = np.where(denom > 0, 2 * tp / denom, np.nan)
+    return tp, fp, fn, f1
+
+
 def multilabel_f1(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """F1 between predicted and true value sets, row by row.
 
@@ -654,10 +658,6 @@ def macro_f1(pred: np.ndarray, gt: np.ndarray) -> float:
     Returns:
         float: The macro F1, or -1 if no value occurs.
     """
-    p, g = pred == 1, gt == 1
-    tp = (p & g).sum(0)
-    denom = 2 * tp + (p & ~g).sum(0) + (~p & g).sum(0)
-    occurs = denom > 0
-    if not occurs.any():
-        return -1.0
-    return float(np.mean(2.0 * tp[occurs] / denom[occurs]))
+    f1 = value_f1(pred == 1, gt == 1)[3]
+    occurs = ~np.isnan(f1)
+    return float(np.mean(f1[occurs])) if occurs.any() else -1.0
