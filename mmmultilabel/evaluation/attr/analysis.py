@@ -81,18 +81,13 @@ def matched_attributes(ev: AttrCOCOeval) -> MatchedAttributes:
     """
     if 'pairs_matched' not in ev.attr_eval:
         raise ValueError('run AttrCOCOeval.evaluate() before the analysis')
+    # AttrCOCOeval keeps label rows by row number, and the id of each row
     det_rows, gt_rows = ev.attr_eval['pairs_matched']
-    # AttrCOCOeval keeps label rows by row number; the ids come back from
-    # its row maps.
-    row_to_gt = np.zeros(len(ev._gt_row), dtype=np.int64)
-    for ann_id, row in ev._gt_row.items():
-        row_to_gt[row] = ann_id
     result_ids = ev._dt_ids[det_rows]
-    gt_ids = row_to_gt[gt_rows]
     dts = [ev.cocoDt.anns[int(i)] for i in result_ids]
     return MatchedAttributes(
         result_ids=result_ids,
-        gt_ids=gt_ids,
+        gt_ids=ev._gt_ids[gt_rows],
         image_ids=np.array([d['image_id'] for d in dts], dtype=np.int64),
         category_ids=np.array([d['category_id'] for d in dts], dtype=np.int64),
         scores=np.array([d['score'] for d in dts], dtype=np.float64),
@@ -102,19 +97,14 @@ def matched_attributes(ev: AttrCOCOeval) -> MatchedAttributes:
     )
 
 
-def _group_columns(
-    ev: AttrCOCOeval, group: str
-) -> Tuple[AttributeGroup, slice, slice]:
+def _group(ev: AttrCOCOeval, group: str) -> Tuple[AttributeGroup, slice]:
+    """The declared group ``group`` and its label columns."""
     if group not in ev.spec.names:
         raise KeyError(
             f'attribute group "{group}" is not declared; groups are '
             f'{ev.spec.names}'
         )
-    return (
-        ev.spec.group(group),
-        ev.spec.label_slices[group],
-        ev.spec.score_slices[group],
-    )
+    return ev.spec.group(group), ev.spec.label_slices[group]
 
 
 def attr_confusion_matrix(
@@ -138,7 +128,7 @@ def attr_confusion_matrix(
         predicted; ``rows`` and ``cols``, their V + 1 labels (the values,
         then :data:`UNKNOWN_NAME` / :data:`NONE_NAME`).
     """
-    g, lsl, _ = _group_columns(ev, group)
+    g, lsl = _group(ev, group)
     if g.multi_label:
         raise ValueError(
             f'group "{group}" is multi-label: use attr_value_scores() for it'
@@ -179,7 +169,7 @@ def attr_value_scores(
         ``precision``, ``recall``, ``f1`` (V,) float, NaN where undefined
         (no prediction, no positive, neither).
     """
-    g, lsl, _ = _group_columns(ev, group)
+    g, lsl = _group(ev, group)
     known = matched.gt_labels[:, lsl.start] != UNKNOWN
     true = value_hot(g, matched.gt_labels[known][:, lsl])
     pred = value_hot(g, matched.dt_labels[known][:, lsl])
@@ -237,8 +227,9 @@ def attribute_errors(
         matched = matched_attributes(ev)
     cats, imgs = ev.cocoGt.cats, ev.cocoGt.imgs
     rows = []
-    for g in ev.spec:
-        _, lsl, ssl = _group_columns(ev, g.name)
+    for g, lsl, ssl in zip(
+        ev.spec, ev.spec.label_slices.values(), ev.spec.score_slices.values()
+    ):
         true = matched.gt_labels[:, lsl]
         pred = matched.dt_labels[:, lsl]
         true_hot, pred_hot = value_hot(g, true), value_hot(g, pred)
@@ -309,7 +300,7 @@ def pair_pr_curves(
     """
     if 'pair_precision' not in ev.attr_eval:
         raise ValueError('run AttrCOCOeval.accumulate() before the analysis')
-    g, _, _ = _group_columns(ev, group)
+    g = _group(ev, group)[0]
     t = ev.iou_index(iou_thr)
     pair = ev.attr_eval['pair_precision'][t]  # (R, K x S)
     precision = pair[:, ev.group_pair_classes(group)].transpose(1, 2, 0)

@@ -209,7 +209,8 @@ class AttrCOCOeval(COCOeval):
         return np.int8 if widest <= 127 else np.int32
 
     def _encode_gts(self) -> None:
-        """Label rows of the evaluated ground truths, by annotation id."""
+        """Label rows of the evaluated ground truths, by annotation id
+        (``_gt_row``; ``_gt_ids`` maps a row back to its id)."""
         cache: dict = {}
         src = self._source(self.cocoGt)
         rows, self._gt_row = [], {}
@@ -223,6 +224,7 @@ class AttrCOCOeval(COCOeval):
                 )
                 self._gt_row[g['id']] = len(rows)
                 rows.append(self._encode(g.get('attributes'), cache, where))
+        self._gt_ids = np.array(list(self._gt_row), dtype=np.int64)
         self._gt_labels = np.array(rows, dtype=self._label_dtype()).reshape(
             len(rows), self.spec.num_label_columns
         )
