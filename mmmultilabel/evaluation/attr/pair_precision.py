@@ -19,6 +19,10 @@ in every class of its category would scale with detections x values, so
   image, then result order), against the scores of the category's
   detections, without sorting them.
 
+This is what keeps the ``attr`` protocol within its time and memory
+targets at Fashionpedia and PACO size
+(``tools/analysis_tools/bench_metric_scale.py``).
+
 The tests compare the result with pycocotools run on the pair classes as
 plain categories. The helpers on ragged cells (:func:`ragged_index`,
 :func:`block_entries`, :func:`match_flags`) serve the attribute-aware
