@@ -162,9 +162,15 @@ def make_case(
 
 
 def coco_eval(
-    gt: dict, results: list, iou_type: str, max_dets=None, iou_thrs=None
+    gt: dict,
+    results: list,
+    iou_type: str,
+    max_dets=None,
+    iou_thrs=None,
+    area_all=None,
 ) -> COCOeval:
-    """Plain pycocotools evaluation (the oracle), quietly."""
+    """Plain pycocotools evaluation (the oracle), quietly; ``area_all``
+    replaces the area range "all"."""
     results = copy.deepcopy(results)
     if iou_type == 'segm':
         for res in results:
@@ -188,6 +194,8 @@ def coco_eval(
             ev.params.maxDets = list(max_dets)
         if iou_thrs is not None:
             ev.params.iouThrs = np.asarray(iou_thrs)
+        if area_all is not None:
+            ev.params.areaRng[0] = list(area_all)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()

@@ -18,12 +18,14 @@ from mmmultilabel.utils import AttributeSpec
 MMDET_MAX_DETS = (100, 300, 1000)
 
 
-def attr_eval(gt, results, iou_type, max_dets=None, **kwargs):
+def attr_eval(gt, results, iou_type, max_dets=None, area_all=None, **kwargs):
     coco_gt = load_attr_coco_api(copy.deepcopy(gt))
     coco_dt = load_results(coco_gt, copy.deepcopy(results), iou_type)
     ev = AttrCOCOeval(coco_gt, coco_dt, iou_type, **kwargs)
     if max_dets is not None:
         ev.params.maxDets = list(max_dets)
+    if area_all is not None:
+        ev.params.areaRng[0] = list(area_all)
     with contextlib.redirect_stdout(io.StringIO()):
         ev.evaluate()
         ev.accumulate()
@@ -294,6 +296,30 @@ def test_pair_ap_ties_without_attribute_scores():
     np.testing.assert_array_equal(
         ev.attr_eval['pair_precision'], at_all(oracle.eval['precision'])
     )
+
+
+@pytest.mark.parametrize('iou_type', ['bbox', 'segm'])
+def test_detections_outside_the_area_range(iou_type):
+    """With a narrow area range "all", unmatched detections outside it are
+    ignored (neither true nor false positives) as in pycocotools, in the
+    pair classes and in the attribute-aware AP."""
+    area = [200, 500]
+    gt, results = make_case(20, unknown=0.25)
+    ev = attr_eval(gt, results, iou_type, area_all=area)
+    areas = [d['area'] for d in ev.cocoDt.anns.values()]
+    assert sum(not area[0] <= a <= area[1] for a in areas) > 10
+    oracle = coco_eval(*pair_classes(gt, results), iou_type, area_all=area)
+    np.testing.assert_array_equal(
+        ev.attr_eval['pair_precision'], at_all(oracle.eval['precision'])
+    )
+    assert 0.05 < ev.attr_stats['pair_mAP'] == oracle.stats[0]
+    gt, results = make_case(21, unknown=0.0)
+    ev = attr_eval(gt, results, iou_type, area_all=area, attr_f1_thr=1.0)
+    oracle = coco_eval(*split_by_tuple(gt, results), iou_type, area_all=area)
+    np.testing.assert_array_equal(
+        ev.attr_eval['precision'], at_all(oracle.eval['precision'])
+    )
+    assert 0.05 < ev.attr_stats['attr_mAP'] == oracle.stats[0]
 
 
 # ------------------------------------------------------ attribute accuracy

@@ -27,8 +27,7 @@ import numpy as np
 
 from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
-from ..accumulate import mean_precision
-from .attr_coco_eval import AttrCOCOeval, multilabel_f1
+from .attr_coco_eval import AttrCOCOeval, multilabel_f1, value_f1, value_hot
 
 #: Label of the confusion-matrix row of ground truths whose group is
 #: unknown, and of the column of detections that predict no value.
@@ -82,18 +81,13 @@ def matched_attributes(ev: AttrCOCOeval) -> MatchedAttributes:
     """
     if 'pairs_matched' not in ev.attr_eval:
         raise ValueError('run AttrCOCOeval.evaluate() before the analysis')
+    # AttrCOCOeval keeps label rows by row number, and the id of each row
     det_rows, gt_rows = ev.attr_eval['pairs_matched']
-    # AttrCOCOeval keeps label rows by row number; the ids come back from
-    # its row maps.
-    row_to_gt = np.zeros(len(ev._gt_row), dtype=np.int64)
-    for ann_id, row in ev._gt_row.items():
-        row_to_gt[row] = ann_id
     result_ids = ev._dt_ids[det_rows]
-    gt_ids = row_to_gt[gt_rows]
     dts = [ev.cocoDt.anns[int(i)] for i in result_ids]
     return MatchedAttributes(
         result_ids=result_ids,
-        gt_ids=gt_ids,
+        gt_ids=ev._gt_ids[gt_rows],
         image_ids=np.array([d['image_id'] for d in dts], dtype=np.int64),
         category_ids=np.array([d['category_id'] for d in dts], dtype=np.int64),
         scores=np.array([d['score'] for d in dts], dtype=np.float64),
@@ -103,19 +97,14 @@ def matched_attributes(ev: AttrCOCOeval) -> MatchedAttributes:
     )
 
 
-def _group_columns(
-    ev: AttrCOCOeval, group: str
-) -> Tuple[AttributeGroup, slice, slice]:
+def _group(ev: AttrCOCOeval, group: str) -> Tuple[AttributeGroup, slice]:
+    """The declared group ``group`` and its label columns."""
     if group not in ev.spec.names:
         raise KeyError(
             f'attribute group "{group}" is not declared; groups are '
             f'{ev.spec.names}'
         )
-    return (
-        ev.spec.group(group),
-        ev.spec.label_slices[group],
-        ev.spec.score_slices[group],
-    )
+    return ev.spec.group(group), ev.spec.label_slices[group]
 
 
 def attr_confusion_matrix(
@@ -139,7 +128,7 @@ def attr_confusion_matrix(
         predicted; ``rows`` and ``cols``, their V + 1 labels (the values,
         then :data:`UNKNOWN_NAME` / :data:`NONE_NAME`).
     """
-    g, lsl, _ = _group_columns(ev, group)
+    g, lsl = _group(ev, group)
     if g.multi_label:
         raise ValueError(
             f'group "{group}" is multi-label: use attr_value_scores() for it'
@@ -164,9 +153,10 @@ def attr_value_scores(
 
     Pairs whose ground truth does not know the group are left out; a
     detection that predicts no value (unknown) predicts none of the values.
-    A single-label group is taken one value against the rest. As in
-    :func:`~.attr_coco_eval.macro_f1`, ``F1 = 2TP / (2TP + FP + FN)``; the
-    mean of the F1 of the values that occur is the group's macro F1.
+    A single-label group is taken one value against the rest. The F1 is
+    :func:`~.attr_coco_eval.value_f1`'s, as in
+    :func:`~.attr_coco_eval.macro_f1`: the mean of the F1 of the values
+    that occur is the group's macro F1.
 
     Args:
         ev (AttrCOCOeval): The evaluation.
@@ -179,25 +169,14 @@ def attr_value_scores(
         ``precision``, ``recall``, ``f1`` (V,) float, NaN where undefined
         (no prediction, no positive, neither).
     """
-    g, lsl, _ = _group_columns(ev, group)
-    cols_true = matched.gt_labels[:, lsl]
-    cols_pred = matched.dt_labels[:, lsl]
-    known = cols_true[:, 0] != UNKNOWN
-    if g.multi_label:
-        true = cols_true[known] == 1
-        pred = cols_pred[known] == 1
-    else:
-        vals = np.arange(g.num_values)
-        true = cols_true[known, :1] == vals[None, :]
-        pred = cols_pred[known, :1] == vals[None, :]
-    tp = (pred & true).sum(0)
-    fp = (pred & ~true).sum(0)
-    fn = (~pred & true).sum(0)
+    g, lsl = _group(ev, group)
+    known = matched.gt_labels[:, lsl.start] != UNKNOWN
+    true = value_hot(g, matched.gt_labels[known][:, lsl])
+    pred = value_hot(g, matched.dt_labels[known][:, lsl])
+    tp, fp, fn, f1 = value_f1(pred, true)
     with np.errstate(invalid='ignore', divide='ignore'):
         precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
         recall = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
-        denom = 2 * tp + fp + fn
-        f1 = np.where(denom > 0, 2 * tp / denom, np.nan)
     return dict(
         values=list(g.values),
         tp=tp.astype(np.int64),
@@ -210,15 +189,13 @@ def attr_value_scores(
     )
 
 
-def _value_text(g: AttributeGroup, cols: np.ndarray) -> str:
-    """Value name(s) of one group's label columns: ``?`` if unknown, ``-``
-    for an empty multi-label set, ``a;b`` for several values."""
+def _value_text(g: AttributeGroup, cols: np.ndarray, hot: np.ndarray) -> str:
+    """Value name(s) of one group's label columns ``cols`` whose values
+    are ``hot`` (V,): ``?`` if unknown, ``-`` for an empty multi-label set,
+    ``a;b`` for several values."""
     if cols[0] == UNKNOWN:
         return '?'
-    if not g.multi_label:
-        return g.values[int(cols[0])]
-    names = [v for v, c in zip(g.values, cols) if c == 1]
-    return ';'.join(names) or '-'
+    return ';'.join(v for v, h in zip(g.values, hot) if h) or '-'
 
 
 def attribute_errors(
@@ -250,26 +227,16 @@ def attribute_errors(
         matched = matched_attributes(ev)
     cats, imgs = ev.cocoGt.cats, ev.cocoGt.imgs
     rows = []
-    for g in ev.spec:
-        _, lsl, ssl = _group_columns(ev, g.name)
+    for g, lsl, ssl in zip(
+        ev.spec, ev.spec.label_slices.values(), ev.spec.score_slices.values()
+    ):
         true = matched.gt_labels[:, lsl]
         pred = matched.dt_labels[:, lsl]
-        known = true[:, 0] != UNKNOWN
-        if g.multi_label:
-            wrong = known & np.any(pred != true, axis=1)
-            f1 = multilabel_f1(pred, true)
-        else:
-            wrong = known & (pred[:, 0] != true[:, 0])
-            f1 = None
+        true_hot, pred_hot = value_hot(g, true), value_hot(g, pred)
+        wrong = (true[:, 0] != UNKNOWN) & np.any(pred != true, axis=1)
+        f1 = multilabel_f1(pred, true) if g.multi_label else None
         for p in np.nonzero(wrong)[0]:
-            probs = matched.dt_probs[p, ssl]
-            chosen = (
-                []
-                if pred[p, 0] == UNKNOWN
-                else np.nonzero(pred[p] == 1)[0].tolist()
-                if g.multi_label
-                else [int(pred[p, 0])]
-            )
+            probs = matched.dt_probs[p, ssl][pred_hot[p]]
             img_id = int(matched.image_ids[p])
             rows.append(
                 dict(
@@ -279,12 +246,10 @@ def attribute_errors(
                     result_id=int(matched.result_ids[p]),
                     category=cats[int(matched.category_ids[p])]['name'],
                     group=g.name,
-                    true=_value_text(g, true[p]),
-                    predicted=_value_text(g, pred[p]),
+                    true=_value_text(g, true[p], true_hot[p]),
+                    predicted=_value_text(g, pred[p], pred_hot[p]),
                     score=round(float(matched.scores[p]), 4),
-                    value_score=';'.join(
-                        f'{float(probs[i]):.4f}' for i in chosen
-                    ),
+                    value_score=';'.join(f'{float(v):.4f}' for v in probs),
                     f1='' if f1 is None else round(float(f1[p]), 4),
                 )
             )
@@ -313,11 +278,6 @@ def worst_images(
     return ranked if num is None else ranked[:num]
 
 
-def _pair_class(ev: AttrCOCOeval, k: int, s: int) -> int:
-    """Column of (category index k, value column s) in pair precision."""
-    return k * ev.spec.num_values + s
-
-
 def pair_pr_curves(
     ev: AttrCOCOeval, group: str, iou_thr: float = 0.5
 ) -> Dict[str, np.ndarray]:
@@ -340,23 +300,10 @@ def pair_pr_curves(
     """
     if 'pair_precision' not in ev.attr_eval:
         raise ValueError('run AttrCOCOeval.accumulate() before the analysis')
-    g, _, ssl = _group_columns(ev, group)
-    rows = ev.iou_rows(iou_thr)
-    if not rows:
-        raise ValueError(
-            f'iou_thr={iou_thr} is not one of the IoU thresholds '
-            f'{np.round(ev.params.iouThrs, 3).tolist()}'
-        )
-    pair = ev.attr_eval['pair_precision'][rows[0]]  # (R, K * S)
-    num_cats = len(ev.params.catIds)
-    cols = np.array(
-        [
-            [_pair_class(ev, k, s) for s in range(ssl.start, ssl.stop)]
-            for k in range(num_cats)
-        ],
-        dtype=np.int64,
-    ).reshape(num_cats, g.num_values)
-    precision = pair[:, cols].transpose(1, 2, 0).astype(np.float64)
+    g = _group(ev, group)[0]
+    t = ev.iou_index(iou_thr)
+    pair = ev.attr_eval['pair_precision'][t]  # (R, K x S)
+    precision = pair[:, ev.group_pair_classes(group)].transpose(1, 2, 0)
     precision[precision < 0] = np.nan  # (K, V, R)
     valid = ~np.isnan(precision)
     with np.errstate(invalid='ignore'):
@@ -376,9 +323,9 @@ def pair_value_ap(ev: AttrCOCOeval) -> 'OrderedDict[Tuple[str, str], float]':
 
     For value ``s``: COCO's mean of the valid entries of
     ``pair_precision[:, :, classes of s]`` (all IoU thresholds, all recall
-    thresholds, every category that has a ground truth with the value), as
-    ``AttrCOCOeval`` averages ``<group>_pair_mAP`` over the values of a
-    group.
+    thresholds, every category that has a ground truth with the value), by
+    :meth:`~AttrCOCOeval.pair_mean_ap`, which averages ``<group>_pair_mAP``
+    over the values of a group.
 
     Args:
         ev (AttrCOCOeval): After :meth:`~AttrCOCOeval.accumulate`.
@@ -389,14 +336,11 @@ def pair_value_ap(ev: AttrCOCOeval) -> 'OrderedDict[Tuple[str, str], float]':
     """
     if 'pair_precision' not in ev.attr_eval:
         raise ValueError('run AttrCOCOeval.accumulate() before the analysis')
-    pair = ev.attr_eval['pair_precision']
-    num_cats = len(ev.params.catIds)
     out: 'OrderedDict[Tuple[str, str], float]' = OrderedDict()
     for g in ev.spec:
-        ssl = ev.spec.score_slices[g.name]
+        classes = ev.group_pair_classes(g.name)  # (K, V)
         for v, name in enumerate(g.values):
-            cls = [_pair_class(ev, k, ssl.start + v) for k in range(num_cats)]
-            ap = mean_precision(pair[:, :, cls], empty=float('nan'))
-            if ap == ap:  # not NaN: the pair has a positive
+            ap = ev.pair_mean_ap(classes=classes[:, v])
+            if ap != -1:  # the value has a positive in some category
                 out[(g.name, name)] = ap
     return out

@@ -36,6 +36,7 @@ from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.utils import (
     UNKNOWN,
+    AttributeGroup,
     AttributeSpec,
     AttributeSpecError,
     gc_paused,
@@ -43,25 +44,21 @@ from mmmultilabel.utils import (
 
 from ..accumulate import coco_precision, mean_precision
 from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
-from .pair_precision import value_pair_precision
-
-
-def _dense_columns(
-    classes: np.ndarray, precision: np.ndarray, num_classes: int
-) -> np.ndarray:
-    """(T, R, num_classes) array holding ``precision`` (T, R, A) in the
-    columns ``classes`` (A, ) and -1 elsewhere."""
-    dense = -np.ones(precision.shape[:2] + (num_classes,))
-    dense[:, :, classes] = precision
-    return dense
+from .pair_precision import (
+    block_entries,
+    match_flags,
+    ragged_index,
+    value_pair_precision,
+)
 
 
 class _AttrEval(dict):
     """``AttrCOCOeval.attr_eval``: ``'pair_precision'`` (T, R, K x S), -1
     for the pair classes without positive, is built when it is read (the
     evaluation keeps only the columns of the classes with a positive, in
-    :attr:`pair_columns`). It holds no reference to the evaluation, so
-    that the evaluation is freed as soon as it is dropped."""
+    :attr:`pair_columns`: the dense array is about 110 MB at Fashionpedia
+    size, mostly -1). It holds no reference to the evaluation, so that the
+    evaluation is freed as soon as it is dropped."""
 
     def __init__(self, **items) -> None:
         super().__init__(**items)
@@ -76,7 +73,10 @@ class _AttrEval(dict):
 
     def __missing__(self, key):
         if key == 'pair_precision' and self.accumulated:
-            return _dense_columns(*self.pair_columns)
+            classes, precision, num_classes = self.pair_columns
+            dense = -np.ones(precision.shape[:2] + (num_classes,))
+            dense[:, :, classes] = precision
+            return dense
         raise KeyError(key)
 
 
@@ -132,7 +132,6 @@ class AttrCOCOeval(COCOeval):
         self.attr_iou_thr = float(attr_iou_thr)
         self.attr_f1_thr = float(attr_f1_thr)
         self.attr_eval: dict = {}
-        self._pair_classes = self._pair_precision = None
         self.attr_stats: Dict[str, float] = OrderedDict()
 
     # ------------------------------------------------------------ evaluate
@@ -150,31 +149,28 @@ class AttrCOCOeval(COCOeval):
                 'AttrCOCOeval needs the area range "all" in '
                 f'params.areaRngLbl, got {p.areaRngLbl}'
             )
-        self._t_attr = self._iou_index(self.attr_iou_thr)
-        self._area_all = p.areaRng[p.areaRngLbl.index('all')]
+        self._t_attr = self.iou_index(self.attr_iou_thr, 'attr_iou_thr')
         with gc_paused():  # one row per instance, cached (gc_paused)
             self._encode_gts()
             self._encode_dts()
-        self._collect_cells()
+        pairs_matched = self._collect_cells()
         self.attr_eval = _AttrEval(
-            pairs_matched=self._matched_pairs(),
-            matches=self._evaluate_attr_aware(),
+            pairs_matched=pairs_matched, matches=self._evaluate_attr_aware()
         )
-        self._pair_classes, self._pair_precision = self._evaluate_value_pairs()
-        self.attr_eval.pair_columns = (
-            self._pair_classes,
-            self._pair_precision,
+        self.attr_eval.pair_columns = self._evaluate_value_pairs() + (
             len(p.catIds) * self.spec.num_values,
         )
 
-    def _iou_index(self, thr: float) -> int:
-        hit = np.nonzero(np.isclose(self.params.iouThrs, thr))[0]
-        if len(hit) == 0:
+    def iou_index(self, thr: float, name: str = 'iou_thr') -> int:
+        """Index of ``thr`` in ``params.iouThrs``; raises naming the
+        argument ``name`` when it is not one of them."""
+        rows = self.iou_rows(thr)
+        if not rows:
             raise ValueError(
-                f'attr_iou_thr={thr} is not one of the IoU thresholds '
-                f'{list(np.round(self.params.iouThrs, 3))}'
+                f'{name}={thr} is not one of the IoU thresholds '
+                f'{np.round(self.params.iouThrs, 3).tolist()}'
             )
-        return int(hit[0])
+        return rows[0]
 
     def _source(self, coco) -> str:
         return getattr(coco, 'source', '<in-memory COCO>')
@@ -214,7 +210,8 @@ class AttrCOCOeval(COCOeval):
         return np.int8 if widest <= 127 else np.int32
 
     def _encode_gts(self) -> None:
-        """Label rows of the evaluated ground truths, by annotation id."""
+        """Label rows of the evaluated ground truths, by annotation id
+        (``_gt_row``; ``_gt_ids`` maps a row back to its id)."""
         cache: dict = {}
         src = self._source(self.cocoGt)
         rows, self._gt_row = [], {}
@@ -228,6 +225,7 @@ class AttrCOCOeval(COCOeval):
                 )
                 self._gt_row[g['id']] = len(rows)
                 rows.append(self._encode(g.get('attributes'), cache, where))
+        self._gt_ids = np.array(list(self._gt_row), dtype=np.int64)
         self._gt_labels = np.array(rows, dtype=self._label_dtype()).reshape(
             len(rows), self.spec.num_label_columns
         )
@@ -277,30 +275,35 @@ class AttrCOCOeval(COCOeval):
                 probs[r, sl] = values
         self._dt_labels, self._dt_probs = labels, probs
 
-    def _collect_cells(self) -> None:
+    def _collect_cells(self) -> Tuple[np.ndarray, np.ndarray]:
         """Ragged arrays of the (image, category) cells of ``COCOeval``.
 
-        A cell holds the detections that ``computeIoU`` kept (at most
-        ``maxDets[-1]``, highest score first, ties in result order) and the
-        ground truths in ``COCOeval``'s order, so that ``self.ious`` indexes
-        them directly.
+        A cell holds the detections that ``COCOeval.evaluateImg`` took (at
+        most ``maxDets[-1]``, highest score first, ties in result order:
+        ``dtIds`` of ``self.evalImgs``) and the ground truths in
+        ``COCOeval``'s order, so that ``self.ious`` indexes them directly.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: (detection row, ground-truth
+            row) of COCO's category matches at ``attr_iou_thr``, area
+            "all", ``maxDets[-1]``, to a regular (not ignored) ground
+            truth: the pairs that attribute accuracy / F1 score.
         """
         p = self.params
-        max_det = p.maxDets[-1]
-        lo, hi = self._area_all
+        num_imgs, num_areas = len(p.imgIds), len(p.areaRng)
+        a = p.areaRngLbl.index('all')
+        lo, hi = p.areaRng[a]
         keys, nd, ng, ious = [], [], [], []
         det_rows, det_scores, det_out = [], [], []
         gt_rows, gt_ignore, gt_crowd = [], [], []
+        pair_dets, pair_gts = [], []
         for k, cat_id in enumerate(p.catIds):
             for i, img_id in enumerate(p.imgIds):
-                gts = self._gts.get((img_id, cat_id), [])
-                dts = self._dts.get((img_id, cat_id), [])
-                if not gts and not dts:
+                e = self.evalImgs[(k * num_areas + a) * num_imgs + i]
+                if e is None:  # no ground truth and no detection
                     continue
-                order = np.argsort(
-                    [-d['score'] for d in dts], kind='mergesort'
-                )[:max_det]
-                dts = [dts[j] for j in order]
+                gts = self._gts.get((img_id, cat_id), [])
+                dts = [self.cocoDt.anns[d] for d in e['dtIds']]
                 keys.append((k, i))
                 nd.append(len(dts))
                 ng.append(len(gts))
@@ -316,6 +319,13 @@ class AttrCOCOeval(COCOeval):
                 iou = self.ious[img_id, cat_id]
                 if len(dts) and len(gts):
                     ious.append(np.asarray(iou, dtype=np.float64).ravel())
+                matched = e['dtMatches'][self._t_attr]
+                tp = (matched > 0) & ~e['dtIgnore'][self._t_attr].astype(bool)
+                pair_dets.extend(
+                    self._dt_row[d]
+                    for d in np.asarray(e['dtIds'])[tp].tolist()
+                )
+                pair_gts.extend(self._gt_row[g] for g in matched[tp].tolist())
         self._cells = dict(
             k=np.array([k for k, _ in keys], dtype=np.int64),
             i=np.array([i for _, i in keys], dtype=np.int64),
@@ -329,46 +339,10 @@ class AttrCOCOeval(COCOeval):
             gt_crowd=np.array(gt_crowd, dtype=bool),
             ious=np.concatenate(ious) if ious else np.zeros(0),
         )
-
-    def _pair_index(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Cell, detection and ground truth of every IoU entry.
-
-        Returns:
-            tuple[np.ndarray]: (P,) cell index, (P,) flat detection position
-            and (P,) flat ground-truth position of each entry of the flat
-            IoU array.
-        """
-        c = self._cells
-        size = c['nd'] * c['ng']
-        cell = np.repeat(np.arange(len(size)), size)
-        offset = np.arange(len(cell)) - ragged_starts(size)[cell]
-        ng = np.maximum(c['ng'][cell], 1)
-        det = ragged_starts(c['nd'])[cell] + offset // ng
-        gt = ragged_starts(c['ng'])[cell] + offset % ng
-        return cell, det, gt
-
-    # --------------------------------------------------- attribute accuracy
-    def _matched_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
-        """(detection row, ground-truth row) of COCO's category matches.
-
-        Matches at ``attr_iou_thr``, area "all", ``maxDets[-1]``, to a
-        regular (not ignored) ground truth, from ``self.evalImgs``.
-        """
-        p = self.params
-        num_imgs, num_areas = len(p.imgIds), len(p.areaRng)
-        a = p.areaRngLbl.index('all')
-        dets, gts = [], []
-        for k, i in zip(self._cells['k'], self._cells['i']):
-            e = self.evalImgs[(k * num_areas + a) * num_imgs + i]
-            if e is None:
-                continue
-            matched = e['dtMatches'][self._t_attr]
-            keep = (matched > 0) & ~e['dtIgnore'][self._t_attr].astype(bool)
-            dets.extend(
-                self._dt_row[d] for d in np.asarray(e['dtIds'])[keep].tolist()
-            )
-            gts.extend(self._gt_row[g] for g in matched[keep].tolist())
-        return (np.array(dets, dtype=np.int64), np.array(gts, dtype=np.int64))
+        return (
+            np.array(pair_dets, dtype=np.int64),
+            np.array(pair_gts, dtype=np.int64),
+        )
 
     # ---------------------------------------------------- attribute-aware AP
     def compatible(
@@ -400,48 +374,68 @@ class AttrCOCOeval(COCOeval):
             ok &= unknown | right
         return ok
 
-    def _evaluate_attr_aware(self) -> list:
+    def _evaluate_attr_aware(self) -> dict:
+        """True / false positives of the attribute-aware matching.
+
+        Returns:
+            dict: per detection of the cells (N,): ``cls``, ``img``,
+            ``rank`` (in its cell), ``ids`` (result id), ``scores``;
+            ``tp``, ``fp`` (T, N) bool (neither: ignored, as COCO's
+            ``dtIgnore``); ``num_pos`` (K,) non-ignored ground truths and
+            ``num_classes`` K.
+        """
+        # every cell in one batched matching (match_ragged) instead of
+        # evaluateImg's Python loops per cell: the evaluation time is what
+        # tools/analysis_tools/bench_metric.py holds to 1.5x CocoMetric's
         c = self._cells
-        _, det, gt = self._pair_index()
+        det_start, gt_start = ragged_starts(c['nd']), ragged_starts(c['ng'])
+        cell, row, col = block_entries(c['nd'], c['ng'])
         ok = self.compatible(
-            self._dt_labels[c['det_rows'][det]],
-            self._gt_labels[c['gt_rows'][gt]],
+            self._dt_labels[c['det_rows'][det_start[cell] + row]],
+            self._gt_labels[c['gt_rows'][gt_start[cell] + col]],
         )
-        ious = np.where(ok, c['ious'], NO_MATCH_IOU)
         match = match_ragged(
             c['nd'],
             c['ng'],
-            ious,
+            np.where(ok, c['ious'], NO_MATCH_IOU),
             c['gt_ignore'],
             c['gt_crowd'],
             self.params.iouThrs,
         )
-        return self._flat_matches(
-            cell_class=c['k'],
-            cell_img=c['i'],
-            nd=c['nd'],
-            ng=c['ng'],
-            det_ids=self._dt_ids[c['det_rows']],
+        det_cell, rank = ragged_index(c['nd'])
+        tp, fp = match_flags(
+            match, gt_start[det_cell], c['gt_ignore'], c['det_out']
+        )
+        num_classes = len(self.params.catIds)
+        gt_class = np.repeat(c['k'], c['ng'])
+        return dict(
+            cls=c['k'][det_cell],
+            img=c['i'][det_cell],
+            rank=rank,
+            ids=self._dt_ids[c['det_rows']],
             scores=c['det_scores'],
-            det_out=c['det_out'],
-            match=match,
-            gt_ignore=c['gt_ignore'],
-            num_classes=len(self.params.catIds),
+            tp=tp,
+            fp=fp,
+            num_pos=np.bincount(
+                gt_class[~c['gt_ignore']], minlength=num_classes
+            ),
+            num_classes=num_classes,
         )
 
     # ------------------------------------------------ object-attribute AP
-    def _value_status(
-        self, gt_labels: np.ndarray
-    ) -> Tuple[np.ndarray, np.ndarray]:
-        """Whether each ground truth has / knows every attribute value.
-
-        Args:
-            gt_labels (np.ndarray): (G, D) label rows.
+    def _evaluate_value_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Precision of the PACO-like (category, value) pair classes that
+        have a positive, by :func:`.value_pair_precision` (whose module
+        says what it leaves out, and why the numbers stay COCOeval's).
 
         Returns:
-            tuple[np.ndarray]: (G, S) bool ``positive`` (the value is
-            present) and (G, S) bool ``unknown`` (its group is unknown).
+            tuple[np.ndarray, np.ndarray]: (A,) ascending class indices
+            ``k * S + s`` with a positive and their (T, R, A) precision at
+            area "all" and ``maxDets[-1]``.
         """
+        c = self._cells
+        gt_labels = self._gt_labels[c['gt_rows']]
+        # (G, S) whether each ground truth has / does not know each value
         positive = np.zeros((len(gt_labels), self.spec.num_values), bool)
         unknown = np.zeros_like(positive)
         for group, lsl, ssl in zip(
@@ -451,29 +445,7 @@ class AttrCOCOeval(COCOeval):
         ):
             cols = gt_labels[:, lsl]
             unknown[:, ssl] = cols[:, :1] == UNKNOWN
-            if group.multi_label:
-                positive[:, ssl] = cols == 1
-            else:
-                positive[:, ssl] = cols == np.arange(group.num_values)
-        return positive, unknown
-
-    def _evaluate_value_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
-        """Precision of the PACO-like (category, value) pair classes.
-
-        Only the classes that have a positive (a regular ground truth of
-        the category with the value) are evaluated: the others have
-        precision -1 whatever the detections, and cost nothing. Only the
-        pair cells where a detection can match are matched, and the false
-        positives before each true positive are counted, not ranked
-        (:func:`.value_pair_precision`).
-
-        Returns:
-            tuple[np.ndarray, np.ndarray]: (A,) ascending class indices
-            ``k * S + s`` with a positive and their (T, R, A) precision at
-            area "all" and ``maxDets[-1]``.
-        """
-        c = self._cells
-        positive, unknown = self._value_status(self._gt_labels[c['gt_rows']])
+            positive[:, ssl] = value_hot(group, cols)
         return value_pair_precision(
             c,
             self._dt_probs,
@@ -485,72 +457,6 @@ class AttrCOCOeval(COCOeval):
         )
 
     # ------------------------------------------------------------ accumulate
-    def _flat_matches(
-        self,
-        cell_class: np.ndarray,
-        cell_img: np.ndarray,
-        nd: np.ndarray,
-        ng: np.ndarray,
-        det_ids: np.ndarray,
-        scores: np.ndarray,
-        det_out: np.ndarray,
-        match: np.ndarray,
-        gt_ignore: np.ndarray,
-        num_classes: int,
-    ) -> dict:
-        """True / false positives of every detection, and positives.
-
-        Args:
-            cell_class (np.ndarray): (C,) class of each cell.
-            cell_img (np.ndarray): (C,) image index of each cell.
-            nd (np.ndarray): (C,) detections per cell.
-            ng (np.ndarray): (C,) ground truths per cell.
-            det_ids (np.ndarray): (N,) result id of each detection.
-            scores (np.ndarray): (N,) score, in matching order per cell.
-            det_out (np.ndarray): (N,) bool, detection outside the area
-                range.
-            match (np.ndarray): (T, N) matched ground truth (index in the
-                cell) or -1.
-            gt_ignore (np.ndarray): (sum(ng),) bool ignore flags.
-            num_classes (int): Number of classes.
-
-        Returns:
-            dict: ``class``, ``img``, ``rank``, ``ids``, ``scores`` (N,);
-            ``tp``, ``fp`` (T, N) bool (neither: ignored, as COCO's
-            ``dtIgnore``); ``num_pos`` (K,) non-ignored ground truths.
-        """
-        det_cell = np.repeat(np.arange(len(nd)), nd)
-        matched = match >= 0
-        ignored = ~matched & det_out[None, :]  # unmatched, out of range
-        if matched.any():  # matched to an ignored ground truth
-            hit = np.where(matched, match + ragged_starts(ng)[det_cell], 0)
-            ignored |= matched & gt_ignore[hit]
-        gt_class = np.repeat(cell_class, ng)
-        return dict(
-            cls=cell_class[det_cell],
-            img=cell_img[det_cell],
-            rank=np.arange(len(det_cell)) - ragged_starts(nd)[det_cell],
-            ids=det_ids,
-            scores=scores,
-            tp=matched & ~ignored,
-            fp=~matched & ~ignored,
-            num_pos=np.bincount(gt_class[~gt_ignore], minlength=num_classes),
-            num_classes=num_classes,
-        )
-
-    def _precision(self, flat: dict) -> np.ndarray:
-        return coco_precision(
-            flat['num_classes'],
-            flat['cls'],
-            flat['img'],
-            flat['rank'],
-            flat['scores'],
-            flat['tp'],
-            flat['fp'],
-            flat['num_pos'],
-            self.params.recThrs,
-        )
-
     def accumulate(self, p=None) -> None:
         """Run COCOeval's accumulation, then the attribute ones.
 
@@ -560,8 +466,17 @@ class AttrCOCOeval(COCOeval):
         attribute matches.
         """
         super().accumulate(p)
-        self.attr_eval['precision'] = self._precision(
-            self.attr_eval['matches']
+        m = self.attr_eval['matches']
+        self.attr_eval['precision'] = coco_precision(
+            m['num_classes'],
+            m['cls'],
+            m['img'],
+            m['rank'],
+            m['scores'],
+            m['tp'],
+            m['fp'],
+            m['num_pos'],
+            self.params.recThrs,
         )
         self.attr_eval.accumulated = True
 
@@ -569,19 +484,26 @@ class AttrCOCOeval(COCOeval):
         """(A,) ascending pair classes ``k * S + s`` that have a positive
         and their (T, R, A) precision: the columns of
         ``attr_eval['pair_precision']`` that are not -1."""
-        return self._pair_classes, self._pair_precision
+        return self.attr_eval.pair_columns[:2]
 
     def pair_mean_ap(self, iou_thr=None, classes=None) -> float:
         """:meth:`_mean_ap` of the pair classes (all, or ``classes``: class
         indices ``k * S + s``), from the columns that have a positive."""
+        have, precision = self.sparse_pair_precision()
         cols = None  # all columns, without a copy
         if classes is not None:
             classes = np.asarray(classes, dtype=np.int64)
-            pos = np.searchsorted(self._pair_classes, classes)
-            hit = pos < len(self._pair_classes)
-            hit[hit] = self._pair_classes[pos[hit]] == classes[hit]
-            cols = pos[hit]
-        return self._mean_ap(self._pair_precision, iou_thr, cols)
+            cols = np.searchsorted(have, classes[np.isin(classes, have)])
+        return self._mean_ap(precision, iou_thr, cols)
+
+    def group_pair_classes(self, group: str) -> np.ndarray:
+        """(K, V) pair classes ``k * S + s`` of the values of ``group``,
+        category by category."""
+        ssl = self.spec.score_slices[group]
+        return (
+            np.arange(len(self.params.catIds))[:, None] * self.spec.num_values
+            + np.arange(ssl.start, ssl.stop)[None, :]
+        )
 
     # ------------------------------------------------------------ summarize
     def iou_rows(self, iou_thr: float) -> List[int]:
@@ -642,14 +564,19 @@ class AttrCOCOeval(COCOeval):
         stats = self.attr_stats
         stats.clear()
         lines = []  # (title, IoU, value) in COCO's summary style
-        all_iou = (
-            f'{self.params.iouThrs[0]:0.2f}:{self.params.iouThrs[-1]:0.2f}'
-        )
+
+        def add(key: str, title: str, iou: str, value: float) -> None:
+            stats[key] = value
+            lines.append((title, iou, value))
+
+        thrs = self.params.iouThrs
+        all_iou = f'{thrs[0]:0.2f}:{thrs[-1]:0.2f}'
+        attr_precision = self.attr_eval['precision']
         for prefix, title, mean_ap in (
             (
                 'attr',
                 'Attribute-aware AP',
-                lambda thr: self._mean_ap(self.attr_eval['precision'], thr),
+                lambda thr: self._mean_ap(attr_precision, thr),
             ),
             ('pair', 'Object-attribute AP', self.pair_mean_ap),
         ):
@@ -658,45 +585,49 @@ class AttrCOCOeval(COCOeval):
                 ('mAP_50', 0.5),
                 ('mAP_75', 0.75),
             ):
-                stats[f'{prefix}_{name}'] = mean_ap(thr)
                 iou = all_iou if thr is None else f'{thr:0.2f}'
-                lines.append((title, iou, stats[f'{prefix}_{name}']))
-        num_cats = len(self.params.catIds)
-        for group, ssl, (kind, value, count) in zip(
-            self.spec,
-            self.spec.score_slices.values(),
-            self.attribute_scores().values(),
+                add(f'{prefix}_{name}', title, iou, mean_ap(thr))
+        for group, (kind, value, count) in zip(
+            self.spec, self.attribute_scores().values()
         ):
-            stats[f'{group.name}_{kind}'] = value
-            stats[f'{group.name}_num'] = count
-            classes = (
-                np.arange(num_cats)[:, None] * self.spec.num_values
-                + np.arange(ssl.start, ssl.stop)[None, :]
-            ).ravel()
-            stats[f'{group.name}_pair_mAP'] = self.pair_mean_ap(
-                classes=classes
-            )
+            g = group.name
             name = 'accuracy' if kind == 'acc' else 'macro F1'
-            lines.append(
-                (
-                    f'{group.name} {name} ({count} matched)',
-                    f'{self.attr_iou_thr:0.2f}',
-                    value,
-                )
-            )
-            lines.append(
-                (
-                    f'{group.name} object-attribute AP',
-                    all_iou,
-                    stats[f'{group.name}_pair_mAP'],
-                )
-            )
+            iou = f'{self.attr_iou_thr:0.2f}'
+            add(f'{g}_{kind}', f'{g} {name} ({count} matched)', iou, value)
+            stats[f'{g}_num'] = count
+            classes = self.group_pair_classes(g).ravel()
+            ap = self.pair_mean_ap(classes=classes)
+            add(f'{g}_pair_mAP', f'{g} object-attribute AP', all_iou, ap)
         max_det = self.params.maxDets[-1]
         for title, iou, value in lines:
             print(
                 f' {title:<36} @[ IoU={iou:<9} | area=   all | '
                 f'maxDets={max_det:>4d} ] = {value:0.3f}'
             )
+
+
+def value_hot(group: AttributeGroup, cols: np.ndarray) -> np.ndarray:
+    """(P, V) bool, the values of ``group`` that label rows have, from the
+    group's label columns ``cols``: one value index (single-label) or V 0/1
+    columns (multi-label); an unknown group (-1) has no value."""
+    if group.multi_label:
+        return cols == 1
+    return cols[:, :1] == np.arange(group.num_values)
+
+
+def value_f1(
+    pred: np.ndarray, true: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-value ``tp``, ``fp``, ``fn`` counts (V,) and ``F1 = 2TP / (2TP
+    + FP + FN)`` (V,), NaN for a value in neither, of the predicted values
+    ``pred`` (P, V) bool (:func:`value_hot`) against the true ``true``."""
+    tp = (pred & true).sum(0)
+    fp = (pred & ~true).sum(0)
+    fn = (~pred & true).sum(0)
+    denom = 2 * tp + fp + fn
+    with np.errstate(invalid='ignore', divide='ignore'):
+        f1 = np.where(denom > 0, 2 * tp / denom, np.nan)
+    return tp, fp, fn, f1
 
 
 def multilabel_f1(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -733,10 +664,6 @@ def macro_f1(pred: np.ndarray, gt: np.ndarray) -> float:
     Returns:
         float: The macro F1, or -1 if no value occurs.
     """
-    p, g = pred == 1, gt == 1
-    tp = (p & g).sum(0)
-    denom = 2 * tp + (p & ~g).sum(0) + (~p & g).sum(0)
-    occurs = denom > 0
-    if not occurs.any():
-        return -1.0
-    return float(np.mean(2.0 * tp[occurs] / denom[occurs]))
+    f1 = value_f1(pred == 1, gt == 1)[3]
+    occurs = ~np.isnan(f1)
+    return float(np.mean(f1[occurs])) if occurs.any() else -1.0

@@ -55,6 +55,13 @@ def _fmt(value: float) -> str:
     return 'nan' if value != value or value == -1 else f'{value:.3f}'
 
 
+def _aps(precision: np.ndarray, t50: list, t75: list) -> List[str]:
+    """AP, AP_50 and AP_75 of a (T, R) precision, formatted."""
+    return [
+        _fmt(_mean(p)) for p in (precision, precision[t50], precision[t75])
+    ]
+
+
 def attr_coco_results(
     ev: AttrCOCOeval,
     metric_items: Optional[Sequence[str]] = None,
@@ -188,18 +195,17 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
         + ['attr_mAP', 'attr_mAP_50', 'attr_mAP_75']
     ]
     for k, name in enumerate(names):
-        row = [name, _mean(precision[:, :, k, 0, -1])]
-        row += [_mean(precision[t, :, k, 0, -1]) for t in (t50, t75)]
-        row += [_mean(precision[:, :, k, a, -1]) for a in areas]
-        row += [_mean(attr[:, :, k])]
-        row += [_mean(attr[t, :, k]) for t in (t50, t75)]
-        rows.append([row[0]] + [_fmt(v) for v in row[1:]])
+        rows.append(
+            [name]
+            + _aps(precision[:, :, k, 0, -1], t50, t75)
+            + [_fmt(_mean(precision[:, :, k, a, -1])) for a in areas]
+            + _aps(attr[:, :, k], t50, t75)
+        )
     tables = [AsciiTable(rows, 'category and attribute-aware AP').table]
 
     spec = ev.spec
     if len(spec) == 0:
         return tables
-    num_vals = spec.num_values
     rows = [
         [
             'group',
@@ -212,12 +218,9 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
         ]
     ]
     scores = ev.attribute_scores()
-    for group, ssl in zip(spec, spec.score_slices.values()):
+    for group in spec:
         kind, value, count = scores[group.name]
-        classes = (
-            np.arange(len(names))[:, None] * num_vals
-            + np.arange(ssl.start, ssl.stop)[None, :]
-        ).ravel()
+        classes = ev.group_pair_classes(group.name).ravel()
         rows.append(
             [
                 group.name,
@@ -235,18 +238,12 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
     # only the pairs with a ground truth have a precision column; they
     # come in class order k * S + s: category, then group, then value
     values = [(g.name, v) for g in spec for v in g.values]
+    num_vals = spec.num_values
     classes, pair = ev.sparse_pair_precision()  # (A,), (T, R, A)
     for j, cls in enumerate(classes.tolist()):
-        group, value = values[cls % num_vals]
         rows.append(
-            [
-                names[cls // num_vals],
-                group,
-                value,
-                _fmt(_mean(pair[:, :, j])),
-                _fmt(_mean(pair[t50, :, j])),
-                _fmt(_mean(pair[t75, :, j])),
-            ]
+            [names[cls // num_vals], *values[cls % num_vals]]
+            + _aps(pair[:, :, j], t50, t75)
         )
     tables.append(AsciiTable(rows, 'object-attribute AP').table)
     return tables

@@ -12,15 +12,21 @@ in every class of its category would scale with detections x values, so
 * a detection can only match in a *pair cell* (image, category, value)
   that has a ground truth with the value or with the group unknown: only
   those pair cells are matched; every other detection of a class with a
-  positive is a false positive there;
+  positive is a false positive there (ignored if outside the area range);
 * the precision of a class needs, at each true positive, only the number
   of false positives ranked before it (:func:`.coco_precision_counted`):
   those are counted, with the order COCOeval gives (pair score down, then
   image, then result order), against the scores of the category's
   detections, without sorting them.
 
+This is what keeps the ``attr`` protocol within its time and memory
+targets at Fashionpedia and PACO size
+(``tools/analysis_tools/bench_metric_scale.py``).
+
 The tests compare the result with pycocotools run on the pair classes as
-plain categories.
+plain categories. The helpers on ragged cells (:func:`ragged_index`,
+:func:`block_entries`, :func:`match_flags`) serve the attribute-aware
+matching of :class:`.AttrCOCOeval` as well.
 """
 
 from typing import Dict, Sequence, Tuple
@@ -31,12 +37,65 @@ from ..accumulate import coco_precision_counted
 from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
 
 
-def _in_sorted(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """(N,) bool, ``values`` that occur in the ascending ``table``."""
-    pos = np.searchsorted(table, values)
-    hit = pos < len(table)
-    hit[hit] = table[pos[hit]] == values[hit]
-    return hit
+def ragged_index(sizes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Cell and position within the cell of every entry of a ragged
+    layout whose cells have ``sizes`` (C,) entries: two (sum(sizes),)
+    arrays."""
+    cell = np.repeat(np.arange(len(sizes)), sizes)
+    return cell, np.arange(len(cell)) - ragged_starts(sizes)[cell]
+
+
+def block_entries(
+    num_dets: np.ndarray, num_gts: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell, row (detection) and column (ground truth) of every entry of
+    the ragged ``num_dets x num_gts`` IoU blocks (row-major, one cell
+    after the other)."""
+    cell, offset = ragged_index(num_dets * num_gts)
+    width = num_gts[cell]  # >= 1: a cell without ground truth has no entry
+    return cell, offset // width, offset % width
+
+
+def match_flags(
+    match: np.ndarray,
+    det_gt_start: np.ndarray,
+    gt_ignore: np.ndarray,
+    det_out: np.ndarray,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """True / false positive flags of matched detections, as COCOeval.
+
+    A detection matched to an ignored ground truth, or unmatched and
+    outside the area range, is neither (COCO's ``dtIgnore``).
+
+    Args:
+        match (np.ndarray): (T, N) ground truth matched by each detection
+            (index in its cell), or -1.
+        det_gt_start (np.ndarray): (N,) flat index of the first ground
+            truth of each detection's cell.
+        gt_ignore (np.ndarray): (G,) bool ignore flags, flat.
+        det_out (np.ndarray): (N,) bool, detection outside the area range.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: (T, N) bool ``tp`` and ``fp``.
+    """
+    matched = match >= 0
+    ignored = ~matched & det_out[None, :]
+    if matched.any():  # (no ground truth at all: nothing to look up)
+        hit = np.where(matched, match + det_gt_start, 0)
+        ignored |= matched & gt_ignore[hit]
+    return matched & ~ignored, ~matched & ~ignored
+
+
+def _pair_score(
+    cells: Dict[str, np.ndarray],
+    dt_probs: np.ndarray,
+    pos: np.ndarray,
+    val: np.ndarray,
+) -> np.ndarray:
+    """Pair score ``score x probability of val`` of the detections at
+    ``pos`` (positions in the cells' detection arrays; broadcast with
+    ``val``)."""
+    return cells['det_scores'][pos] * dt_probs[cells['det_rows'][pos], val]
 
 
 def _match_pair_cells(
@@ -47,7 +106,7 @@ def _match_pair_cells(
     positive: np.ndarray,
     unknown: np.ndarray,
     iou_thrs: Sequence[float],
-) -> Dict[str, np.ndarray]:
+) -> Tuple[np.ndarray, ...]:
     """COCO's matching in the given (cell, value) pair cells.
 
     Pair cell ``(c, s)`` holds the detections of cell ``c`` re-ranked by
@@ -56,95 +115,74 @@ def _match_pair_cells(
     unknown are ignored, those with another value can never match.
 
     Args:
-        cells (dict): The ragged cells of :class:`.AttrCOCOeval`.
         pair_cell (np.ndarray): (U,) cell of each pair cell.
         pair_val (np.ndarray): (U,) value of each pair cell.
-        dt_probs (np.ndarray): (N, S) value probabilities by result row.
-        positive (np.ndarray): (G, S) bool, ground truth has the value.
-        unknown (np.ndarray): (G, S) bool, its group is unknown.
-        iou_thrs (Sequence[float]): (T,) IoU thresholds.
+        others: As :func:`value_pair_precision`.
 
     Returns:
-        dict: per detection entry (E,), pair cell by pair cell in matching
-        order: ``pos`` (position in the cells' detection arrays),
-        ``score`` (pair score), ``tp``, ``fp`` (T, E) bool (neither:
-        ignored, as COCO's ``dtIgnore``).
+        tuple[np.ndarray]: per detection entry (E,), pair cell by pair cell
+        in matching order: its pair cell (index into ``pair_cell``), its
+        position in the cells' detection arrays, its pair score, and (T, E)
+        bool ``tp``, ``fp`` (neither: ignored, as COCO's ``dtIgnore``).
     """
     c = cells
-    det_start, gt_start = ragged_starts(c['nd']), ragged_starts(c['ng'])
-    pair_start = ragged_starts(c['nd'] * c['ng'])
     nd, ng = c['nd'][pair_cell], c['ng'][pair_cell]
     # detections, re-ranked in each pair cell
-    entry_start = ragged_starts(nd)
-    det_pair = np.repeat(np.arange(len(pair_cell)), nd)
-    rank = np.arange(len(det_pair)) - entry_start[det_pair]
-    pos = det_start[pair_cell][det_pair] + rank
-    score = (
-        c['det_scores'][pos] * dt_probs[c['det_rows'][pos], pair_val[det_pair]]
-    )
+    det_pair, rank = ragged_index(nd)
+    pos = ragged_starts(c['nd'])[pair_cell][det_pair] + rank
+    score = _pair_score(c, dt_probs, pos, pair_val[det_pair])
     order = np.lexsort((c['det_rows'][pos], -score, det_pair))
     pos, score, src_rank = pos[order], score[order], rank[order]
     # ground truths: ignored if unknown, never matched if another value
-    gt_entry_start = ragged_starts(ng)
-    gt_pair = np.repeat(np.arange(len(pair_cell)), ng)
-    gpos = (
-        gt_start[pair_cell][gt_pair]
-        + np.arange(len(gt_pair))
-        - gt_entry_start[gt_pair]
-    )
+    gt_pair, gt_rank = ragged_index(ng)
+    gpos = ragged_starts(c['ng'])[pair_cell][gt_pair] + gt_rank
     has = positive[gpos, pair_val[gt_pair]]
     unk = unknown[gpos, pair_val[gt_pair]]
     excluded = ~has & ~unk
     gt_ignore = c['gt_ignore'][gpos] | unk | excluded
     # IoU blocks with the rows in the new order, (nd x ng) per pair cell
-    size = nd * ng
-    iou_pair = np.repeat(np.arange(len(pair_cell)), size)
-    offset = np.arange(len(iou_pair)) - ragged_starts(size)[iou_pair]
-    width = ng[iou_pair]
-    row, col = offset // width, offset % width
+    iou_pair, row, col = block_entries(nd, ng)
     src = (
-        pair_start[pair_cell][iou_pair]
-        + src_rank[entry_start[iou_pair] + row] * width
+        ragged_starts(c['nd'] * c['ng'])[pair_cell][iou_pair]
+        + src_rank[ragged_starts(nd)[iou_pair] + row] * ng[iou_pair]
         + col
     )
-    gt_entry = gt_entry_start[iou_pair] + col
-    ious = np.where(excluded[gt_entry], NO_MATCH_IOU, c['ious'][src])
+    gt_start = ragged_starts(ng)
+    ious = np.where(
+        excluded[gt_start[iou_pair] + col], NO_MATCH_IOU, c['ious'][src]
+    )
     match = match_ragged(
         nd, ng, ious, gt_ignore, c['gt_crowd'][gpos], iou_thrs
     )  # (T, E)
-    matched = match >= 0
-    hit = np.where(matched, match + gt_entry_start[det_pair], 0)
-    ignored = np.where(matched, gt_ignore[hit], c['det_out'][pos][None, :])
-    return dict(
-        pos=pos,
-        score=score,
-        tp=matched & ~ignored,
-        fp=~matched & ~ignored,
+    tp, fp = match_flags(
+        match, gt_start[det_pair], gt_ignore, c['det_out'][pos]
     )
+    return det_pair, pos, score, tp, fp
 
 
 def _count_before(
     cells: Dict[str, np.ndarray],
     dt_probs: np.ndarray,
-    cat: int,
+    det_img: np.ndarray,
+    dets: np.ndarray,
     pos: np.ndarray,
     val: np.ndarray,
     score: np.ndarray,
     block: int,
 ) -> np.ndarray:
-    """Detections of category ``cat`` ranked before each query in its class.
+    """Detections ``dets`` ranked before each query in its class.
 
     COCOeval ranks a class's detections by score (down), then image, then
     rank in the (image, class) matching, which is result order among equal
     pair scores of one image.
 
     Args:
-        cells (dict): The ragged cells (cells of a category are
-            contiguous).
-        dt_probs (np.ndarray): (N, S) value probabilities by result row.
-        cat (int): Category index.
+        cells, dt_probs: As :func:`value_pair_precision`.
+        det_img (np.ndarray): (sum nd,) image index of every detection.
+        dets (np.ndarray): (D,) detections to count (positions in the
+            cells' detection arrays), of the queries' category.
         pos (np.ndarray): (Q,) query detections (positions in the cells'
-            detection arrays), all of category ``cat``.
+            detection arrays).
         val (np.ndarray): (Q,) value of each query's class.
         score (np.ndarray): (Q,) pair score of each query.
         block (int): (detection, query) comparisons made at once.
@@ -152,21 +190,14 @@ def _count_before(
     Returns:
         np.ndarray: (Q,) int64 counts.
     """
-    c = cells
-    cell_lo, cell_hi = np.searchsorted(c['k'], [cat, cat + 1])
-    det_start = ragged_starts(c['nd'])
-    lo = int(det_start[cell_lo])
-    hi = int(det_start[cell_hi - 1] + c['nd'][cell_hi - 1])
-    rows = c['det_rows'][lo:hi]
-    scores = c['det_scores'][lo:hi]
-    imgs = np.repeat(c['i'][cell_lo:cell_hi], c['nd'][cell_lo:cell_hi])
-    q_img, q_row = imgs[pos - lo], c['det_rows'][pos]
+    imgs, rows = det_img[dets], cells['det_rows'][dets]
+    q_img, q_row = det_img[pos], cells['det_rows'][pos]
     out = np.zeros(len(pos), dtype=np.int64)
-    step = max(1, block // max(1, hi - lo))
+    step = max(1, block // max(1, len(dets)))
     for a in range(0, len(pos), step):
         b = min(a + step, len(pos))
         # (D, q) pair scores of the category's detections in each class
-        pair = scores[:, None] * dt_probs[rows[:, None], val[None, a:b]]
+        pair = _pair_score(cells, dt_probs, dets[:, None], val[None, a:b])
         out[a:b] = np.count_nonzero(pair > score[None, a:b], axis=0)
         det, q = np.nonzero(pair == score[None, a:b])
         q_abs = q + a
@@ -212,7 +243,7 @@ def value_pair_precision(
     empty = np.zeros(0, np.int64), np.zeros((num_thrs, num_recs, 0))
     if num_vals == 0 or len(c['nd']) == 0:
         return empty
-    gt_cell = np.repeat(np.arange(len(c['nd'])), c['ng'])
+    gt_cell = ragged_index(c['ng'])[0]
     # classes with a regular positive, and their number of positives
     gt, val = np.nonzero(positive & ~c['gt_ignore'][:, None])
     classes, num_pos = np.unique(
@@ -223,62 +254,43 @@ def value_pair_precision(
     # pair cells where a detection can match: a ground truth has the
     # value or has its group unknown, in a class with a positive
     gt, val = np.nonzero(positive | unknown)
-    keep = _in_sorted(c['k'][gt_cell[gt]] * num_vals + val, classes)
+    keep = np.isin(c['k'][gt_cell[gt]] * num_vals + val, classes)
     pairs = np.unique(gt_cell[gt[keep]] * num_vals + val[keep])
     pair_cell, pair_val = pairs // num_vals, pairs % num_vals
-    m = _match_pair_cells(
+    e_pair, e_pos, e_score, e_tp, e_fp = _match_pair_cells(
         c, pair_cell, pair_val, dt_probs, positive, unknown, iou_thrs
     )
-    nd = c['nd'][pair_cell]
-    e_val = np.repeat(pair_val, nd)
-    e_cell = np.repeat(pair_cell, nd)
-    e_pos, e_score, e_tp, e_fp = m['pos'], m['score'], m['tp'], m['fp']
-    # unmatched detections outside the area range are ignored, not false
-    # positives, in every class of their category
-    det_cell = np.repeat(np.arange(len(c['nd'])), c['nd'])
-    out_pos = np.nonzero(c['det_out'])[0]
-    if len(out_pos):
-        out_cls = classes[_in_sorted(classes // num_vals, c['k'][out_pos])]
-        extra_pos = np.repeat(out_pos, len(out_cls))
-        extra_val = np.tile(out_cls % num_vals, len(out_pos))
-        extra_cls = np.tile(out_cls, len(out_pos))
-        new = (c['k'][det_cell[extra_pos]] == extra_cls // num_vals) & ~(
-            _in_sorted(det_cell[extra_pos] * num_vals + extra_val, pairs)
-        )
-        extra_pos, extra_val = extra_pos[new], extra_val[new]
-        e_pos = np.concatenate([e_pos, extra_pos])
-        e_val = np.concatenate([e_val, extra_val])
-        e_cell = np.concatenate([e_cell, det_cell[extra_pos]])
-        e_score = np.concatenate(
-            [
-                e_score,
-                c['det_scores'][extra_pos]
-                * dt_probs[c['det_rows'][extra_pos], extra_val],
-            ]
-        )
-        none = np.zeros((num_thrs, len(extra_pos)), dtype=bool)
-        e_tp = np.concatenate([e_tp, none], axis=1)
-        e_fp = np.concatenate([e_fp, none], axis=1)
-    # the entries that were matched, ranked in their class as COCOeval
-    e_cls = np.searchsorted(classes, c['k'][e_cell] * num_vals + e_val)
-    order = np.lexsort((c['det_rows'][e_pos], c['i'][e_cell], -e_score, e_cls))
-    e_pos, e_val, e_score = e_pos[order], e_val[order], e_score[order]
-    e_cls, e_tp, e_fp = e_cls[order], e_tp[:, order], e_fp[:, order]
-    e_cat = c['k'][det_cell[e_pos]]
-    # FP before an entry = detections before it that are not entries,
-    # plus entries before it that are false positives
+    # the entries, ranked in their class as COCOeval
+    pair_cls = np.searchsorted(
+        classes, c['k'][pair_cell] * num_vals + pair_val
+    )
+    e_img = c['i'][pair_cell][e_pair]
+    order = np.lexsort(
+        (c['det_rows'][e_pos], e_img, -e_score, pair_cls[e_pair])
+    )
+    e_pair, e_pos, e_score = e_pair[order], e_pos[order], e_score[order]
+    e_tp, e_fp = e_tp[:, order], e_fp[:, order]
+    e_val, e_cls = pair_val[e_pair], pair_cls[e_pair]
+    # FP before an entry = the category's detections before it that are
+    # not entries (their pair cell has no ground truth to match), plus the
+    # entries before it that are false positives. A detection outside the
+    # area range is never a false positive (matched: true positive or
+    # ignored; unmatched: ignored), so neither count includes it.
+    excess = e_fp.astype(np.int64) - ~c['det_out'][e_pos]  # (T, E)
+    cum = np.cumsum(excess, axis=1) - excess  # before, in all classes
     seg_start = np.searchsorted(e_cls, np.arange(len(classes)))[e_cls]
-    entries_before = np.arange(len(e_cls)) - seg_start
-    fp_cum = np.cumsum(e_fp, axis=1)
-    fp_before = fp_cum - e_fp - (fp_cum - e_fp)[:, seg_start]
+    fp_before = cum - cum[:, seg_start]
+    det_cell = ragged_index(c['nd'])[0]
+    det_img, det_cat = c['i'][det_cell], c['k'][det_cell]
+    counted = np.nonzero(~c['det_out'])[0]
+    e_cat = det_cat[e_pos]
     queries = np.nonzero(e_tp.any(axis=0))[0]
-    before = np.zeros(len(e_cls), dtype=np.int64)
     for cat in np.unique(e_cat[queries]):
         q = queries[e_cat[queries] == cat]
-        before[q] = _count_before(
-            c, dt_probs, int(cat), e_pos[q], e_val[q], e_score[q], block
+        dets = counted[det_cat[counted] == cat]
+        fp_before[:, q] += _count_before(
+            c, dt_probs, det_img, dets, e_pos[q], e_val[q], e_score[q], block
         )
-    fp_before += before - entries_before
     thr, tp = np.nonzero(e_tp)  # by threshold, then class and rank
     precision = coco_precision_counted(
         num_pos, thr, e_cls[tp], fp_before[thr, tp], num_thrs, rec_thrs
