@@ -13,8 +13,9 @@ accumulation, ground truth and results reading, result forms, the metric
 base, which reads ground truth) import no protocol; each protocol package
 (``attr``, ``fashionpedia``, ``paco``) imports the shared modules only,
 never another protocol; ``protocols`` (the dispatch by name) and the
-package ``__init__`` sit on top. Every import counts, including those inside functions and
-``importlib.import_module`` / ``__import__`` of a literal name.
+package ``__init__`` sit on top. Every import counts, including those
+inside functions and ``importlib.import_module`` / ``__import__`` of a
+literal name.
 """
 
 import ast
