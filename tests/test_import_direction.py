@@ -136,6 +136,7 @@ def test_data_modules_form_a_one_way_stack():
                 wrong.append(f'datasets/{path.name}:{line} imports {target}')
     assert not wrong, '\n'.join(wrong)
 
+
 #: Inside ``evaluation``: 0-1 shared, 2 a protocol package, 3 on top.
 EVAL_LAYERS = dict(
     matching=0,
