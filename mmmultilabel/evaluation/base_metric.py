@@ -324,52 +324,6 @@ class BaseAttrCocoMetric(CocoMetric):
             )
         return sorted(ids)
 
-    # ------------------------------------------------- benchmark protocols
-    def _load_published_gt(self, ann_file: Optional[str], validate: bool):
-        """Read a benchmark's ground-truth file as published; the attribute
-        COCO form of it gives the groups, category and image ids."""
-        if ann_file is None:
-            raise ConfigError(
-                f"{type(self).__name__} evaluates against the benchmark's "
-                'own ground-truth file, as its official code does: give '
-                'ann_file (e.g. the val annotation file of the data set)'
-            )
-        self.ann_file = ann_file
-        self._raw_gt = read_annotation_file(ann_file, self.backend_args)
-        try:
-            self._coco_api = load_attr_coco_api(
-                self._raw_gt, validate=validate
-            )
-        except AnnotationDefectError as err:
-            raise AnnotationDefectError(ann_file, err.defects) from None
-        self._coco_api.source = ann_file
-
-    def _protocol_metrics(
-        self, metric: str, results: List[dict], evaluate: Callable
-    ) -> Dict[str, float]:
-        """Metrics of a benchmark protocol's ``evaluate`` function,
-        ``<metric>_`` prefixed and rounded to 3 decimals."""
-        logger: MMLogger = MMLogger.get_current_instance()
-        values, tables = evaluate(
-            self._raw_gt,
-            results,
-            metric,
-            gt_source=self.ann_file,
-            results_source='predictions',
-            img_ids=self.img_ids,
-        )
-        for table in tables:
-            logger.info('\n' + table)
-        out = OrderedDict(
-            (f'{metric}_{k}', v if isinstance(v, int) else round(v, 3))
-            for k, v in values.items()
-        )
-        logger.info(
-            f'{metric} ({type(self).__name__}): '
-            + ', '.join(f'{k}: {v}' for k, v in list(out.items())[:2])
-        )
-        return out
-
     # -------------------------------------------------------------- metrics
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Write the results files and evaluate every iou type.
@@ -415,3 +369,93 @@ class BaseAttrCocoMetric(CocoMetric):
                 self.evaluate_results(metric, coco_results[metric], spec)
             )
         return eval_results
+
+
+class BenchmarkMetric(BaseAttrCocoMetric):
+    """A benchmark's official metrics on its ground-truth file as published.
+
+    The benchmark's own ``maxDets`` and thresholds apply, so a subclass
+    takes no evaluation option; it names its protocol function in
+    :attr:`evaluate_protocol` (``(gt, results, iou_type, **options) ->
+    (metrics, tables)``). The predictions are handed over in this project's
+    result form, which the protocol reads as its ground truth's form.
+
+    Args:
+        ann_file (str): The benchmark's ground-truth file as published.
+        metric (str | Sequence[str]): ``'bbox'`` and/or ``'segm'``.
+            Defaults to ``('bbox', 'segm')``.
+        format_only (bool): Only write the results files. Defaults to
+            False.
+        outfile_prefix (str, optional): Prefix of the results files
+            (``<prefix>.segm.json`` in this project's result form).
+            Defaults to None (no files).
+        backend_args (dict, optional): Arguments of the file backend.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
+        prefix (str, optional): Metric name prefix. Defaults to 'coco'.
+    """
+
+    evaluate_protocol: Callable
+    #: Whether the attribute COCO form of the file is validated on load
+    #: (the protocol's own reader checks it otherwise).
+    validate_gt = True
+
+    def __init__(
+        self,
+        ann_file: Optional[str] = None,
+        metric: Union[str, Sequence[str]] = ('bbox', 'segm'),
+        format_only: bool = False,
+        outfile_prefix: Optional[str] = None,
+        backend_args: Optional[dict] = None,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
+        super().__init__(
+            metric=metric,
+            format_only=format_only,
+            outfile_prefix=outfile_prefix,
+            backend_args=backend_args,
+            collect_device=collect_device,
+            prefix=prefix,
+        )
+        if ann_file is None:
+            raise ConfigError(
+                f"{type(self).__name__} evaluates against the benchmark's "
+                'own ground-truth file, as its official code does: give '
+                'ann_file (e.g. the val annotation file of the data set)'
+            )
+        # the attribute COCO form gives the groups, category and image ids
+        self.ann_file = ann_file
+        self._raw_gt = read_annotation_file(ann_file, backend_args)
+        try:
+            self._coco_api = load_attr_coco_api(
+                self._raw_gt, validate=self.validate_gt
+            )
+        except AnnotationDefectError as err:
+            raise AnnotationDefectError(ann_file, err.defects) from None
+        self._coco_api.source = ann_file
+
+    def evaluate_results(
+        self, metric: str, results: List[dict], spec: AttributeSpec
+    ) -> Dict[str, float]:
+        """The protocol's metrics of one iou type, ``<metric>_`` prefixed
+        and rounded to 3 decimals."""
+        logger: MMLogger = MMLogger.get_current_instance()
+        values, tables = self.evaluate_protocol(
+            self._raw_gt,
+            results,
+            metric,
+            gt_source=self.ann_file,
+            results_source='predictions',
+            img_ids=self.img_ids,
+        )
+        for table in tables:
+            logger.info('\n' + table)
+        out = OrderedDict(
+            (f'{metric}_{k}', v if isinstance(v, int) else round(v, 3))
+            for k, v in values.items()
+        )
+        logger.info(
+            f'{metric} ({type(self).__name__}): '
+            + ', '.join(f'{k}: {v}' for k, v in list(out.items())[:2])
+        )
+        return out
