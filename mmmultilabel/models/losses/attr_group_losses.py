@@ -18,7 +18,7 @@ import torch.nn as nn
 from mmdet.utils import reduce_mean
 from torch import Tensor
 
-from mmmultilabel.utils import UNKNOWN, AttributeSpec
+from mmmultilabel.utils import AttributeSpec
 
 from .attribute_losses import (
     AttrBinaryCrossEntropyLoss,
@@ -34,7 +34,6 @@ def _batchable(loss: nn.Module, multi_label: bool) -> bool:
     return (
         multi_label
         and type(loss) is AttrBinaryCrossEntropyLoss
-        and loss.ignore_index == UNKNOWN
         and loss.reduction in ('mean', 'sum')
         and not loss.check_targets
     )
@@ -104,7 +103,6 @@ def _layout(
             (
                 id(loss),
                 type(loss),
-                getattr(loss, 'ignore_index', None),
                 getattr(loss, 'reduction', None),
                 getattr(loss, 'check_targets', None),
                 float(getattr(loss, 'loss_weight', 0.0)),

@@ -1,7 +1,7 @@
 """Attribute losses with unknown labels ignored.
 
 Targets follow the label encoding of :mod:`mmmultilabel.utils.attributes`:
-``-1`` (``ignore_index``) marks an unknown label. Ignored targets are
+``-1`` (``UNKNOWN``) marks an unknown label. Ignored targets are
 replaced by a valid index before they reach ``F.cross_entropy`` or
 ``F.binary_cross_entropy_with_logits`` and get weight 0, so an unknown label
 can never index out of range (no device-side assert on GPU).
@@ -33,21 +33,18 @@ from torch import Tensor
 from mmmultilabel.utils import UNKNOWN
 
 
-def _known_weight(
-    target: Tensor, weight: Optional[Tensor], ignore_index: int
-) -> Tensor:
-    """Per-target weight: 0 for ignored targets, else ``weight`` (or 1).
+def _known_weight(target: Tensor, weight: Optional[Tensor]) -> Tensor:
+    """Per-target weight: 0 for unknown targets, else ``weight`` (or 1).
 
     Args:
         target (Tensor): Targets of shape (N, ) or (N, K).
         weight (Tensor, optional): Sample weights of shape (N, ), or
             element weights of the shape of ``target``.
-        ignore_index (int): Target value to ignore.
 
     Returns:
         Tensor: Float weights of the shape of ``target``.
     """
-    known = (target != ignore_index).float()
+    known = (target != UNKNOWN).float()
     if weight is None:
         return known
     if weight.dim() < target.dim():
@@ -59,59 +56,52 @@ def _known_weight(
 
 
 def _class_weighted(
-    target: Tensor,
-    weight: Optional[Tensor],
-    class_weight: Optional[Tensor],
-    ignore_index: int,
+    target: Tensor, weight: Optional[Tensor], class_weight: Optional[Tensor]
 ) -> Tuple[Tensor, Tensor]:
     """Safe class indices and weights of softmax cross-entropy targets.
 
     Args:
-        target (Tensor): Class indices or ``ignore_index``, shape (N, ).
+        target (Tensor): Class indices or -1 (unknown), shape (N, ).
         weight (Tensor, optional): Sample weights of shape (N, ).
         class_weight (Tensor, optional): Weight of each class, shape (C, ).
-        ignore_index (int): Target value to ignore.
 
     Returns:
-        tuple[Tensor, Tensor]: The targets with ignored ones replaced by 0,
-        and the weight of every target, shape (N, ): 0 if ignored, else its
+        tuple[Tensor, Tensor]: The targets with unknown ones replaced by 0,
+        and the weight of every target, shape (N, ): 0 if unknown, else its
         sample weight times the weight of its class.
     """
-    safe_target = torch.where(target != ignore_index, target, 0)
-    sample_weight = _known_weight(target, weight, ignore_index)
+    safe_target = torch.where(target != UNKNOWN, target, 0)
+    sample_weight = _known_weight(target, weight)
     if class_weight is not None:
         sample_weight = sample_weight * class_weight[safe_target]
     return safe_target, sample_weight
 
 
 def _value_weighted(
-    target: Tensor,
-    weight: Optional[Tensor],
-    class_weight: Optional[Tensor],
-    ignore_index: int,
+    target: Tensor, weight: Optional[Tensor], class_weight: Optional[Tensor]
 ) -> Tensor:
     """Weight of every binary target, shape (N, K).
 
-    0 if ignored, else the sample (or element) weight times the weight of
+    0 if unknown, else the sample (or element) weight times the weight of
     the value; arguments as :func:`attr_sigmoid_focal_loss`.
     """
-    elem_weight = _known_weight(target, weight, ignore_index)
+    elem_weight = _known_weight(target, weight)
     if class_weight is not None:
         # (K, ) -> (1, K)
         elem_weight = elem_weight * class_weight[None]
     return elem_weight
 
 
-def _check_classes(pred: Tensor, target: Tensor, ignore_index: int) -> None:
+def _check_classes(pred: Tensor, target: Tensor) -> None:
     """Refuse class targets outside ``0..C-1`` (host synchronisation)."""
-    known = target != ignore_index
+    known = target != UNKNOWN
     bad = known & ((target < 0) | (target >= pred.shape[-1]))
     if bad.any():
         raise ValueError(
             f'attribute cross-entropy got target(s) '
             f'{target[bad].unique().tolist()} outside 0..'
             f'{pred.shape[-1] - 1} for {pred.shape[-1]} logits; unknown '
-            f'labels must be {ignore_index}'
+            f'labels must be {UNKNOWN}'
         )
 
 
@@ -120,34 +110,30 @@ def attr_cross_entropy(
     target: Tensor,
     weight: Optional[Tensor] = None,
     class_weight: Optional[Tensor] = None,
-    ignore_index: int = UNKNOWN,
     reduction: str = 'mean',
     avg_factor: Optional[float] = None,
     check_targets: bool = True,
 ) -> Tensor:
-    """Softmax cross-entropy with ignored targets.
+    """Softmax cross-entropy with unknown targets ignored.
 
     Args:
         pred (Tensor): Logits of shape (N, C).
-        target (Tensor): Class indices in ``[0, C)`` or ``ignore_index``,
+        target (Tensor): Class indices in ``[0, C)`` or -1 (unknown),
             shape (N, ).
         weight (Tensor, optional): Sample weights of shape (N, ).
         class_weight (Tensor, optional): Weight of each class, shape (C, ).
-        ignore_index (int): Target value to ignore. Defaults to -1.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         avg_factor (float, optional): Divisor of the summed loss for
             ``'mean'``. Defaults to the summed weight of known targets.
         check_targets (bool): Raise on targets outside ``[0, C)`` that are
-            not ``ignore_index``. Defaults to True.
+            not -1. Defaults to True.
 
     Returns:
         Tensor: The loss, of shape (N, ) for ``reduction='none'``.
     """
     if check_targets:
-        _check_classes(pred, target, ignore_index)
-    safe_target, sample_weight = _class_weighted(
-        target, weight, class_weight, ignore_index
-    )
+        _check_classes(pred, target)
+    safe_target, sample_weight = _class_weighted(target, weight, class_weight)
     loss = F.cross_entropy(pred, safe_target, reduction='none')
     if avg_factor is None and reduction == 'mean':
         avg_factor = sample_weight.sum()
@@ -163,57 +149,15 @@ def _check_binary_shape(pred: Tensor, target: Tensor) -> None:
         )
 
 
-def _check_binary(target: Tensor, ignore_index: int) -> None:
-    """Refuse binary targets other than 0, 1 and ``ignore_index`` (host
+def _check_binary(target: Tensor) -> None:
+    """Refuse binary targets other than 0, 1 and -1 (unknown) (host
     synchronisation)."""
-    bad = (target != ignore_index) & (target != 0) & (target != 1)
+    bad = (target != UNKNOWN) & (target != 0) & (target != 1)
     if bad.any():
         raise ValueError(
-            f'multi-label attribute targets must be 0, 1 or {ignore_index} '
+            f'multi-label attribute targets must be 0, 1 or {UNKNOWN} '
             f'(unknown); got {target[bad].unique().tolist()}'
         )
-
-
-def attr_binary_cross_entropy(
-    pred: Tensor,
-    target: Tensor,
-    weight: Optional[Tensor] = None,
-    class_weight: Optional[Tensor] = None,
-    ignore_index: int = UNKNOWN,
-    reduction: str = 'mean',
-    avg_factor: Optional[float] = None,
-    check_targets: bool = True,
-) -> Tensor:
-    """Sigmoid binary cross-entropy per value with ignored targets.
-
-    Args:
-        pred (Tensor): Logits of shape (N, K).
-        target (Tensor): 0/1 per value or ``ignore_index``, shape (N, K).
-        weight (Tensor, optional): Sample weights (N, ) or element weights
-            (N, K).
-        class_weight (Tensor, optional): Weight of each value, shape (K, ).
-        ignore_index (int): Target value to ignore. Defaults to -1.
-        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
-        avg_factor (float, optional): Divisor of the summed loss for
-            ``'mean'``. Defaults to the summed weight of known targets.
-        check_targets (bool): Raise on targets other than 0, 1 and
-            ``ignore_index``. Defaults to True.
-
-    Returns:
-        Tensor: The loss, of shape (N, K) for ``reduction='none'``.
-    """
-    return attr_sigmoid_focal_loss(
-        pred,
-        target,
-        weight,
-        class_weight,
-        gamma=0.0,
-        alpha=None,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        avg_factor=avg_factor,
-        check_targets=check_targets,
-    )
 
 
 def attr_sigmoid_focal_loss(
@@ -223,39 +167,62 @@ def attr_sigmoid_focal_loss(
     class_weight: Optional[Tensor] = None,
     gamma: float = 2.0,
     alpha: Optional[float] = 0.25,
-    ignore_index: int = UNKNOWN,
     reduction: str = 'mean',
     avg_factor: Optional[float] = None,
     check_targets: bool = True,
 ) -> Tensor:
-    """Sigmoid focal loss per value with ignored targets.
+    """Sigmoid focal loss per value with unknown targets ignored.
 
     ``gamma=0`` and ``alpha=None`` give the plain binary cross-entropy.
 
     Args:
         pred (Tensor): Logits of shape (N, K).
-        target (Tensor): 0/1 per value or ``ignore_index``, shape (N, K).
+        target (Tensor): 0/1 per value or -1 (unknown), shape (N, K).
         weight (Tensor, optional): Sample weights (N, ) or element weights
             (N, K).
         class_weight (Tensor, optional): Weight of each value, shape (K, ).
         gamma (float): Focusing parameter. Defaults to 2.0.
         alpha (float, optional): Weight of positives (``1 - alpha`` for
             negatives); None for no balancing. Defaults to 0.25.
-        ignore_index (int): Target value to ignore. Defaults to -1.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         avg_factor (float, optional): Divisor of the summed loss for
             ``'mean'``. Defaults to the summed weight of known targets.
-        check_targets (bool): Raise on targets other than 0, 1 and
-            ``ignore_index``. Defaults to True.
+        check_targets (bool): Raise on targets other than 0, 1 and -1.
+            Defaults to True.
 
     Returns:
         Tensor: The loss, of shape (N, K) for ``reduction='none'``.
     """
-    _check_binary_shape(pred, target)
     if check_targets:
-        _check_binary(target, ignore_index)
-    known = target != ignore_index
-    safe_target = torch.where(known, target, 0).type_as(pred)
+        _check_binary(target)
+    loss, elem_weight = binary_loss_terms(
+        pred, target, weight, class_weight, gamma, alpha
+    )
+    if avg_factor is None and reduction == 'mean':
+        avg_factor = elem_weight.sum()
+    return weight_reduce_loss(loss, elem_weight, reduction, avg_factor)
+
+
+def binary_loss_terms(
+    pred: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    class_weight: Optional[Tensor] = None,
+    gamma: float = 0.0,
+    alpha: Optional[float] = None,
+) -> Tuple[Tensor, Tensor]:
+    """The loss of every value and its weight, before any reduction.
+
+    Arguments as :func:`attr_sigmoid_focal_loss`, whose defaults ``gamma=0``
+    and ``alpha=None`` give the plain binary cross-entropy.
+
+    Returns:
+        tuple[Tensor, Tensor]: Shape (N, K) each: the unweighted loss of
+        every value (0/1 target, unknown ones as 0), and its weight: 0 if
+        unknown, else the sample weight times the weight of the value.
+    """
+    _check_binary_shape(pred, target)
+    safe_target = torch.where(target != UNKNOWN, target, 0).type_as(pred)
     loss = F.binary_cross_entropy_with_logits(
         pred, safe_target, reduction='none'
     )
@@ -266,10 +233,7 @@ def attr_sigmoid_focal_loss(
         loss = loss * one_minus_pt.pow(gamma)
     if alpha is not None:
         loss = loss * (alpha * safe_target + (1 - alpha) * (1 - safe_target))
-    elem_weight = _value_weighted(target, weight, class_weight, ignore_index)
-    if avg_factor is None and reduction == 'mean':
-        avg_factor = elem_weight.sum()
-    return weight_reduce_loss(loss, elem_weight, reduction, avg_factor)
+    return loss, _value_weighted(target, weight, class_weight)
 
 
 def attr_binary_cross_entropy_segments(
@@ -279,38 +243,30 @@ def attr_binary_cross_entropy_segments(
     num_segments: int,
     weight: Optional[Tensor] = None,
     class_weight: Optional[Tensor] = None,
-    ignore_index: int = UNKNOWN,
 ) -> Tuple[Tensor, Tensor]:
     """Sigmoid binary cross-entropy of several multi-label groups at once.
 
     The columns of ``pred`` and ``target`` are the values of several
     groups side by side; ``segment`` gives the group of every column. One
     ``binary_cross_entropy_with_logits`` over all columns, then per group
-    the two sums that :func:`attr_binary_cross_entropy` reduces to: the
-    weighted loss and the weight of the known targets (its
-    ``reduction='sum'`` result and its ``'mean'`` divisor).
+    the two sums that the binary cross-entropy reduces to: the weighted
+    loss and the weight of the known targets (its ``reduction='sum'``
+    result and its ``'mean'`` divisor).
 
     Args:
         pred (Tensor): Logits of shape (N, M).
-        target (Tensor): 0/1 per value or ``ignore_index``, shape (N, M).
+        target (Tensor): 0/1 per value or -1 (unknown), shape (N, M).
         segment (Tensor): Group of every column, LongTensor (M, ) with
             values in ``[0, num_segments)``.
         num_segments (int): Number of groups ``G``.
         weight (Tensor, optional): Sample weights (N, ).
         class_weight (Tensor, optional): Weight of every column, (M, ).
-        ignore_index (int): Target value to ignore. Defaults to -1.
 
     Returns:
         tuple[Tensor, Tensor]: Per group, shape (G, ): the sum of ``loss *
         weight`` over its known targets, and the sum of their weights.
     """
-    _check_binary_shape(pred, target)
-    known = target != ignore_index
-    safe_target = torch.where(known, target, 0).type_as(pred)
-    loss = F.binary_cross_entropy_with_logits(
-        pred, safe_target, reduction='none'
-    )
-    elem_weight = _value_weighted(target, weight, class_weight, ignore_index)
+    loss, elem_weight = binary_loss_terms(pred, target, weight, class_weight)
     # (N, M) -> (M, ) -> (G, ): sums per column, then per group
     loss_sums = loss.new_zeros(num_segments).index_add(
         0, segment, (loss * elem_weight).sum(0)
@@ -328,7 +284,6 @@ class _AttrLoss(nn.Module):
     Args:
         class_weight (Sequence[float], optional): Weight of each class (value)
             of the group. Defaults to None.
-        ignore_index (int): Target value of unknown labels. Defaults to -1.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
             Defaults to ``'mean'``.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
@@ -341,7 +296,6 @@ class _AttrLoss(nn.Module):
     def __init__(
         self,
         class_weight: Optional[Sequence[float]] = None,
-        ignore_index: int = UNKNOWN,
         reduction: str = 'mean',
         loss_weight: float = 1.0,
         check_targets: bool = True,
@@ -355,7 +309,6 @@ class _AttrLoss(nn.Module):
         self.class_weight = (
             None if class_weight is None else [float(w) for w in class_weight]
         )
-        self.ignore_index = ignore_index
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.check_targets = check_targets
@@ -394,7 +347,7 @@ class _AttrLoss(nn.Module):
 
         Args:
             pred (Tensor): Logits, see the subclass for the shape.
-            target (Tensor): Targets, with ``ignore_index`` for unknown.
+            target (Tensor): Targets, -1 for unknown.
             weight (Tensor, optional): Sample weights of shape (N, ).
 
         Returns:
@@ -416,7 +369,7 @@ class _AttrLoss(nn.Module):
 
         Args:
             pred (Tensor): Logits, see the subclass for the shape.
-            target (Tensor): Targets, with ``ignore_index`` for unknown.
+            target (Tensor): Targets, -1 for unknown.
             weight (Tensor, optional): Sample weights of shape (N, ).
             avg_factor (float | Tensor, optional): Divisor of the summed
                 loss. Defaults to :meth:`weight_sum`.
@@ -432,7 +385,6 @@ class _AttrLoss(nn.Module):
             target,
             weight=weight,
             class_weight=self._class_weight(pred),
-            ignore_index=self.ignore_index,
             reduction=reduction,
             avg_factor=avg_factor,
             check_targets=self.check_targets,
@@ -445,8 +397,7 @@ class AttrCrossEntropyLoss(_AttrLoss):
 
     ``pred`` has shape (N, num_values + 1) (values and no-object slot),
     ``target`` shape (N, ) with a value index, ``num_values`` for no object,
-    or ``ignore_index`` (-1) for unknown. ``class_weight`` has
-    ``num_values + 1`` entries.
+    or -1 for unknown. ``class_weight`` has ``num_values + 1`` entries.
     """
 
     def _criterion(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
@@ -458,9 +409,7 @@ class AttrCrossEntropyLoss(_AttrLoss):
         weight: Optional[Tensor],
         class_weight: Optional[Tensor],
     ) -> Tensor:
-        return _class_weighted(
-            target, weight, class_weight, self.ignore_index
-        )[1]
+        return _class_weighted(target, weight, class_weight)[1]
 
 
 @MODELS.register_module()
@@ -468,12 +417,14 @@ class AttrBinaryCrossEntropyLoss(_AttrLoss):
     """Sigmoid binary cross-entropy for a multi-label attribute group.
 
     ``pred`` and ``target`` have shape (N, num_values); targets are 0/1 or
-    ``ignore_index`` (-1) for unknown. ``class_weight`` has ``num_values``
+    -1 for unknown. ``class_weight`` has ``num_values``
     entries.
     """
 
     def _criterion(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
-        return attr_binary_cross_entropy(pred, target, **kwargs)
+        return attr_sigmoid_focal_loss(
+            pred, target, gamma=0.0, alpha=None, **kwargs
+        )
 
     def _target_weight(
         self,
@@ -481,7 +432,7 @@ class AttrBinaryCrossEntropyLoss(_AttrLoss):
         weight: Optional[Tensor],
         class_weight: Optional[Tensor],
     ) -> Tensor:
-        return _value_weighted(target, weight, class_weight, self.ignore_index)
+        return _value_weighted(target, weight, class_weight)
 
 
 @MODELS.register_module()
@@ -494,8 +445,8 @@ class AttrFocalLoss(AttrBinaryCrossEntropyLoss):
         gamma (float): Focusing parameter. Defaults to 2.0.
         alpha (float, optional): Weight of positives (``1 - alpha`` for
             negatives); None for no balancing. Defaults to 0.25.
-        **kwargs: ``class_weight``, ``ignore_index``, ``reduction``,
-            ``loss_weight`` and ``check_targets`` as in
+        **kwargs: ``class_weight``, ``reduction``, ``loss_weight`` and
+            ``check_targets`` as in
             :class:`AttrBinaryCrossEntropyLoss`.
     """
 
