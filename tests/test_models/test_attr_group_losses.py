@@ -4,12 +4,16 @@ computed together, against a straightforward per-group computation."""
 import copy
 from unittest import mock
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from attr_model_utils import random_attr_labels
 from mmdet.registry import MODELS
 
 from mmmultilabel.models import AttrBinaryCrossEntropyLoss
+from mmmultilabel.models.losses.attr_group_losses import AttrGroupLosses
+from mmmultilabel.utils import AttributeSpec
 
 # expected values are floats that torch computes: run again under another
 # kernel set and one thread (make test-kernels)
@@ -138,29 +142,97 @@ def test_layer_losses_keep_their_names(attr_model_cfg):
     }
 
 
-def test_checked_or_focal_groups_keep_their_own_loss(attr_model_cfg):
+@MODELS.register_module(force=True)
+class RenamedBCELoss(AttrBinaryCrossEntropyLoss):
+    """A subclass that computes as its base: batched like it."""
+
+
+@MODELS.register_module(force=True)
+class DoubledBCELoss(AttrBinaryCrossEntropyLoss):
+    """A subclass that computes otherwise: its own call."""
+
+    def _criterion(self, pred, target, **kwargs):
+        return 2 * super()._criterion(pred, target, **kwargs)
+
+
+def multi_loss(type_, **kwargs):
+    return dict(type=type_, loss_weight=BASE_WEIGHT, **kwargs)
+
+
+@pytest.mark.parametrize(
+    'loss_attr_multi, scale',
+    [
+        (multi_loss('AttrBinaryCrossEntropyLoss', check_targets=True), 1),
+        (multi_loss('AttrFocalLoss', gamma=0.0, alpha=None), 1),
+        (multi_loss('DoubledBCELoss'), 2),
+    ],
+    ids=['checked', 'focal', 'subclass-computing-otherwise'],
+)
+def test_groups_that_compute_otherwise_keep_their_own_loss(
+    attr_model_cfg, loss_attr_multi, scale
+):
     """Groups whose loss is not the plain unchecked binary cross-entropy
-    are computed by their loss module, with the same result."""
+    are computed by their loss module, with its result."""
     groups = MULTI_ONLY
     preds, targets, weights = random_inputs(groups, seed=1)
     expected = per_group_losses(groups, preds, targets, weights)
-    head = build_head(
-        attr_model_cfg,
-        groups,
-        loss_attr_multi=dict(
-            type='AttrBinaryCrossEntropyLoss',
-            loss_weight=BASE_WEIGHT,
-            check_targets=True,
-        ),
-    )
-    with mock.patch(
-        'mmmultilabel.models.losses.attr_group_losses.'
-        'attr_binary_cross_entropy_segments',
-        side_effect=AssertionError('batched'),
+    head = build_head(attr_model_cfg, groups, loss_attr_multi=loss_attr_multi)
+    assert head.attr_group_losses.batched == []
+    with mock.patch.object(
+        AttrGroupLosses, '_batched_sums', side_effect=AssertionError('batched')
     ):
         got = head._loss_attr(preds, targets, weights)
     for value, want in zip(got, expected):
-        torch.testing.assert_close(value, want, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(value, scale * want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize('groups', [MULTI_ONLY, MIXED], ids=['multi', 'mixed'])
+def test_subclass_computing_as_its_base_gives_the_same_numbers(
+    attr_model_cfg, make_batch, groups
+):
+    """A subclass of the binary cross-entropy that changes nothing of its
+    computation takes the batched path too: the model's losses and
+    gradients are those of the base, bit for bit."""
+    results = []
+    for type_ in ('AttrBinaryCrossEntropyLoss', 'RenamedBCELoss'):
+        cfg = copy.deepcopy(attr_model_cfg)
+        cfg['panoptic_fusion_head']['attribute_groups'] = groups
+        cfg['panoptic_head'].update(
+            attribute_groups=groups,
+            loss_attr_multi=multi_loss(type_),
+            attr_value_weights=VALUE_WEIGHTS,
+            attr_loss_weights=LOSS_WEIGHTS,
+            attr_no_object_weight=0.5,
+        )
+        torch.manual_seed(0)
+        model = MODELS.build(cfg)
+        batched = model.panoptic_head.attr_group_losses.batched
+        assert [groups[g]['name'] for g in batched] == ['a', 'b', 'd']
+        batch = make_batch(num_gts=(3, 2), with_attr=False)
+        spec = AttributeSpec(groups)
+        for i, sample in enumerate(batch['data_samples']):
+            rng = np.random.RandomState(i)
+            rows = random_attr_labels(spec, len(sample.gt_instances), rng)
+            rows[:, 0] = -1  # an unknown value
+            sample.gt_instances.attr_labels = rows
+        data = model.data_preprocessor(batch, True)
+        torch.manual_seed(1)
+        losses = model(**data, mode='loss')
+        sum(losses.values()).backward()
+        grads = {
+            n: p.grad
+            for n, p in model.named_parameters()
+            if p.grad is not None
+        }
+        results.append((losses, grads))
+    (base_losses, base_grads), (losses, grads) = results
+    assert base_losses.keys() == losses.keys()
+    assert {'loss_attr_a', 'd0.loss_attr_d'} <= losses.keys()
+    for name, value in losses.items():
+        assert torch.equal(value, base_losses[name]), name
+    assert base_grads.keys() == grads.keys()
+    for name, grad in grads.items():
+        assert torch.equal(grad, base_grads[name]), name
 
 
 def test_all_unknown_gives_zero_losses_in_the_graph(attr_model_cfg):

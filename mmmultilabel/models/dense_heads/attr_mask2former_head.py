@@ -17,13 +17,12 @@ from torch import Tensor
 
 from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
-from ..losses import attr_group_losses
+from ..losses.attr_group_losses import AttrGroupLosses
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
 from ..task_modules.assigners.attribute_match_cost import AttrGroupsCost
 from ..utils import (
     attr_logit_channels,
     build_attr_spec,
-    split_attr_logits,
     split_class_attr_logits,
 )
 
@@ -201,6 +200,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 )
                 for group in self.attr_spec
             ]
+        )
+        self.attr_group_losses = AttrGroupLosses(
+            self.attr_spec, self.loss_attrs
         )
         # Label rows: the target of an unmatched query (1, D) and the
         # largest valid label of every column (D, ).
@@ -758,9 +760,7 @@ class AttrMask2FormerHead(Mask2FormerHead):
         """One loss per attribute group for one decoder layer.
 
         Each group's loss is divided by its summed weight of known targets
-        averaged over the ranks (one ``reduce_mean`` for all groups, run on
-        every rank whatever its data), as mmdet's Mask2Former divides its
-        mask losses by ``reduce_mean(num_total_masks)``: with gradients
+        averaged over the ranks (:class:`AttrGroupLosses`): with gradients
         averaged by DDP, the step is that of one process on the whole
         batch, however unevenly known labels fall on the ranks.
 
@@ -772,21 +772,11 @@ class AttrMask2FormerHead(Mask2FormerHead):
         Returns:
             tuple[Tensor]: One scalar loss per group, in group order.
         """
-        # (B, Q, A) -> (B * Q, A)
-        attr_preds = attr_preds.flatten(0, 1)
-        # (B, Q, D) -> (B * Q, D)
-        attr_targets = attr_targets.flatten(0, 1)
-        # (B, Q) -> (B * Q, )
-        attr_weights = attr_weights.flatten(0, 1)
-        # the plain multi-label groups in one binary cross-entropy, the
-        # others by their own loss (attr_group_losses)
-        return attr_group_losses(
-            self.attr_spec,
-            self.loss_attrs,
-            split_attr_logits(attr_preds, self.attr_spec),
-            attr_preds,
-            attr_targets,
-            attr_weights,
+        # (B, Q, ...) -> (B * Q, ...)
+        return self.attr_group_losses(
+            attr_preds.flatten(0, 1),
+            attr_targets.flatten(0, 1),
+            attr_weights.flatten(0, 1),
         )
 
     def loss_by_feat(

@@ -1,9 +1,7 @@
-from .attr_group_losses import attr_group_losses
 from .attribute_losses import (
     AttrBinaryCrossEntropyLoss,
     AttrCrossEntropyLoss,
     AttrFocalLoss,
-    attr_binary_cross_entropy_segments,
     attr_cross_entropy,
     attr_sigmoid_focal_loss,
 )
@@ -13,7 +11,5 @@ __all__ = [
     'AttrBinaryCrossEntropyLoss',
     'AttrFocalLoss',
     'attr_cross_entropy',
-    'attr_binary_cross_entropy_segments',
     'attr_sigmoid_focal_loss',
-    'attr_group_losses',
 ]

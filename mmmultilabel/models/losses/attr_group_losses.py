@@ -1,17 +1,7 @@
-"""The attribute losses of all groups of one decoder layer.
+"""The attribute losses of all groups of one decoder layer."""
 
-A head has one loss per attribute group. Run one by one, a layout such as
-Fashionpedia's (15 multi-label groups, 320 values) costs 15 loss calls and
-15 ``weight_sum`` calls per decoder layer, each a handful of small
-operations, forward and backward. :func:`attr_group_losses` gives the
-same losses with the plain multi-label groups (:class:`.
-AttrBinaryCrossEntropyLoss`, targets not checked per call) computed
-together: one binary cross-entropy over all their columns and per-group
-sums (:func:`.attr_binary_cross_entropy_segments`); the other groups
-(single-label, focal, custom losses, checked targets) keep their own call.
-"""
-
-from typing import Dict, List, Optional, Sequence, Tuple
+from itertools import accumulate
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -20,209 +10,203 @@ from torch import Tensor
 
 from mmmultilabel.utils import AttributeSpec
 
-from .attribute_losses import (
-    AttrBinaryCrossEntropyLoss,
-    attr_binary_cross_entropy_segments,
-)
+from ..utils import attr_logit_channels
+from .attribute_losses import AttrBinaryCrossEntropyLoss, binary_loss_terms
 
 #: mmdet's ``weight_reduce_loss`` divides by ``avg_factor + eps``.
 _EPS = torch.finfo(torch.float32).eps
+#: The methods with which :class:`AttrBinaryCrossEntropyLoss` computes a
+#: group's loss and divisor.
+_BCE_METHODS = (
+    'forward',
+    'weight_sum',
+    '_criterion',
+    '_target_weight',
+    '_class_weight',
+)
 
 
-def _batchable(loss: nn.Module, multi_label: bool) -> bool:
-    """Whether a group's loss is the plain binary cross-entropy."""
+def computes_as_bce(loss: nn.Module) -> bool:
+    """Whether ``loss`` is the plain binary cross-entropy that
+    :class:`AttrGroupLosses` computes together with other groups.
+
+    It is an :class:`AttrBinaryCrossEntropyLoss` that computes with that
+    class's own methods, reduces by ``'mean'`` or ``'sum'`` and does not
+    check its targets per call. A subclass that only configures or renames
+    the loss gives the same numbers either way; one that overrides how the
+    loss is computed (as :class:`AttrFocalLoss` does) keeps its own call.
+    """
     return (
-        multi_label
-        and type(loss) is AttrBinaryCrossEntropyLoss
+        isinstance(loss, AttrBinaryCrossEntropyLoss)
+        and all(
+            getattr(type(loss), name)
+            is getattr(AttrBinaryCrossEntropyLoss, name)
+            for name in _BCE_METHODS
+        )
         and loss.reduction in ('mean', 'sum')
         and not loss.check_targets
     )
 
 
-class _Layout:
-    """Columns of the batched groups, built once per losses and device."""
+class AttrGroupLosses(nn.Module):
+    """One loss per attribute group, each divided by its summed weight of
+    known targets averaged over the ranks.
 
-    def __init__(
-        self,
-        spec: AttributeSpec,
-        losses: Sequence[nn.Module],
-        logit_widths: Sequence[int],
-        device: torch.device,
-    ) -> None:
-        label_slices = list(spec.label_slices.values())
-        logit_starts = [0]
-        for width in logit_widths:
-            logit_starts.append(logit_starts[-1] + width)
-        self.groups: List[int] = []
-        logit_cols: List[int] = []
-        label_cols: List[int] = []
-        segment: List[int] = []
-        class_weight: List[float] = []
-        for g, (group, loss) in enumerate(zip(spec, losses)):
-            if not _batchable(loss, group.multi_label):
-                continue
-            k = group.num_values
-            segment += [len(self.groups)] * k
-            self.groups.append(g)
-            logit_cols += range(logit_starts[g], logit_starts[g] + k)
-            label_cols += range(label_slices[g].start, label_slices[g].stop)
-            class_weight += loss.class_weight or [1.0] * k
-        batched = [losses[g] for g in self.groups]
-        self.has_class_weight = any(
-            loss.class_weight is not None for loss in batched
-        )
-        self.all_logits = logit_cols == list(range(logit_starts[-1]))
-        self.all_labels = label_cols == list(range(spec.num_label_columns))
-        as_long = dict(dtype=torch.long, device=device)
-        self.logit_cols = torch.tensor(logit_cols, **as_long)
-        self.label_cols = torch.tensor(label_cols, **as_long)
-        self.segment = torch.tensor(segment, **as_long)
-        self.class_weight = torch.tensor(class_weight, device=device)
-        self.loss_weight = torch.tensor(
-            [float(loss.loss_weight) for loss in batched], device=device
-        )
-        self.mean = torch.tensor(
-            [loss.reduction == 'mean' for loss in batched], device=device
-        )
-        self.all_groups = len(self.groups) == len(spec)
+    Built once by :class:`~mmmultilabel.models.AttrMask2FormerHead` from
+    its groups and their loss modules (which stay the head's, in its
+    ``loss_attrs``). The divisors of all groups go through one
+    ``reduce_mean``, run on every rank whatever its data, as mmdet's
+    Mask2Former divides its mask losses by ``reduce_mean(num_total_masks)``;
+    a group whose loss does not reduce by ``'mean'`` gets none.
 
-
-_layouts: Dict[tuple, _Layout] = {}
-
-
-def _layout(
-    spec: AttributeSpec,
-    losses: Sequence[nn.Module],
-    logit_widths: Sequence[int],
-    device: torch.device,
-) -> _Layout:
-    key = (
-        spec.groups,
-        tuple(logit_widths),
-        tuple(
-            (
-                id(loss),
-                type(loss),
-                getattr(loss, 'reduction', None),
-                getattr(loss, 'check_targets', None),
-                float(getattr(loss, 'loss_weight', 0.0)),
-                tuple(getattr(loss, 'class_weight', None) or ()),
-            )
-            for loss in losses
-        ),
-        str(device),
-    )
-    layout = _layouts.get(key)
-    if layout is None:
-        if len(_layouts) >= 64:  # heads built and dropped, as in tests
-            _layouts.clear()
-        layout = _layouts[key] = _Layout(spec, losses, logit_widths, device)
-    return layout
-
-
-def attr_group_losses(
-    spec: AttributeSpec,
-    losses: Sequence[nn.Module],
-    group_logits: Sequence[Tensor],
-    attr_preds: Tensor,
-    attr_targets: Tensor,
-    attr_weights: Tensor,
-) -> Tuple[Tensor, ...]:
-    """One loss per attribute group, each divided by its weight of known
-    targets averaged over the ranks.
-
-    The divisors of all groups go through one ``reduce_mean``, run on every
-    rank whatever its data, as mmdet's Mask2Former divides its mask losses
-    by ``reduce_mean(num_total_masks)``; a group whose loss does not reduce
-    by ``'mean'`` gets none.
+    The groups whose loss :func:`computes_as_bce` are computed together: one
+    binary cross-entropy over all their columns, then per group the weighted
+    sum and the summed weight of its known targets; their loss modules are
+    not called. Why: a loss and its ``weight_sum`` per group and decoder
+    layer are each a handful of small operations, forward and backward, and
+    at the Fashionpedia layout of ``tools/analysis_tools/
+    bench_train_step.py --layout fashionpedia`` those calls alone would
+    keep the training step from its target of a few per cent above mmdet's
+    stock Mask2Former. Only the order of the floating-point sums differs
+    from the groups' own calls. Every other group (single-label, focal,
+    targets checked per call, a loss computing otherwise) is computed by
+    its own loss module.
 
     Args:
         spec (AttributeSpec): The attribute groups.
         losses (Sequence[nn.Module]): The loss of every group, each with
             ``weight_sum(pred, target, weight)``.
-        group_logits (Sequence[Tensor]): Every group's logits, views of
-            ``attr_preds``: (N, K + 1) single-label, (N, K) multi-label.
-        attr_preds (Tensor): All logits, shape (N, A).
-        attr_targets (Tensor): Label rows, shape (N, D).
-        attr_weights (Tensor): Sample weights, shape (N, ).
-
-    Returns:
-        tuple[Tensor]: One scalar loss per group, in group order.
     """
-    if len(spec) == 0:
-        return ()
-    layout = _layout(
-        spec,
-        losses,
-        [logits.shape[-1] for logits in group_logits],
-        attr_preds.device,
-    )
-    batched = set(layout.groups)
-    inputs: List[Optional[tuple]] = []
-    for g, (group, logits, cols) in enumerate(
-        zip(spec, group_logits, spec.label_slices.values())
-    ):
-        if g in batched:
-            inputs.append(None)
-            continue
-        target = attr_targets[:, cols]
-        if not group.multi_label:
-            # (N, 1) -> (N, )
-            target = target[:, 0]
-        inputs.append((logits, target, attr_weights))
-    loss_sums = None
-    if layout.groups:
-        # (N, A) -> (N, M), (N, D) -> (N, M): the batched groups' columns
-        pred = (
-            attr_preds
-            if layout.all_logits
-            else attr_preds.index_select(1, layout.logit_cols)
+
+    def __init__(
+        self, spec: AttributeSpec, losses: Sequence[nn.Module]
+    ) -> None:
+        super().__init__()
+        # a plain list: the modules are registered by the head
+        self.losses = list(losses)
+        self.batched = [
+            g
+            for g, (group, loss) in enumerate(zip(spec, losses))
+            if group.multi_label and computes_as_bce(loss)
+        ]
+        logit_starts = list(accumulate(attr_logit_channels(spec), initial=0))
+        label_slices = list(spec.label_slices.values())
+        logit_cols, label_cols, segment, class_weight = [], [], [], []
+        for i, g in enumerate(self.batched):
+            cols, loss = label_slices[g], self.losses[g]
+            k = cols.stop - cols.start
+            logit_cols += range(logit_starts[g], logit_starts[g] + k)
+            label_cols += range(cols.start, cols.stop)
+            segment += [i] * k
+            class_weight += loss.class_weight or [1.0] * k
+        batched = [self.losses[g] for g in self.batched]
+        # the other groups: their logit and label columns ((N, ) targets
+        # for a single-label group)
+        self.own = [
+            (
+                g,
+                slice(logit_starts[g], logit_starts[g + 1]),
+                cols if group.multi_label else cols.start,
+            )
+            for g, (group, cols) in enumerate(zip(spec, label_slices))
+            if g not in self.batched
+        ]
+
+        def buffer(name, values, **kwargs):
+            tensor = None if values is None else torch.tensor(values, **kwargs)
+            self.register_buffer(name, tensor, persistent=False)
+
+        # the columns of the batched groups; None when they are all columns
+        for name, cols, width in (
+            ('logit_cols', logit_cols, logit_starts[-1]),
+            ('label_cols', label_cols, spec.num_label_columns),
+        ):
+            same = cols == list(range(width))
+            buffer(name, None if same else cols, dtype=torch.long)
+        buffer('segment', segment, dtype=torch.long)
+        has_class_weight = any(
+            loss.class_weight is not None for loss in batched
         )
-        target = (
-            attr_targets
-            if layout.all_labels
-            else attr_targets.index_select(1, layout.label_cols)
+        buffer('class_weight', class_weight if has_class_weight else None)
+        buffer('loss_weight', [float(loss.loss_weight) for loss in batched])
+        buffer('mean', [loss.reduction == 'mean' for loss in batched])
+
+    def forward(
+        self, attr_preds: Tensor, attr_targets: Tensor, attr_weights: Tensor
+    ) -> Tuple[Tensor, ...]:
+        """The loss of every group.
+
+        Args:
+            attr_preds (Tensor): All logits, shape (N, A).
+            attr_targets (Tensor): Label rows, shape (N, D).
+            attr_weights (Tensor): Sample weights, shape (N, ).
+
+        Returns:
+            tuple[Tensor]: One scalar loss per group, in group order.
+        """
+        if not self.losses:
+            return ()
+        own = {
+            g: (attr_preds[:, logits], attr_targets[:, labels], attr_weights)
+            for g, logits, labels in self.own
+        }
+        # (G, ): the summed weight of every group's known targets, the
+        # batched groups first
+        weight_sums = []
+        if self.batched:
+            loss_sums, batched_weight_sums = self._batched_sums(
+                attr_preds, attr_targets, attr_weights
+            )
+            weight_sums.append(batched_weight_sums)
+        if own:
+            weight_sums.append(
+                torch.stack(
+                    [
+                        self.losses[g].weight_sum(*args).float()
+                        for g, args in own.items()
+                    ]
+                )
+            )
+        avg_factors = reduce_mean(
+            weight_sums[0] if len(weight_sums) == 1 else torch.cat(weight_sums)
         )
-        loss_sums, weight_sums = attr_binary_cross_entropy_segments(
-            pred,
-            target,
-            layout.segment,
-            len(layout.groups),
-            attr_weights,
-            layout.class_weight if layout.has_class_weight else None,
-        )
-    # (G, ): summed weight of every group's known targets, mean of ranks
-    if layout.all_groups:
-        weight_sum = weight_sums.float()
-    else:
-        parts = list(weight_sums.float().unbind()) if layout.groups else []
-        per_group = iter(parts)
-        weight_sum = torch.stack(
-            [
-                next(per_group)
-                if args is None
-                else loss.weight_sum(*args).float()
-                for loss, args in zip(losses, inputs)
-            ]
-        )
-    avg_factors = reduce_mean(weight_sum)
-    out: List[Optional[Tensor]] = [None] * len(spec)
-    if layout.groups:
-        # as the group's loss: loss_weight * (sum / (avg_factor + eps)),
-        # or loss_weight * sum without 'mean' reduction
-        divisor = avg_factors
-        if not layout.all_groups:
-            divisor = avg_factors[layout.groups]
-        divisor = torch.where(layout.mean, divisor + _EPS, 1.0)
-        batched_losses = layout.loss_weight * (loss_sums / divisor)
-        for g, loss in zip(layout.groups, batched_losses.unbind()):
-            out[g] = loss
-    for g, (loss, args) in enumerate(zip(losses, inputs)):
-        if args is not None:
+        out = {}
+        if self.batched:
+            # as the group's own loss: loss_weight * (sum / (avg_factor +
+            # eps)), or loss_weight * sum without 'mean' reduction
+            divisor = avg_factors[: len(self.batched)]
+            divisor = torch.where(self.mean, divisor + _EPS, 1.0)
+            losses = self.loss_weight * (loss_sums / divisor)
+            out.update(zip(self.batched, losses.unbind()))
+        for avg_factor, (g, args) in zip(
+            avg_factors[len(self.batched) :].unbind(), own.items()
+        ):
+            loss = self.losses[g]
             out[g] = loss(
                 *args,
-                avg_factor=(
-                    avg_factors[g] if loss.reduction == 'mean' else None
-                ),
+                avg_factor=avg_factor if loss.reduction == 'mean' else None,
             )
-    return tuple(out)
+        return tuple(out[g] for g in range(len(self.losses)))
+
+    def _batched_sums(
+        self, attr_preds: Tensor, attr_targets: Tensor, attr_weights: Tensor
+    ) -> Tuple[Tensor, Tensor]:
+        """Per batched group, shape (G, ): the sum of ``loss * weight`` over
+        its known targets, and the sum of their weights."""
+        # (N, A) -> (N, M), (N, D) -> (N, M): the batched groups' columns
+        if self.logit_cols is not None:
+            attr_preds = attr_preds.index_select(1, self.logit_cols)
+        if self.label_cols is not None:
+            attr_targets = attr_targets.index_select(1, self.label_cols)
+        loss, weight = binary_loss_terms(
+            attr_preds, attr_targets, attr_weights, self.class_weight
+        )
+        # (N, M) -> (M, ) -> (G, ): sums per column, then per group
+        num_groups = len(self.batched)
+        loss_sums = loss.new_zeros(num_groups).index_add(
+            0, self.segment, (loss * weight).sum(0)
+        )
+        weight_sums = weight.new_zeros(num_groups).index_add(
+            0, self.segment, weight.sum(0)
+        )
+        return loss_sums, weight_sums

@@ -236,47 +236,6 @@ def binary_loss_terms(
     return loss, _value_weighted(target, weight, class_weight)
 
 
-def attr_binary_cross_entropy_segments(
-    pred: Tensor,
-    target: Tensor,
-    segment: Tensor,
-    num_segments: int,
-    weight: Optional[Tensor] = None,
-    class_weight: Optional[Tensor] = None,
-) -> Tuple[Tensor, Tensor]:
-    """Sigmoid binary cross-entropy of several multi-label groups at once.
-
-    The columns of ``pred`` and ``target`` are the values of several
-    groups side by side; ``segment`` gives the group of every column. One
-    ``binary_cross_entropy_with_logits`` over all columns, then per group
-    the two sums that the binary cross-entropy reduces to: the weighted
-    loss and the weight of the known targets (its ``reduction='sum'``
-    result and its ``'mean'`` divisor).
-
-    Args:
-        pred (Tensor): Logits of shape (N, M).
-        target (Tensor): 0/1 per value or -1 (unknown), shape (N, M).
-        segment (Tensor): Group of every column, LongTensor (M, ) with
-            values in ``[0, num_segments)``.
-        num_segments (int): Number of groups ``G``.
-        weight (Tensor, optional): Sample weights (N, ).
-        class_weight (Tensor, optional): Weight of every column, (M, ).
-
-    Returns:
-        tuple[Tensor, Tensor]: Per group, shape (G, ): the sum of ``loss *
-        weight`` over its known targets, and the sum of their weights.
-    """
-    loss, elem_weight = binary_loss_terms(pred, target, weight, class_weight)
-    # (N, M) -> (M, ) -> (G, ): sums per column, then per group
-    loss_sums = loss.new_zeros(num_segments).index_add(
-        0, segment, (loss * elem_weight).sum(0)
-    )
-    weight_sums = elem_weight.new_zeros(num_segments).index_add(
-        0, segment, elem_weight.sum(0)
-    )
-    return loss_sums, weight_sums
-
-
 class _AttrLoss(nn.Module):
     """Shared constructor, ``forward`` and ``weight_sum`` of the attribute
     losses.
