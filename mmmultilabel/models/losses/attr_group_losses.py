@@ -62,15 +62,19 @@ class AttrGroupLosses(nn.Module):
     The groups whose loss :func:`computes_as_bce` are computed together: one
     binary cross-entropy over all their columns, then per group the weighted
     sum and the summed weight of its known targets; their loss modules are
-    not called. Why: a loss and its ``weight_sum`` per group and decoder
-    layer are each a handful of small operations, forward and backward, and
-    at the Fashionpedia layout of ``tools/analysis_tools/
-    bench_train_step.py --layout fashionpedia`` those calls alone would
-    keep the training step from its target of a few per cent above mmdet's
-    stock Mask2Former. Only the order of the floating-point sums differs
-    from the groups' own calls. Every other group (single-label, focal,
-    targets checked per call, a loss computing otherwise) is computed by
-    its own loss module.
+    not called. Only the order of the floating-point sums differs from the
+    groups' own calls. Every other group (single-label, focal, targets
+    checked per call, a loss computing otherwise) is computed by its own
+    loss module. Why batched: per group and decoder layer, a loss and its
+    ``weight_sum`` are each a handful of small operations, forward and
+    backward. At the Fashionpedia layout of ``tools/analysis_tools/
+    bench_train_step.py --layout fashionpedia`` (15 multi-label groups, 4
+    decoder outputs) the groups' own calls took 14 ms or more of a training
+    step of about 240 ms on 2 CPU threads, the batched losses about 1 ms;
+    the step's target is within 5 % of mmdet's stock Mask2Former.
+
+    The layout (columns, class and loss weights, reductions) is read from
+    the loss modules once, here.
 
     Args:
         spec (AttributeSpec): The attribute groups.
