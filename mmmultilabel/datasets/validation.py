@@ -15,7 +15,7 @@ type flagged unknown, unknown fields, ...): the file is usable.
 import os.path as osp
 from collections import Counter
 from itertools import chain
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -23,29 +23,31 @@ from tqdm import tqdm
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
 from mmmultilabel.utils.errors import is_number
 
-from .completion import id_list, is_key
+from .completion import as_list, id_list, is_key, no_bbox, polygon_area
 from .formats import to_canonical
-from .known_fields import FEDERATED_IMAGE_FIELDS
+from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
 
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
 
 _TOP_KEYS = ('images', 'annotations', 'categories')
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+#: What an entry of each top-level list is, for the message of one that is
+#: not an object.
+_ENTRY_SHAPES = dict(
+    images='{"id", "file_name", "height", "width"}',
+    annotations='an object',
+    categories='{"id": int, "name": str}',
+)
+#: The checked fields of each list but ``id`` (checked for every entry).
+_CHECKS = {
+    level: [(k, c) for k, c in fields.items() if c and k != 'id']
+    for level, fields in FIELDS.items()
+}
 
 
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + '...'
-
-
-def _polygon_area(xs: np.ndarray, ys: np.ndarray) -> float:
-    """Area of a polygon by the shoelace formula."""
-    cross = np.dot(xs[:-1], ys[1:]) - np.dot(xs[1:], ys[:-1])
-    return 0.5 * abs(float(cross + xs[-1] * ys[0] - xs[0] * ys[-1]))
 
 
 def _outside(x: float, y: float, size: Optional[Tuple[int, int]]) -> bool:
@@ -102,6 +104,57 @@ class _Checker:
     def add(self, where: str, field: str, message: str) -> None:
         self.defects.append(f'{where}: field "{field}": {message}')
 
+    def check_field(
+        self, where: str, entry: Mapping, name: str, check: Check
+    ) -> bool:
+        """Check one field by its :class:`~.known_fields.Check`; whether
+        it is right (or missing and not required)."""
+        if name not in entry:
+            if check.required:
+                self.add(where, name, f'missing; expected {check.expected}')
+            return not check.required
+        if check.test(entry[name]):
+            return True
+        value = _short(entry[name])
+        self.add(where, name, f'expected {check.expected}, got {value}')
+        return False
+
+    def check_fields(self, where: str, entry: Mapping, level: str) -> set:
+        """Check the fields of an entry of ``level`` that
+        :data:`~.known_fields.FIELDS` gives a check (but ``id``); the names
+        of those that are wrong."""
+        return {
+            name
+            for name, check in _CHECKS[level]
+            if not self.check_field(where, entry, name, check)
+        }
+
+    def entries(self, level: str) -> Iterator[Tuple[int, dict, bool]]:
+        """``(index, entry, id is right)`` of the objects of the top-level
+        list ``level``; entries that are not objects, ids that are not
+        integers (named by index) and ids used twice are reported."""
+        ids = Counter()
+        for i, entry in enumerate(as_list(self.data.get(level))):
+            if not isinstance(entry, dict):
+                self.add(
+                    'top level',
+                    f'{level}[{i}]',
+                    f'expected {_ENTRY_SHAPES[level]}, got {_short(entry)}',
+                )
+                continue
+            id_ok = self.check_field(f'{level}[{i}]', entry, 'id', INT_ID)
+            if id_ok:
+                ids[entry['id']] += 1
+            yield i, entry, id_ok
+        kind = dict(images='image', categories='category').get(level)
+        for entry_id, n in ids.items():
+            if n > 1:
+                self.add(
+                    f'{kind or "annotation"} id={entry_id}',
+                    'id',
+                    f'duplicate id: {n} {level} use it',
+                )
+
     # --------------------------------------------------------------- top
     def run(self) -> None:
         self.check_categories()
@@ -111,39 +164,15 @@ class _Checker:
         self.check_annotations()
         self.check_polygons()
 
-    def _list(self, key: str) -> list:
-        value = self.data.get(key)
-        return value if isinstance(value, list) else []
-
     # -------------------------------------------------------- categories
     def check_categories(self) -> None:
-        ids = Counter()
         names = Counter()
-        for i, cat in enumerate(self._list('categories')):
-            if not isinstance(cat, dict):
-                self.add(
-                    'top level',
-                    f'categories[{i}]',
-                    f'expected {{"id": int, "name": str}}, got '
-                    f'{_short(cat)}',
-                )
-                continue
+        for _, cat, id_ok in self.entries('categories'):
+            if id_ok:
+                self.cat_ids.add(cat['id'])
             where = f'category id={cat.get("id")!r}'
-            if not _is_int(cat.get('id')):
-                self.add(where, 'id', 'expected an integer id')
-            else:
-                ids[cat['id']] += 1
-            if not isinstance(cat.get('name'), str) or not cat['name']:
-                self.add(where, 'name', 'expected a non-empty name')
-            else:
+            if 'name' not in self.check_fields(where, cat, 'categories'):
                 names[cat['name']] += 1
-        for cat_id, n in ids.items():
-            if n > 1:
-                self.add(
-                    f'category id={cat_id}',
-                    'id',
-                    f'duplicate id: {n} categories use it',
-                )
         for name, n in names.items():
             if n > 1:
                 self.add(
@@ -152,7 +181,6 @@ class _Checker:
                     f'duplicate category name {name!r} ({n} times); '
                     'names identify classes and must be unique',
                 )
-        self.cat_ids = set(ids)
 
     # ----------------------------------------------------------- groups
     def check_groups(self) -> None:
@@ -260,50 +288,16 @@ class _Checker:
 
     # ----------------------------------------------------------- images
     def check_images(self) -> None:
-        ids = Counter()
-        for i, img in enumerate(self._list('images')):
-            if not isinstance(img, dict):
-                self.add(
-                    'top level',
-                    f'images[{i}]',
-                    'expected {"id", "file_name", "height", "width"}, '
-                    f'got {_short(img)}',
-                )
+        for _, img, id_ok in self.entries('images'):
+            if not id_ok:
                 continue
-            img_id = img.get('id')
-            where = f'image id={img_id!r}'
-            if not _is_int(img_id):
-                self.add(
-                    f'images[{i}]',
-                    'id',
-                    'expected an integer id, ' f'got {_short(img_id)}',
-                )
-                continue
-            ids[img_id] += 1
+            where = f'image id={img["id"]!r}'
             file_name = img.get('file_name')
-            if isinstance(file_name, str) and file_name:
+            if FIELDS['images']['file_name'].test(file_name):
                 where += f' ("{file_name}")'
-            else:
-                self.add(
-                    where,
-                    'file_name',
-                    'expected a non-empty path '
-                    f'relative to the image directory, got '
-                    f'{_short(file_name)}',
-                )
-                file_name = None
-            size_ok = True
-            for key in ('height', 'width'):
-                if not _is_int(img.get(key)) or img[key] <= 0:
-                    self.add(
-                        where,
-                        key,
-                        'expected a positive integer, got '
-                        f'{_short(img.get(key))}',
-                    )
-                    size_ok = False
+            wrong = self.check_fields(where, img, 'images')
             if (
-                file_name
+                'file_name' not in wrong
                 and self.img_dir is not None
                 and not osp.isfile(osp.join(self.img_dir, file_name))
             ):
@@ -313,16 +307,17 @@ class _Checker:
                     'image file not found: '
                     f'{osp.join(self.img_dir, file_name)}',
                 )
-            if img_id not in self.images:
-                self.images[img_id] = img if size_ok else {}
-            self.check_federated(img, where)
-        for img_id, n in ids.items():
-            if n > 1:
-                self.add(
-                    f'image id={img_id}',
-                    'id',
-                    f'duplicate id: {n} images use it',
-                )
+            if img['id'] not in self.images:
+                size_ok = not wrong & {'height', 'width'}
+                self.images[img['id']] = img if size_ok else {}
+            for key in FEDERATED_IMAGE_FIELDS:  # category ids (not *_attrs)
+                if (
+                    key in img
+                    and key not in wrong
+                    and not key.endswith('_attrs')
+                    and any(v not in self.cat_ids for v in img[key])
+                ):
+                    self.undeclared_neg.setdefault(key, []).append(img['id'])
         for key, img_ids in self.undeclared_neg.items():
             self.warnings.append(
                 f'top level: field "images[].{key}": {len(img_ids)} '
@@ -330,68 +325,23 @@ class _Checker:
                 'are not in "categories"; they are never evaluated'
             )
 
-    def check_federated(self, img: dict, where: str) -> None:
-        """LVIS federated fields: lists of category (or PACO
-        object-attribute) ids."""
-        for key in FEDERATED_IMAGE_FIELDS:
-            if key not in img:
-                continue
-            value = img[key]
-            if not isinstance(value, list) or not all(
-                _is_int(v) for v in value
-            ):
-                self.add(
-                    where,
-                    key,
-                    'expected a list of integer ids (LVIS federated '
-                    f'field), got {_short(value)}',
-                )
-            elif not key.endswith('_attrs') and any(
-                v not in self.cat_ids for v in value
-            ):
-                self.undeclared_neg.setdefault(key, []).append(img['id'])
-
     # ------------------------------------------------------ annotations
     def check_annotations(self) -> None:
-        ids = Counter()
-        anns = self._list('annotations')
         bar = tqdm(
-            anns,
+            self.entries('annotations'),
             desc='annotations',
             unit='ann',
+            total=len(as_list(self.data.get('annotations'))),
             # None: shown on a terminal only
             disable=None if self.progress else True,
             leave=False,
         )
-        for i, ann in enumerate(bar):
-            if not isinstance(ann, dict):
-                self.add(
-                    'top level',
-                    f'annotations[{i}]',
-                    'expected an object, got ' f'{_short(ann)}',
-                )
-                continue
-            ann_id = ann.get('id')
-            if not _is_int(ann_id):
-                self.add(
-                    f'annotations[{i}]',
-                    'id',
-                    f'expected an integer id, got {_short(ann_id)}',
-                )
-            else:
-                ids[ann_id] += 1
+        for _, ann, _ in bar:
             where = (
-                f'annotation id={ann_id!r} (image id='
+                f'annotation id={ann.get("id")!r} (image id='
                 f'{ann.get("image_id")!r})'
             )
             self.check_annotation(ann, where)
-        for ann_id, n in ids.items():
-            if n > 1:
-                self.add(
-                    f'annotation id={ann_id}',
-                    'id',
-                    f'duplicate id: {n} annotations use it',
-                )
 
     def check_annotation(self, ann: dict, where: str) -> None:
         img_id = ann.get('image_id')
@@ -414,23 +364,7 @@ class _Checker:
         self.check_bbox(ann, where, size)
         if ann.get('segmentation'):
             self.check_segmentation(ann['segmentation'], where, size)
-        if 'area' not in ann:
-            self.add(
-                where, 'area', 'missing; COCO needs the mask area in pixels'
-            )
-        elif not is_number(ann['area']) or ann['area'] <= 0:
-            self.add(
-                where,
-                'area',
-                'degenerate: expected a positive '
-                f'number, got {_short(ann["area"])}',
-            )
-        if ann.get('iscrowd', 0) not in (0, 1):
-            self.add(
-                where,
-                'iscrowd',
-                f'expected 0 or 1, got {_short(ann["iscrowd"])}',
-            )
+        self.check_fields(where, ann, 'annotations')  # area, iscrowd
         self.check_attributes(ann.get('attributes'), where)
         self.check_partial(ann, where)
 
@@ -438,7 +372,7 @@ class _Checker:
         self, ann: dict, where: str, size: Optional[Tuple[int, int]]
     ) -> None:
         bbox = ann.get('bbox')
-        if bbox is None or bbox == []:
+        if no_bbox(ann):
             self.add(
                 where,
                 'bbox',
@@ -600,7 +534,7 @@ class _Checker:
             )
             return
         xs, ys = coords[0::2], coords[1::2]
-        if _polygon_area(xs, ys) <= 1e-6:
+        if polygon_area(xs, ys) <= 1e-6:
             self.add(
                 where,
                 field,
