@@ -63,19 +63,8 @@ def _first_outside(
     xs: np.ndarray, ys: np.ndarray, size: Optional[Tuple[int, int]]
 ) -> Optional[int]:
     """Index of the first point outside an image of ``size``, if any."""
-    if size is None:
-        return None
-    h, w = size
-    tol = OUTSIDE_TOLERANCE
-    if (
-        xs.min() >= -tol
-        and ys.min() >= -tol
-        and xs.max() <= w + tol
-        and ys.max() <= h + tol
-    ):
-        return None
-    out = (xs < -tol) | (ys < -tol) | (xs > w + tol) | (ys > h + tol)
-    return int(out.argmax())
+    points = enumerate(zip(xs, ys))
+    return next((k for k, (x, y) in points if _outside(x, y, size)), None)
 
 
 class _Checker:
@@ -551,34 +540,64 @@ class _Checker:
                 f'{size[1]}x{size[0]} (width x height) image',
             )
 
-    def check_partial(self, ann: dict, where: str) -> None:
-        """``partial_attributes``: values present in a group otherwise
-        unknown (multi-label groups only)."""
-        partial = ann.get('partial_attributes')
-        if partial is None:
-            return
-        if not isinstance(partial, dict):
+    def _mapping(self, value: Any, where: str, field: str, shape: str):
+        """The items of ``value`` if it is a mapping (None: none)."""
+        if value is None:
+            return ()
+        if isinstance(value, dict):
+            return value.items()
+        self.add(
+            where, field, f'expected a mapping {shape}, got {_short(value)}'
+        )
+        return ()
+
+    def _group(self, name: str, where: str, field: str) -> Optional[Any]:
+        """The declared group ``name``, or None (reported unless its
+        declaration is)."""
+        group = self.groups.get(name)
+        if group is None and name not in self.broken_groups:
             self.add(
                 where,
-                'partial_attributes',
-                'expected a mapping {group: [values present]}, got '
-                f'{_short(partial)}',
+                field,
+                f'undeclared attribute group "{name}"; declared groups: '
+                f'{list(self.groups)}',
             )
-            return
-        attributes = ann.get('attributes')
-        known = attributes if isinstance(attributes, dict) else {}
-        for name, values in partial.items():
-            field = f'partial_attributes.{name}'
-            if name in self.broken_groups:
-                continue
-            group = self.groups.get(name)
-            if group is None:
+        return group
+
+    def _check_values(
+        self, group: AttributeGroup, values: Any, where: str, field: str
+    ) -> None:
+        """Each value must be a name or an index of ``group``."""
+        for v in values:
+            if isinstance(v, str) and v in group.value_set:
+                continue  # a declared name: the common case
+            if not isinstance(v, (str, int)):
                 self.add(
                     where,
                     field,
-                    f'undeclared attribute group "{name}"; declared '
-                    f'groups: {list(self.groups)}',
+                    f'expected a value name or an index, got {_short(v)}',
                 )
+                continue
+            try:
+                group.value_index(v)
+            except AttributeSpecError as err:
+                self.add(where, field, str(err))
+
+    def check_partial(self, ann: dict, where: str) -> None:
+        """``partial_attributes``: values present in a group otherwise
+        unknown (multi-label groups only)."""
+        partial = self._mapping(
+            ann.get('partial_attributes'),
+            where,
+            'partial_attributes',
+            '{group: [values present]}',
+        )
+        attributes = ann.get('attributes')
+        known = attributes if isinstance(attributes, dict) else {}
+        for name, values in partial:
+            field = f'partial_attributes.{name}'
+            group = self._group(name, where, field)
+            if group is None:
                 continue
             if not group.multi_label:
                 self.add(
@@ -587,60 +606,30 @@ class _Checker:
                     f'group "{name}" is single-label; only multi-label '
                     'groups can be partly known',
                 )
-                continue
-            if known.get(name) is not None:
+            elif known.get(name) is not None:
                 self.add(
                     where,
                     field,
                     f'group "{name}" is also known in "attributes"; give '
                     'its values in one of them',
                 )
-                continue
-            if not isinstance(values, list):
+            elif not isinstance(values, list):
                 self.add(
                     where,
                     field,
                     f'expected a list of values, got {_short(values)}',
                 )
-                continue
-            for v in values:
-                if not isinstance(v, (str, int)):
-                    self.add(
-                        where,
-                        field,
-                        f'expected a value name or an index, got {_short(v)}',
-                    )
-                    continue
-                try:
-                    group.value_index(v)
-                except AttributeSpecError as err:
-                    self.add(where, field, str(err))
+            else:
+                self._check_values(group, values, where, field)
 
     def check_attributes(self, attributes: Any, where: str) -> None:
-        if attributes is None:
-            return
-        if not isinstance(attributes, dict):
-            self.add(
-                where,
-                'attributes',
-                'expected a mapping {group: '
-                f'value}}, got {_short(attributes)}',
-            )
-            return
-        for name, value in attributes.items():
+        items = self._mapping(
+            attributes, where, 'attributes', '{group: value}'
+        )
+        for name, value in items:
             field = f'attributes.{name}'
-            if name in self.broken_groups:
-                continue  # the group declaration is already reported
-            group = self.groups.get(name)
-            if group is None:
-                self.add(
-                    where,
-                    field,
-                    f'undeclared attribute group '
-                    f'"{name}"; declared groups: {list(self.groups)}',
-                )
-                continue
-            if value is None:
+            group = self._group(name, where, field)
+            if group is None or value is None:
                 continue
             if not group.multi_label and isinstance(value, (list, tuple)):
                 self.add(
@@ -652,21 +641,7 @@ class _Checker:
                 )
                 continue
             values = value if isinstance(value, (list, tuple)) else [value]
-            for v in values:
-                if isinstance(v, str) and v in group.value_set:
-                    continue  # a declared name: the common case
-                if not isinstance(v, (str, int)):
-                    self.add(
-                        where,
-                        field,
-                        f'expected a value name or an '
-                        f'index, got {_short(v)}',
-                    )
-                    continue
-                try:
-                    group.value_index(v)
-                except AttributeSpecError as err:
-                    self.add(where, field, str(err))
+            self._check_values(group, values, where, field)
 
 
 def check_attr_coco(
