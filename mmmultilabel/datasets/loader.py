@@ -97,31 +97,19 @@ def _load_attr_coco(
             f'{type(ann_file_or_dict).__name__}'
         )
     found: List[str] = []
-    if validate:
+    if validate or not isinstance(raw, Mapping):  # not a dict: a defect
         data, defects = check_attr_coco(raw, img_dir=img_dir, warnings=found)
         if defects:
             raise AnnotationDefectError(name, defects)
     else:
-        if not isinstance(raw, Mapping):
-            raise AnnotationDefectError(
-                name,
-                [
-                    'top level: expected a JSON object with "images", '
-                    f'"annotations" and "categories", got '
-                    f'{type(raw).__name__}'
-                ],
-            )
         data = to_canonical(raw, warnings=found)
     if log_warnings:
         for warning in found:
             print_log(f'{name}: {warning}', logger='current', level=WARNING)
     if warnings is not None:
         warnings.extend(found)
-    converted = isinstance(raw, Mapping) and detect_format(raw) in (
-        FASHIONPEDIA,
-        PACO,
-        SUBCAT,
-    )
+    # the readers of the foreign forms write names in lists already
+    converted = detect_format(raw) in (FASHIONPEDIA, PACO, SUBCAT)
     return normalise_attribute_values(data, values=not converted)
 
 
