@@ -450,13 +450,11 @@ def to_canonical(
         out = _from_paco(data, defects, warnings)
     else:
         out = dict(data)
+        anns = data.get('annotations')
         out['annotations'] = (
-            [
-                dict(a) if isinstance(a, dict) else a
-                for a in as_list(data.get('annotations'))
-            ]
-            if isinstance(data.get('annotations'), list)
-            else data.get('annotations')
+            [dict(a) if isinstance(a, dict) else a for a in anns]
+            if isinstance(anns, list)
+            else anns
         )
         out.setdefault('attribute_groups', [])
     complete_annotations(out, warnings, drop_zero_area=fmt == PACO)
