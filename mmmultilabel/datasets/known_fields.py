@@ -73,6 +73,11 @@ _FEDERATED = Check(
     'a list of integer ids (LVIS federated field)',
 )
 
+
+def _unchecked(*names: str) -> Dict[str, None]:
+    return dict.fromkeys(names)
+
+
 #: Per top-level list, field -> its :class:`Check`, or None for a field
 #: that is read as it is or checked by its own code in the validator
 #: (references to other entries, boxes, masks, attributes).
@@ -87,57 +92,41 @@ FIELDS: Dict[str, Dict[str, Optional[Check]]] = dict(
         ),
         'height': Check(is_positive_int, 'a positive integer', True),
         'width': Check(is_positive_int, 'a positive integer', True),
-        'license': None,
-        'coco_url': None,
-        'flickr_url': None,
-        'date_captured': None,
+        **_unchecked('license', 'coco_url', 'flickr_url', 'date_captured'),
         # Fashionpedia
-        'time_captured': None,
-        'original_url': None,
-        'isstatic': None,
-        'kaggle_id': None,
+        **_unchecked('time_captured', 'original_url', 'isstatic', 'kaggle_id'),
+        # LVIS, PACO
         **dict.fromkeys(FEDERATED_IMAGE_FIELDS, _FEDERATED),
     },
     annotations={
         # COCO (``ignore`` is read by mmdet's CocoDataset)
         'id': INT_ID,
-        'image_id': None,
-        'category_id': None,
-        'segmentation': None,
+        **_unchecked('image_id', 'category_id', 'segmentation', 'bbox'),
         'area': Check(
             lambda v: is_number(v) and v > 0,
             'a positive number (the mask area in pixels)',
             required=True,
         ),
-        'bbox': None,
         'iscrowd': Check(lambda v: v in (0, 1), '0 or 1'),
         'ignore': None,
         # attribute COCO
-        'attributes': None,
-        'partial_attributes': None,
+        **_unchecked('attributes', 'partial_attributes'),
         # foreign forms
-        'subcat_id': None,
-        'attribute_ids': None,
+        **_unchecked('subcat_id', 'attribute_ids'),
         # PACO (``unknown_<type>`` flags are checked by the PACO reader)
-        'dom_color_ids': None,
-        'obj_ann_id': None,
-        'instance_id': None,
+        **_unchecked('dom_color_ids', 'obj_ann_id', 'instance_id'),
         'blur_level': None,
     },
     categories={
+        # COCO
         'id': INT_ID,
         'name': Check(_non_empty_str, 'a non-empty name', required=True),
         'supercategory': None,
         # LVIS / PACO
-        'synset': None,
-        'synonyms': None,
-        'def': None,
-        'frequency': None,
-        'image_count': None,
-        'instance_count': None,
+        **_unchecked('synset', 'synonyms', 'def', 'frequency'),
+        **_unchecked('image_count', 'instance_count'),
         # Fashionpedia
-        'level': None,
-        'taxonomy_id': None,
+        **_unchecked('level', 'taxonomy_id'),
     },
 )
 
