@@ -184,11 +184,8 @@ class _Checker:
             return
         for i, g in enumerate(groups):
             field = f'attribute_groups[{i}]'
-            if (
-                not isinstance(g, dict)
-                or not isinstance(g.get('name'), str)
-                or not g.get('name')
-            ):
+            name = g.get('name') if isinstance(g, dict) else None
+            if not isinstance(name, str) or not name:
                 self.add(
                     'top level',
                     field,
@@ -196,47 +193,37 @@ class _Checker:
                     f'"multi_label": bool}}, got {_short(g)}',
                 )
                 continue
-            name = g['name']
-            values = g.get('values')
-            ok = True
             if name in self.groups or name in self.broken_groups:
                 self.add(
                     'top level', field, f'group "{name}" is declared twice'
                 )
                 continue
+            values, multi = g.get('values'), g.get('multi_label', False)
+            wrong = {}  # field -> what is wrong, after 'group "name"'
             if (
                 not isinstance(values, list)
                 or not values
                 or not all(isinstance(v, str) and v for v in values)
             ):
-                self.add(
-                    'top level',
-                    f'{field}.values',
-                    f'group "{name}" needs a non-empty list of value '
-                    f'names, got {_short(values)}',
+                wrong['values'] = (
+                    ' needs a non-empty list of value names, got '
+                    f'{_short(values)}'
                 )
-                ok = False
             elif len(set(values)) != len(values):
                 dup = sorted({v for v in values if values.count(v) > 1})
-                self.add(
-                    'top level',
-                    f'{field}.values',
-                    f'group "{name}" repeats values {dup}',
-                )
-                ok = False
-            multi = g.get('multi_label', False)
+                wrong['values'] = f' repeats values {dup}'
             if not isinstance(multi, bool):
-                self.add(
-                    'top level',
-                    f'{field}.multi_label',
-                    f'group "{name}": expected true or false, got '
-                    f'{_short(multi)}',
+                wrong['multi_label'] = (
+                    f': expected true or false, got {_short(multi)}'
                 )
-                ok = False
-            if ok:
-                self.groups[name] = AttributeGroup(name, tuple(values), multi)
-            else:
+            for key, text in wrong.items():
+                self.add(
+                    'top level', f'{field}.{key}', f'group "{name}"{text}'
+                )
+            if wrong:
                 self.broken_groups.add(name)
+            else:
+                self.groups[name] = AttributeGroup(name, tuple(values), multi)
 
     def check_id_map(self) -> None:
         """``attribute_id_map``: source attribute ids of declared values."""
