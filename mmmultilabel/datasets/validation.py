@@ -240,11 +240,6 @@ class _Checker:
             return
         for i, entry in enumerate(id_map):
             field = f'attribute_id_map[{i}]'
-            group = (
-                self.groups.get(entry.get('group'))
-                if isinstance(entry, dict) and is_key(entry.get('group'))
-                else None
-            )
             if not isinstance(entry, dict) or not is_key(entry.get('id')):
                 self.add(
                     'top level',
@@ -252,9 +247,12 @@ class _Checker:
                     'expected {"id", "group", "value"}, got '
                     f'{_short(entry)}',
                 )
-            elif entry.get('group') in self.broken_groups:
                 continue
-            elif group is None or entry.get('value') not in group.values:
+            name = entry.get('group')
+            if is_key(name) and name in self.broken_groups:
+                continue  # the group declaration is reported
+            group = self.groups.get(name) if is_key(name) else None
+            if group is None or entry.get('value') not in group.values:
                 self.add(
                     'top level',
                     field,
