@@ -135,6 +135,11 @@ class AttrCocoDataset(CocoDataset):
             raise AnnotationDefectError(str(self.ann_file), problems)
         return spec
 
+    # Python's cyclic collector would rescan the millions of small objects
+    # a large file creates many times over (half the load time at
+    # Fashionpedia's size); none of them forms a cycle, and mmengine
+    # collects once after serializing the list.
+    @gc_paused()
     def load_data_list(self) -> List[dict]:
         """Load, validate and parse the annotation file.
 
@@ -145,15 +150,6 @@ class AttrCocoDataset(CocoDataset):
         Raises:
             AnnotationDefectError: listing every defect of the file.
         """
-        # Python's cyclic collector would rescan the millions of small
-        # objects a large file creates many times over (half the load time
-        # at Fashionpedia's size); none of them forms a cycle, and mmengine
-        # collects once after serializing the list.
-        with gc_paused():
-            return self._load_data_list()
-
-    def _load_data_list(self) -> List[dict]:
-        """Body of :meth:`load_data_list`."""
         data = load_attr_coco(self.ann_file, backend_args=self.backend_args)
         self._spec = self._update_metainfo(data)
 
