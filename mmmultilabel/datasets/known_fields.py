@@ -40,6 +40,10 @@ def _non_empty_str(value: Any) -> bool:
     return isinstance(value, str) and bool(value)
 
 
+def _mapping(value: Any) -> bool:
+    return value is None or isinstance(value, dict)
+
+
 #: The id of an image, annotation or category.
 INT_ID = Check(is_int, 'an integer id', required=True)
 
@@ -109,8 +113,11 @@ FIELDS: Dict[str, Dict[str, Optional[Check]]] = dict(
         ),
         'iscrowd': Check(lambda v: v in (0, 1), '0 or 1'),
         'ignore': None,
-        # attribute COCO
-        **_unchecked('attributes', 'partial_attributes'),
+        # attribute COCO (the validator checks each value by its group)
+        'attributes': Check(_mapping, 'a mapping {group: value}'),
+        'partial_attributes': Check(
+            _mapping, 'a mapping {group: [values present]}'
+        ),
         # foreign forms
         **_unchecked('subcat_id', 'attribute_ids'),
         # PACO (``unknown_<type>`` flags are checked by the PACO reader)

@@ -338,7 +338,8 @@ class _Checker:
         self.check_bbox(ann, where, size)
         if ann.get('segmentation'):
             self.check_segmentation(ann['segmentation'], where, size)
-        self.check_fields(where, ann, 'annotations')  # area, iscrowd
+        # area, iscrowd, attributes and partial_attributes are mappings
+        self.check_fields(where, ann, 'annotations')
         self.check_attributes(ann.get('attributes'), where)
         self.check_partial(ann, where)
 
@@ -525,17 +526,6 @@ class _Checker:
                 f'{size[1]}x{size[0]} (width x height) image',
             )
 
-    def _mapping(self, value: Any, where: str, field: str, shape: str):
-        """The items of ``value`` if it is a mapping (None: none)."""
-        if value is None:
-            return ()
-        if isinstance(value, dict):
-            return value.items()
-        self.add(
-            where, field, f'expected a mapping {shape}, got {_short(value)}'
-        )
-        return ()
-
     def _group(self, name: str, where: str, field: str) -> Optional[Any]:
         """The declared group ``name``, or None (reported unless its
         declaration is)."""
@@ -571,15 +561,12 @@ class _Checker:
     def check_partial(self, ann: dict, where: str) -> None:
         """``partial_attributes``: values present in a group otherwise
         unknown (multi-label groups only)."""
-        partial = self._mapping(
-            ann.get('partial_attributes'),
-            where,
-            'partial_attributes',
-            '{group: [values present]}',
-        )
+        partial = ann.get('partial_attributes')
+        if not isinstance(partial, dict):
+            return  # None, or reported by check_fields
         attributes = ann.get('attributes')
         known = attributes if isinstance(attributes, dict) else {}
-        for name, values in partial:
+        for name, values in partial.items():
             field = f'partial_attributes.{name}'
             group = self._group(name, where, field)
             if group is None:
@@ -608,10 +595,9 @@ class _Checker:
                 self._check_values(group, values, where, field)
 
     def check_attributes(self, attributes: Any, where: str) -> None:
-        items = self._mapping(
-            attributes, where, 'attributes', '{group: value}'
-        )
-        for name, value in items:
+        if not isinstance(attributes, dict):
+            return  # None, or reported by check_fields
+        for name, value in attributes.items():
             field = f'attributes.{name}'
             group = self._group(name, where, field)
             if group is None or value is None:
