@@ -53,7 +53,12 @@ from mmmultilabel.utils import (
     InputError,
 )
 
-from .completion import is_positive_int, polygon_area
+from .completion import (
+    is_positive_int,
+    mask_bbox,
+    polygon_area,
+    segmentation_rle,
+)
 from .formats import read_annotation_file
 
 #: Shape types drawn as polygons.
@@ -473,8 +478,7 @@ class _FileConverter:
         into.known |= other.known
         for group, values in other.values.items():
             for value in values:
-                if value not in into.values.setdefault(group, []):
-                    into.values[group].append(value)
+                self.add_value(into, group, value)
 
     def attributes(self, inst: _Instance) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
@@ -571,15 +575,12 @@ class _FileConverter:
         Regions to ignore get ``iscrowd: 1`` and no attributes; their
         category is filled in by :func:`convert_labelme_dir`.
         """
-        rles = (
-            mask_utils.frPyObjects(inst.polygons, height, width)
-            if inst.polygons
-            else []
-        )
-        rles += [
+        rles = [
             mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
             for m in inst.masks
         ]
+        if inst.polygons:
+            rles.insert(0, segmentation_rle(inst.polygons, height, width))
         rle = mask_utils.merge(rles)
         area = int(mask_utils.area(rle))
         if area == 0:
@@ -589,7 +590,7 @@ class _FileConverter:
             segmentation = dict(
                 size=[height, width], counts=rle['counts'].decode('ascii')
             )
-            bbox = [float(v) for v in mask_utils.toBbox(rle)]
+            bbox = mask_bbox(segmentation, height, width)
         else:
             segmentation = inst.polygons
             coords = np.concatenate(
