@@ -63,6 +63,13 @@ from .formats import read_annotation_file
 
 #: Shape types drawn as polygons.
 POLYGON_TYPES = ('polygon', 'rectangle', 'oriented_rectangle', 'circle')
+#: Points of each of them: fewest, most (None: any), what they are.
+_POINTS = dict(
+    polygon=(3, None, ''),
+    rectangle=(2, None, ' (two opposite corners)'),
+    oriented_rectangle=(4, 4, ''),
+    circle=(2, 2, ' (the center and a point on the circle)'),
+)
 #: Shape types converted to instances (regions).
 SHAPE_TYPES = POLYGON_TYPES + ('mask',)
 #: labelme shape types that are not regions: skipped and counted.
@@ -265,30 +272,20 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
         ) from None
     if not np.isfinite(pts).all():
         raise LabelmeError('points contain non-finite numbers')
-    if kind == 'polygon':
-        if len(pts) < 3:
-            raise LabelmeError(
-                f'polygon with {len(pts)} points; it needs at least 3'
-            )
-        coords = pts.reshape(-1).tolist()
-    elif kind == 'oriented_rectangle':
-        if len(pts) != 4:
-            raise LabelmeError(
-                f'oriented_rectangle with {len(pts)} points; it needs 4'
-            )
-        coords = pts.reshape(-1).tolist()
-    elif kind == 'rectangle':
-        if len(pts) < 2:
-            raise LabelmeError('rectangle needs 2 corner points')
+    fewest, most, what = _POINTS[kind]
+    if not fewest <= len(pts) <= (most or len(pts)):
+        need = fewest if most == fewest else f'at least {fewest}'
+        raise LabelmeError(
+            f'{kind} with {len(pts)} points; it needs {need}{what}'
+        )
+    if kind == 'rectangle':
         (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
         coords = [x0, y0, x1, y0, x1, y1, x0, y1]
-    else:
-        if len(pts) != 2:
-            raise LabelmeError(
-                'circle needs 2 points: center and a point on the circle'
-            )
+    elif kind == 'circle':
         (cx, cy), (px, py) = pts
         coords = circle_polygon(cx, cy, math.hypot(px - cx, py - cy))
+    else:
+        coords = pts.reshape(-1).tolist()
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     coords[:, 0] = coords[:, 0].clip(0, width)
     coords[:, 1] = coords[:, 1].clip(0, height)
