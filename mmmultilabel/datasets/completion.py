@@ -22,7 +22,6 @@ is for the validator to report.
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
 import pycocotools.mask as mask_utils
 
 from mmmultilabel.utils.errors import is_number
@@ -68,17 +67,6 @@ def image_sizes(data: Mapping) -> Dict[Any, Tuple[int, int]]:
         if is_key(img.get('id')) and is_positive_int(h) and is_positive_int(w):
             sizes.setdefault(img['id'], (h, w))
     return sizes
-
-
-def polygon_area(xs: Any, ys: Any) -> float:
-    """Area of the polygon of points ``(xs[k], ys[k])`` (shoelace formula).
-
-    Args:
-        xs (np.ndarray): x coordinates, shape (P,).
-        ys (np.ndarray): y coordinates, shape (P,).
-    """
-    cross = np.dot(xs[:-1], ys[1:]) - np.dot(xs[1:], ys[:-1])
-    return 0.5 * abs(float(cross + xs[-1] * ys[0] - xs[0] * ys[-1]))
 
 
 def segmentation_rle(seg: Any, height: int, width: int) -> Optional[dict]:

@@ -53,12 +53,7 @@ from mmmultilabel.utils import (
     InputError,
 )
 
-from .completion import (
-    is_positive_int,
-    mask_bbox,
-    polygon_area,
-    segmentation_rle,
-)
+from .completion import is_positive_int, mask_bbox, segmentation_rle
 from .formats import read_annotation_file
 
 #: Shape types drawn as polygons.
@@ -289,7 +284,9 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     coords[:, 0] = coords[:, 0].clip(0, width)
     coords[:, 1] = coords[:, 1].clip(0, height)
-    if polygon_area(coords[:, 0], coords[:, 1]) <= 1e-6:
+    xs, ys = coords[:, 0], coords[:, 1]
+    area = 0.5 * abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1)))
+    if area <= 1e-6:
         raise LabelmeError(f'degenerate {kind}: zero area inside the image')
     return [round(float(v), 2) for v in coords.reshape(-1)]
 

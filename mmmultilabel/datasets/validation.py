@@ -12,6 +12,7 @@ the mask, skipped annotations without a mask, a value listed under a PACO
 type flagged unknown, unknown fields, ...): the file is usable.
 """
 
+import math
 import os.path as osp
 from collections import Counter
 from itertools import chain
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
 from mmmultilabel.utils.errors import is_number
 
-from .completion import as_list, id_list, is_key, no_bbox, polygon_area
+from .completion import as_list, id_list, is_key, no_bbox
 from .formats import to_canonical
 from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
 
@@ -48,6 +49,16 @@ _CHECKS = {
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + '...'
+
+
+def _is_numbers(value: Any) -> bool:
+    """Whether ``value`` is a list of numbers as numpy reads it: ints and
+    floats, and booleans among them."""
+    return (
+        isinstance(value, list)
+        and all(type(v) in (int, float, bool) for v in value)
+        and not (value and all(type(v) is bool for v in value))
+    )
 
 
 def _outside(x: float, y: float, size: Optional[Tuple[int, int]]) -> bool:
@@ -421,29 +432,34 @@ class _Checker:
             self.polygons.append((where, j, poly, size))
 
     def check_polygons(self) -> None:
-        """Check every polygon gathered by :meth:`check_segmentation` in
-        vectorised passes (coordinates, area, image bounds); only the
-        polygons that fail a pass go through :meth:`check_polygon`, which
-        words the defect."""
+        """Check every polygon gathered by :meth:`check_segmentation`: its
+        structure one by one, then the coordinates of the well-formed ones
+        (finite, area, image bounds) in vectorised passes; only the
+        polygons that fail a pass are looked at again to word the defect."""
         shaped = []
-        for item in self.polygons:
-            poly = item[2]
+        for where, j, poly, size in self.polygons:
             if isinstance(poly, list) and len(poly) >= 6 and not len(poly) % 2:
-                shaped.append(item)
+                shaped.append((where, j, poly, size))
+            elif _is_numbers(poly) and all(map(math.isfinite, poly)):
+                self.add(
+                    where,
+                    f'segmentation[{j}]',
+                    f'degenerate polygon with {len(poly)} numbers: a '
+                    'polygon needs at least 3 points, as an even count of '
+                    'x, y numbers',
+                )
             else:
-                self.check_polygon(*item)
+                self._not_a_polygon(where, j, poly)
         # Only ints and floats (one C-level pass over every coordinate);
         # otherwise the polygons are checked one by one.
         kinds = set(map(type, chain.from_iterable(p[2] for p in shaped)))
-        if kinds <= {int, float}:
-            well_formed = shaped
-        else:
-            well_formed = []
-            for item in shaped:
-                if all(type(v) in (int, float) for v in item[2]):
-                    well_formed.append(item)
-                else:
-                    self.check_polygon(*item)
+        plain = kinds <= {int, float}
+        well_formed = []
+        for item in shaped:
+            if plain or _is_numbers(item[2]):
+                well_formed.append(item)
+            else:
+                self._not_a_polygon(*item[:3])
         if not well_formed:
             return
         # (P, ) points per polygon; all coordinates as one (2 * sum, ) array
@@ -457,6 +473,7 @@ class _Checker:
         nxt[starts + points - 1] = starts  # each polygon closes on itself
         cross = xs * ys[nxt] - xs[nxt] * ys  # shoelace terms
         area = 0.5 * np.abs(np.add.reduceat(cross, starts))
+        finite = np.logical_and.reduceat(np.isfinite(coords), 2 * starts)
         sizes = np.array(
             [
                 p[3] if p[3] is not None else (np.inf, np.inf)
@@ -466,7 +483,7 @@ class _Checker:
         )  # (P, 2) height, width
         tol = OUTSIDE_TOLERANCE
         suspect = (
-            ~np.logical_and.reduceat(np.isfinite(coords), 2 * starts)
+            ~finite
             | (area <= 1e-6)
             | (np.minimum.reduceat(xs, starts) < -tol)
             | (np.minimum.reduceat(ys, starts) < -tol)
@@ -474,57 +491,34 @@ class _Checker:
             | (np.maximum.reduceat(ys, starts) > sizes[:, 0] + tol)
         )
         for k in np.flatnonzero(suspect):
-            self.check_polygon(*well_formed[k])
+            where, j, poly, size = well_formed[k]
+            if not finite[k]:
+                self._not_a_polygon(where, j, poly)
+                continue
+            if area[k] <= 1e-6:
+                self.add(
+                    where,
+                    f'segmentation[{j}]',
+                    'degenerate polygon of zero area '
+                    '(its points are collinear or repeated)',
+                )
+            span = slice(starts[k], starts[k] + points[k])
+            first = _first_outside(xs[span], ys[span], size)
+            if first is not None:
+                self.add(
+                    where,
+                    f'segmentation[{j}]',
+                    f'mask outside the image: point ({poly[2 * first]}, '
+                    f'{poly[2 * first + 1]}) lies outside the '
+                    f'{size[1]}x{size[0]} (width x height) image',
+                )
 
-    def check_polygon(
-        self,
-        where: str,
-        j: int,
-        poly: Any,
-        size: Optional[Tuple[int, int]],
-    ) -> None:
-        """Word the defects of one polygon."""
-        field = f'segmentation[{j}]'
-        coords = np.asarray(poly) if isinstance(poly, list) else None
-        if (
-            coords is None
-            or coords.ndim != 1
-            or coords.dtype.kind not in 'if'
-            or not np.isfinite(coords).all()
-        ):
-            self.add(
-                where,
-                field,
-                'expected a polygon '
-                f'[x1, y1, x2, y2, ...], got {_short(poly)}',
-            )
-            return
-        if len(poly) < 6 or len(poly) % 2:
-            self.add(
-                where,
-                field,
-                f'degenerate polygon with '
-                f'{len(poly)} numbers: a polygon needs at least 3 '
-                'points, as an even count of x, y numbers',
-            )
-            return
-        xs, ys = coords[0::2], coords[1::2]
-        if polygon_area(xs, ys) <= 1e-6:
-            self.add(
-                where,
-                field,
-                'degenerate polygon of zero area '
-                '(its points are collinear or repeated)',
-            )
-        k = _first_outside(xs, ys, size)
-        if k is not None:
-            self.add(
-                where,
-                field,
-                f'mask outside the image: point '
-                f'({poly[2 * k]}, {poly[2 * k + 1]}) lies outside the '
-                f'{size[1]}x{size[0]} (width x height) image',
-            )
+    def _not_a_polygon(self, where: str, j: int, poly: Any) -> None:
+        self.add(
+            where,
+            f'segmentation[{j}]',
+            f'expected a polygon [x1, y1, x2, y2, ...], got {_short(poly)}',
+        )
 
     def _group(self, name: str, where: str, field: str) -> Optional[Any]:
         """The declared group ``name``, or None (reported unless its
