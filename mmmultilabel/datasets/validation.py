@@ -31,13 +31,17 @@ from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
 
-_TOP_KEYS = ('images', 'annotations', 'categories')
 #: What an entry of each top-level list is, for the message of one that is
 #: not an object.
 _ENTRY_SHAPES = dict(
     images='{"id", "file_name", "height", "width"}',
     annotations='an object',
     categories='{"id": int, "name": str}',
+)
+#: ``bbox`` once present (a missing box is taken from the mask or reported).
+_BOX = Check(
+    lambda v: isinstance(v, list) and len(v) == 4 and all(map(is_number, v)),
+    '[x, y, width, height] (4 numbers)',
 )
 #: The checked fields of each list but ``id`` (checked for every entry).
 _CHECKS = {
@@ -357,7 +361,6 @@ class _Checker:
     def check_bbox(
         self, ann: dict, where: str, size: Optional[Tuple[int, int]]
     ) -> None:
-        bbox = ann.get('bbox')
         if no_bbox(ann):
             self.add(
                 where,
@@ -367,19 +370,9 @@ class _Checker:
                 'no pixel); give [x, y, width, height] or a mask',
             )
             return
-        if (
-            not isinstance(bbox, list)
-            or len(bbox) != 4
-            or not all(is_number(v) for v in bbox)
-        ):
-            self.add(
-                where,
-                'bbox',
-                'expected [x, y, width, height] '
-                f'(4 numbers), got {_short(bbox)}',
-            )
+        if not self.check_field(where, ann, 'bbox', _BOX):
             return
-        x, y, w, h = bbox
+        x, y, w, h = bbox = ann['bbox']
         if w <= 0 or h <= 0:
             self.add(
                 where,
@@ -639,7 +632,7 @@ def check_attr_coco(
             f'"annotations" and "categories", got {type(data).__name__}'
         ]
     defects: List[str] = []
-    for key in _TOP_KEYS:  # checked before a foreign form is converted
+    for key in FIELDS:  # the lists, checked before a foreign form is read
         if not isinstance(data.get(key), list):
             got = (
                 'missing'
@@ -659,13 +652,8 @@ def validate_attr_coco(
     img_dir: Optional[str] = None,
     warnings: Optional[List[str]] = None,
 ) -> List[str]:
-    """List every defect (error) of attribute annotations.
-
-    Args:
-        data (Any): Parsed annotation file in any supported form.
-        img_dir (str, optional): If given, also check that each image file
-            exists below it.
-        warnings (list[str], optional): The warnings are appended here.
+    """List every defect (error) of attribute annotations: those of
+    :func:`check_attr_coco`, which takes the same arguments.
 
     Returns:
         list[str]: One message per defect, each naming the image or
