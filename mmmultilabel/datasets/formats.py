@@ -221,13 +221,13 @@ def _from_attribute_ids(
     data: Mapping,
     defects: List[str],
     table: Mapping[Any, dict],
-    groups: Mapping[str, List[str]],
     group_of: Mapping[Any, str],
     not_found: str,
     paco: bool = False,
 ) -> Tuple[dict, Dict[str, List[Any]]]:
     """The canonical dict of a Fashionpedia or PACO file: one multi-label
-    group per entry of ``groups`` and, per annotation with a list of
+    group per value of ``group_of`` (attribute id -> group; groups and
+    their values in its order) and, per annotation with a list of
     ``attribute_ids``, the names of its values (an annotation without one
     has every group unknown; a value that is not a list is a defect).
 
@@ -238,6 +238,9 @@ def _from_attribute_ids(
         tuple[dict, dict]: The canonical dict and, per group, the ids of
         the annotations that list values under its unknown flag.
     """
+    groups: Dict[str, List[str]] = {}
+    for attr_id, group in group_of.items():
+        groups.setdefault(group, []).append(table[attr_id]['name'])
     out = _canonical(
         data,
         [dict(name=g, values=v, multi_label=True) for g, v in groups.items()],
@@ -283,7 +286,6 @@ def _from_attribute_ids(
 
 def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
     table = _id_table(data, 'attributes', defects)
-    groups: Dict[str, List[str]] = {}
     group_of: Dict[Any, str] = {}
     for attr_id, entry in table.items():
         group = entry.get('supercategory')
@@ -294,13 +296,11 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
                 '"supercategory"'
             )
             continue
-        groups.setdefault(group, []).append(entry['name'])
         group_of[attr_id] = group
     return _from_attribute_ids(
         data,
         defects,
         table,
-        groups,
         group_of,
         'is not declared in the top-level "attributes"',
     )[0]
@@ -309,7 +309,6 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
 def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
     table = _id_table(data, 'attributes', defects)
     type_map = data.get('attr_type_to_attr_idxs')
-    groups: Dict[str, List[str]] = {}
     group_of: Dict[Any, str] = {}
     if not isinstance(type_map, dict):
         defects.append(
@@ -326,7 +325,6 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
                 f'got {ids!r}'
             )
             continue
-        groups[group] = []
         for attr_id in ids:
             if not is_key(attr_id) or attr_id not in table:
                 defects.append(
@@ -342,7 +340,6 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
                     f'"{group_of[attr_id]}"'
                 )
                 continue
-            groups[group].append(table[attr_id]['name'])
             group_of[attr_id] = group
     for group, ids in type_map.items():
         if ids == []:
@@ -350,13 +347,12 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
                 f'top level: field "attr_type_to_attr_idxs.{group}": lists '
                 'no attribute; the type is left out'
             )
-    groups = {g: v for g, v in groups.items() if v}
+    groups = list(dict.fromkeys(group_of.values()))  # those with values
     _paco_flag_warnings(data, groups, list(type_map), warnings)
     out, listed_unknown = _from_attribute_ids(
         data,
         defects,
         table,
-        groups,
         group_of,
         'is in no group of "attr_type_to_attr_idxs"',
         paco=True,
@@ -374,7 +370,7 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
 
 def _paco_flag_warnings(
     data: Mapping,
-    groups: Mapping[str, list],
+    groups: List[str],
     types: List[str],
     warnings: List[str],
 ) -> None:
