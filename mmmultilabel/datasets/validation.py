@@ -31,12 +31,12 @@ from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
 
-#: What an entry of each top-level list is, for the message of one that is
-#: not an object.
-_ENTRY_SHAPES = dict(
-    images='{"id", "file_name", "height", "width"}',
-    annotations='an object',
-    categories='{"id": int, "name": str}',
+#: Per top-level list, what an entry is called and what it looks like (for
+#: the message of one that is not an object).
+_ENTRIES = dict(
+    images=('image', '{"id", "file_name", "height", "width"}'),
+    annotations=('annotation', 'an object'),
+    categories=('category', '{"id": int, "name": str}'),
 )
 #: ``bbox`` once present (a missing box is taken from the mask or reported).
 _BOX = Check(
@@ -138,23 +138,23 @@ class _Checker:
         list ``level``; entries that are not objects, ids that are not
         integers (named by index) and ids used twice are reported."""
         ids = Counter()
+        kind, shape = _ENTRIES[level]
         for i, entry in enumerate(as_list(self.data.get(level))):
             if not isinstance(entry, dict):
                 self.add(
                     'top level',
                     f'{level}[{i}]',
-                    f'expected {_ENTRY_SHAPES[level]}, got {_short(entry)}',
+                    f'expected {shape}, got {_short(entry)}',
                 )
                 continue
             id_ok = self.check_field(f'{level}[{i}]', entry, 'id', INT_ID)
             if id_ok:
                 ids[entry['id']] += 1
             yield i, entry, id_ok
-        kind = dict(images='image', categories='category').get(level)
         for entry_id, n in ids.items():
             if n > 1:
                 self.add(
-                    f'{kind or "annotation"} id={entry_id}',
+                    f'{kind} id={entry_id}',
                     'id',
                     f'duplicate id: {n} {level} use it',
                 )
@@ -214,27 +214,26 @@ class _Checker:
                 )
                 continue
             values, multi = g.get('values'), g.get('multi_label', False)
-            wrong = {}  # field -> what is wrong, after 'group "name"'
+            wrong = {}  # key of the group -> what is wrong
             if (
                 not isinstance(values, list)
                 or not values
                 or not all(isinstance(v, str) and v for v in values)
             ):
                 wrong['values'] = (
-                    ' needs a non-empty list of value names, got '
-                    f'{_short(values)}'
+                    f'group "{name}" needs a non-empty list of value names, '
+                    f'got {_short(values)}'
                 )
             elif len(set(values)) != len(values):
                 dup = sorted({v for v in values if values.count(v) > 1})
-                wrong['values'] = f' repeats values {dup}'
+                wrong['values'] = f'group "{name}" repeats values {dup}'
             if not isinstance(multi, bool):
                 wrong['multi_label'] = (
-                    f': expected true or false, got {_short(multi)}'
+                    f'group "{name}": expected true or false, got '
+                    f'{_short(multi)}'
                 )
-            for key, text in wrong.items():
-                self.add(
-                    'top level', f'{field}.{key}', f'group "{name}"{text}'
-                )
+            for key, message in wrong.items():
+                self.add('top level', f'{field}.{key}', message)
             if wrong:
                 self.broken_groups.add(name)
             else:
