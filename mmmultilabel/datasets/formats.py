@@ -259,8 +259,12 @@ def _from_attribute_ids(
                 f'expected a list of attribute ids, got {ids!r}'
             )
             continue
-        unknown = {g for g in groups if paco and src.get(f'unknown_{g}')}
-        attributes = {g: [] for g in groups if g not in unknown}
+        unknown = (
+            {g for g in groups if src.get(f'unknown_{g}')} if paco else ()
+        )
+        attributes = {g: [] for g in groups}
+        for group in unknown:
+            del attributes[group]
         partial: Dict[str, List[str]] = {}
         for attr_id in ids:
             if not is_key(attr_id) or attr_id not in group_of:

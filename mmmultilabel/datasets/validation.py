@@ -127,11 +127,17 @@ class _Checker:
         """Check the fields of an entry of ``level`` that
         :data:`~.known_fields.FIELDS` gives a check (but ``id``); the names
         of those that are wrong."""
-        return {
-            name
-            for name, check in _CHECKS[level]
-            if not self.check_field(where, entry, name, check)
-        }
+        wrong = set()
+        for name, check in _CHECKS[level]:
+            test, _, required = check
+            if name in entry:
+                if test(entry[name]):
+                    continue  # the common case, without a call
+            elif not required:
+                continue
+            self.check_field(where, entry, name, check)
+            wrong.add(name)
+        return wrong
 
     def entries(self, level: str) -> Iterator[Tuple[int, dict, bool]]:
         """``(index, entry, id is right)`` of the objects of the top-level
@@ -147,7 +153,9 @@ class _Checker:
                     f'expected {shape}, got {_short(entry)}',
                 )
                 continue
-            id_ok = self.check_field(f'{level}[{i}]', entry, 'id', INT_ID)
+            id_ok = INT_ID.test(entry.get('id')) or self.check_field(
+                f'{level}[{i}]', entry, 'id', INT_ID
+            )
             if id_ok:
                 ids[entry['id']] += 1
             yield i, entry, id_ok
@@ -281,7 +289,7 @@ class _Checker:
                 continue
             where = f'image id={img["id"]!r}'
             file_name = img.get('file_name')
-            if FIELDS['images']['file_name'].test(file_name):
+            if isinstance(file_name, str) and file_name:
                 where += f' ("{file_name}")'
             wrong = self.check_fields(where, img, 'images')
             if (
@@ -296,7 +304,7 @@ class _Checker:
                     f'{osp.join(self.img_dir, file_name)}',
                 )
             if img['id'] not in self.images:
-                size_ok = not wrong & {'height', 'width'}
+                size_ok = 'height' not in wrong and 'width' not in wrong
                 self.images[img['id']] = img if size_ok else {}
             for key in FEDERATED_IMAGE_FIELDS:  # category ids (not *_attrs)
                 if (
@@ -369,7 +377,10 @@ class _Checker:
                 'no pixel); give [x, y, width, height] or a mask',
             )
             return
-        if not self.check_field(where, ann, 'bbox', _BOX):
+        if not (
+            _BOX.test(ann['bbox'])
+            or self.check_field(where, ann, 'bbox', _BOX)
+        ):
             return
         x, y, w, h = bbox = ann['bbox']
         if w <= 0 or h <= 0:
@@ -429,9 +440,10 @@ class _Checker:
         (finite, area, image bounds) in vectorised passes; only the
         polygons that fail a pass are looked at again to word the defect."""
         shaped = []
-        for where, j, poly, size in self.polygons:
+        for item in self.polygons:
+            where, j, poly, _ = item
             if isinstance(poly, list) and len(poly) >= 6 and not len(poly) % 2:
-                shaped.append((where, j, poly, size))
+                shaped.append(item)
             elif _is_numbers(poly) and all(map(math.isfinite, poly)):
                 self.add(
                     where,
@@ -445,13 +457,14 @@ class _Checker:
         # Only ints and floats (one C-level pass over every coordinate);
         # otherwise the polygons are checked one by one.
         kinds = set(map(type, chain.from_iterable(p[2] for p in shaped)))
-        plain = kinds <= {int, float}
-        well_formed = []
-        for item in shaped:
-            if plain or _is_numbers(item[2]):
-                well_formed.append(item)
-            else:
-                self._not_a_polygon(*item[:3])
+        well_formed = shaped
+        if not kinds <= {int, float}:
+            well_formed = []
+            for item in shaped:
+                if _is_numbers(item[2]):
+                    well_formed.append(item)
+                else:
+                    self._not_a_polygon(*item[:3])
         if not well_formed:
             return
         # (P, ) points per polygon; all coordinates as one (2 * sum, ) array
@@ -512,18 +525,17 @@ class _Checker:
             f'expected a polygon [x1, y1, x2, y2, ...], got {_short(poly)}',
         )
 
-    def _group(self, name: str, where: str, field: str) -> Optional[Any]:
-        """The declared group ``name``, or None (reported unless its
-        declaration is)."""
-        group = self.groups.get(name)
-        if group is None and name not in self.broken_groups:
+    def _undeclared(self, name: str, where: str, field: str) -> None:
+        """Report group ``name`` unless its declaration is reported (None,
+        so that ``groups.get(name) or self._undeclared(...)`` is the group
+        or None)."""
+        if name not in self.broken_groups:
             self.add(
                 where,
                 field,
                 f'undeclared attribute group "{name}"; declared groups: '
                 f'{list(self.groups)}',
             )
-        return group
 
     def _check_values(
         self, group: AttributeGroup, values: Any, where: str, field: str
@@ -554,7 +566,9 @@ class _Checker:
         known = attributes if isinstance(attributes, dict) else {}
         for name, values in partial.items():
             field = f'partial_attributes.{name}'
-            group = self._group(name, where, field)
+            group = self.groups.get(name) or self._undeclared(
+                name, where, field
+            )
             if group is None:
                 continue
             if not group.multi_label:
@@ -585,7 +599,9 @@ class _Checker:
             return  # None, or reported by check_fields
         for name, value in attributes.items():
             field = f'attributes.{name}'
-            group = self._group(name, where, field)
+            group = self.groups.get(name) or self._undeclared(
+                name, where, field
+            )
             if group is None or value is None:
                 continue
             if not group.multi_label and isinstance(value, (list, tuple)):
@@ -597,8 +613,9 @@ class _Checker:
                     'or declare the group with "multi_label": true',
                 )
                 continue
-            values = value if isinstance(value, (list, tuple)) else [value]
-            self._check_values(group, values, where, field)
+            if value != []:  # (most multi-label groups list no value)
+                values = value if isinstance(value, (list, tuple)) else [value]
+                self._check_values(group, values, where, field)
 
 
 def check_attr_coco(
