@@ -525,22 +525,24 @@ class _Checker:
             f'expected a polygon [x1, y1, x2, y2, ...], got {_short(poly)}',
         )
 
-    def _undeclared(self, name: str, where: str, field: str) -> None:
-        """Report group ``name`` unless its declaration is reported (None,
-        so that ``groups.get(name) or self._undeclared(...)`` is the group
-        or None)."""
+    def _undeclared(self, name: str, where: str, key: str) -> None:
+        """Report group ``name`` of ``key`` (``attributes`` or
+        ``partial_attributes``) unless its declaration is reported (None, so
+        that ``groups.get(name) or self._undeclared(...)`` is the group or
+        None)."""
         if name not in self.broken_groups:
             self.add(
                 where,
-                field,
+                f'{key}.{name}',
                 f'undeclared attribute group "{name}"; declared groups: '
                 f'{list(self.groups)}',
             )
 
     def _check_values(
-        self, group: AttributeGroup, values: Any, where: str, field: str
+        self, group: AttributeGroup, values: Any, where: str, key: str
     ) -> None:
-        """Each value must be a name or an index of ``group``."""
+        """Each value of ``group`` in ``key`` must be a name or an index."""
+        field = f'{key}.{group.name}'
         for v in values:
             if isinstance(v, str) and v in group.value_set:
                 continue  # a declared name: the common case
@@ -567,7 +569,7 @@ class _Checker:
         for name, values in partial.items():
             field = f'partial_attributes.{name}'
             group = self.groups.get(name) or self._undeclared(
-                name, where, field
+                name, where, 'partial_attributes'
             )
             if group is None:
                 continue
@@ -592,22 +594,21 @@ class _Checker:
                     f'expected a list of values, got {_short(values)}',
                 )
             else:
-                self._check_values(group, values, where, field)
+                self._check_values(group, values, where, 'partial_attributes')
 
     def check_attributes(self, attributes: Any, where: str) -> None:
         if not isinstance(attributes, dict):
             return  # None, or reported by check_fields
         for name, value in attributes.items():
-            field = f'attributes.{name}'
             group = self.groups.get(name) or self._undeclared(
-                name, where, field
+                name, where, 'attributes'
             )
             if group is None or value is None:
                 continue
             if not group.multi_label and isinstance(value, (list, tuple)):
                 self.add(
                     where,
-                    field,
+                    f'attributes.{name}',
                     f'group "{name}" is single-label '
                     f'but got a list {_short(value)}; give one value '
                     'or declare the group with "multi_label": true',
@@ -615,7 +616,7 @@ class _Checker:
                 continue
             if value != []:  # (most multi-label groups list no value)
                 values = value if isinstance(value, (list, tuple)) else [value]
-                self._check_values(group, values, where, field)
+                self._check_values(group, values, where, 'attributes')
 
 
 def check_attr_coco(
