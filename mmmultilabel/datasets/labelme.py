@@ -53,7 +53,7 @@ from mmmultilabel.utils import (
     InputError,
 )
 
-from .completion import is_positive_int, mask_bbox, segmentation_rle
+from .completion import is_positive_int, mask_bbox
 from .formats import read_annotation_file
 
 #: Shape types drawn as polygons.
@@ -569,12 +569,15 @@ class _FileConverter:
         Regions to ignore get ``iscrowd: 1`` and no attributes; their
         category is filled in by :func:`convert_labelme_dir`.
         """
-        rles = [
+        rles = (
+            mask_utils.frPyObjects(inst.polygons, height, width)
+            if inst.polygons
+            else []
+        )
+        rles += [
             mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
             for m in inst.masks
         ]
-        if inst.polygons:
-            rles.insert(0, segmentation_rle(inst.polygons, height, width))
         rle = mask_utils.merge(rles)
         area = int(mask_utils.area(rle))
         if area == 0:
