@@ -9,6 +9,7 @@ from mmdet.registry import DATASETS
 from mmmultilabel.utils import AttributeSpec, gc_paused
 from mmmultilabel.utils.errors import AnnotationDefectError, AttributeSpecError
 
+from .formats import ann_where
 from .known_fields import FEDERATED_IMAGE_FIELDS
 from .loader import load_attr_coco
 from .transforms.formatting import AttrAlignmentError
@@ -88,11 +89,7 @@ class AttrCocoDataset(CocoDataset):
         meta = super()._load_metainfo(metainfo)
         if meta.get('classes') is not None:
             meta['classes'] = tuple(meta['classes'])
-        if isinstance(groups, str):
-            groups = load_attr_coco(
-                groups, validate=False, log_warnings=False
-            )['attribute_groups']
-        if groups is not None:
+        if groups is not None:  # a path: AttributeSpec reads the file
             meta['attribute_groups'] = AttributeSpec(groups).to_list()
         return meta
 
@@ -101,11 +98,14 @@ class AttrCocoDataset(CocoDataset):
         """Attribute groups of ``metainfo`` as an :class:`AttributeSpec`."""
         return AttributeSpec(self._metainfo.get('attribute_groups'))
 
-    def _update_metainfo(self, data: dict) -> None:
+    def _update_metainfo(self, data: dict) -> AttributeSpec:
         """Fill classes and groups from the file unless the config set them.
 
         Args:
             data (dict): Canonical annotation dict.
+
+        Returns:
+            AttributeSpec: The groups of ``metainfo``.
 
         Raises:
             AnnotationDefectError: if config groups do not match the file.
@@ -116,9 +116,10 @@ class AttrCocoDataset(CocoDataset):
         file_spec = AttributeSpec(data['attribute_groups'])
         if self._metainfo.get('attribute_groups') is None:
             self._metainfo['attribute_groups'] = file_spec.to_list()
-            return
+            return file_spec
+        spec = self.attr_spec
         problems = []
-        for group in self.attr_spec:
+        for group in spec:
             if group.name not in file_spec.names:
                 problems.append(
                     f'metainfo: attribute group "{group.name}" is not in '
@@ -132,7 +133,13 @@ class AttrCocoDataset(CocoDataset):
                 )
         if problems:
             raise AnnotationDefectError(str(self.ann_file), problems)
+        return spec
 
+    # Python's cyclic collector would rescan the millions of small objects
+    # a large file creates many times over (half the load time at
+    # Fashionpedia's size); none of them forms a cycle, and mmengine
+    # collects once after serializing the list.
+    @gc_paused()
     def load_data_list(self) -> List[dict]:
         """Load, validate and parse the annotation file.
 
@@ -143,18 +150,8 @@ class AttrCocoDataset(CocoDataset):
         Raises:
             AnnotationDefectError: listing every defect of the file.
         """
-        # Python's cyclic collector would rescan the millions of small
-        # objects a large file creates many times over (half the load time
-        # at Fashionpedia's size); none of them forms a cycle, and mmengine
-        # collects once after serializing the list.
-        with gc_paused():
-            return self._load_data_list()
-
-    def _load_data_list(self) -> List[dict]:
-        """Body of :meth:`load_data_list`."""
         data = load_attr_coco(self.ann_file, backend_args=self.backend_args)
-        self._update_metainfo(data)
-        self._spec = self.attr_spec
+        self._spec = self._update_metainfo(data)
 
         name_to_id = {c['name']: c['id'] for c in data['categories']}
         missing = [c for c in self._metainfo['classes'] if c not in name_to_id]
@@ -243,8 +240,7 @@ class AttrCocoDataset(CocoDataset):
             return self._spec.encode_runs(attributes, partial)
         except AttributeSpecError as err:
             self._defects.append(
-                f'annotation id={ann.get("id")!r} (image id='
-                f'{ann.get("image_id")!r}): field "attributes" does not fit '
+                f'{ann_where(ann)}: field "attributes" does not fit '
                 f'metainfo["attribute_groups"] of the config: {err}'
             )
             return (0, self._spec.num_label_columns, -1)

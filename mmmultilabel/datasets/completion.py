@@ -41,18 +41,30 @@ def is_key(value: Any) -> bool:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an int (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_positive_int(value: Any) -> bool:
+    """Whether ``value`` is an int > 0 (not a bool): a size in pixels."""
+    return is_int(value) and value > 0
+
+
+def as_list(value: Any) -> list:
+    """``value`` if it is a list, else ``[]`` (malformed data is read as
+    empty; the validator reports it)."""
+    return value if isinstance(value, list) else []
+
+
 def image_sizes(data: Mapping) -> Dict[Any, Tuple[int, int]]:
     """``{image id: (height, width)}`` of the images with a usable size."""
     sizes = {}
-    images = data.get('images')
-    for img in images if isinstance(images, list) else []:
+    for img in as_list(data.get('images')):
         if not isinstance(img, dict):
             continue
         h, w = img.get('height'), img.get('width')
-        if is_key(img.get('id')) and all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for v in (h, w)
-        ):
+        if is_key(img.get('id')) and is_positive_int(h) and is_positive_int(w):
             sizes.setdefault(img['id'], (h, w))
     return sizes
 
@@ -94,10 +106,7 @@ def segmentation_rle(seg: Any, height: int, width: int) -> Optional[dict]:
         return None
     if isinstance(counts, list):
         if (
-            not all(
-                isinstance(c, int) and not isinstance(c, bool) and c >= 0
-                for c in counts
-            )
+            not all(is_int(c) and c >= 0 for c in counts)
             or sum(counts) != height * width
         ):
             return None
@@ -130,9 +139,19 @@ def _has_mask(ann: Mapping) -> bool:
     return bool(ann.get('segmentation'))
 
 
-def _no_bbox(ann: Mapping) -> bool:
+def no_bbox(ann: Mapping) -> bool:
     """Missing, null or ``[]`` (Fashionpedia's test for no box)."""
     return ann.get('bbox') is None or ann.get('bbox') == []
+
+
+def _skip(data: dict, anns: list, skip) -> Tuple[list, list]:
+    """Drop the annotation dicts for which ``skip(ann)`` holds from
+    ``data['annotations']``; the kept list and the ids of the dropped."""
+    skipped = [a.get('id') for a in anns if isinstance(a, dict) and skip(a)]
+    if skipped:
+        anns = [a for a in anns if not (isinstance(a, dict) and skip(a))]
+        data['annotations'] = anns
+    return anns, skipped
 
 
 def complete_annotations(
@@ -151,46 +170,26 @@ def complete_annotations(
     if not isinstance(anns, list):
         return
     if drop_zero_area:
-        zero = [
-            a.get('id')
-            for a in anns
-            if isinstance(a, dict)
-            and is_number(a.get('area'))
-            and a['area'] == 0
-        ]
+        anns, zero = _skip(
+            data, anns, lambda a: is_number(a.get('area')) and a['area'] == 0
+        )
         if zero:
-            data['annotations'] = anns = [
-                a
-                for a in anns
-                if not (
-                    isinstance(a, dict)
-                    and is_number(a.get('area'))
-                    and a['area'] == 0
-                )
-            ]
             warnings.append(
                 f'top level: field "area": skipped {len(zero)} '
                 f"annotation(s) of area 0 (ids {id_list(zero)}), as PACO's "
                 'evaluation drops them; give the mask area in pixels to '
                 'use them'
             )
-    dicts = [a for a in anns if isinstance(a, dict)]
-    if any(_has_mask(a) for a in dicts):
-        kept, skipped = [], []
-        for ann in anns:
-            if isinstance(ann, dict) and not _has_mask(ann):
-                skipped.append(ann.get('id'))
-            else:
-                kept.append(ann)
+    if any(isinstance(a, dict) and _has_mask(a) for a in anns):
+        anns, skipped = _skip(data, anns, lambda a: not _has_mask(a))
         if skipped:
-            data['annotations'] = anns = kept
-            dicts = [a for a in anns if isinstance(a, dict)]
             warnings.append(
                 f'top level: field "annotations": skipped {len(skipped)} '
                 f'annotation(s) without a mask (ids {id_list(skipped)}) in '
                 'a data set of masks, as PACO does; give them a polygon or '
                 'RLE "segmentation" to use them'
             )
+    dicts = [a for a in anns if isinstance(a, dict)]
     no_crowd = [a.get('id') for a in dicts if 'iscrowd' not in a]
     for ann in dicts:
         ann.setdefault('iscrowd', 0)
@@ -203,7 +202,7 @@ def complete_annotations(
     sizes = image_sizes(data)
     derived = []
     for ann in dicts:
-        if not _no_bbox(ann) or not _has_mask(ann):
+        if not no_bbox(ann) or not _has_mask(ann):
             continue
         img_id = ann.get('image_id')
         size = sizes.get(img_id) if is_key(img_id) else None

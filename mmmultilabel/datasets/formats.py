@@ -27,7 +27,7 @@ the validator can list everything at once.
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from mmengine.fileio import get_text
 
@@ -37,7 +37,7 @@ from mmmultilabel.utils.errors import (
     AttributeSpecError,
 )
 
-from .completion import complete_annotations, id_list, is_key
+from .completion import as_list, complete_annotations, id_list, is_key
 from .known_fields import unknown_field_warnings
 
 ATTR_COCO = 'attr_coco'
@@ -115,10 +115,6 @@ def ann_where(ann: Mapping) -> str:
     return where
 
 
-def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else []
-
-
 def _declared_forms(data: Mapping) -> List[str]:
     forms = []
     if 'attribute_groups' in data:
@@ -132,53 +128,50 @@ def _declared_forms(data: Mapping) -> List[str]:
     return forms
 
 
-def _with_attribute_ids(data: Mapping, out: dict, defects: List[str]):
-    """``(source, output, attribute_ids)`` of every annotation that has a
-    list of ``attribute_ids`` (Fashionpedia and PACO forms).
-
-    Annotations without ``attribute_ids`` are skipped (every group unknown);
-    a value that is not a list is recorded in ``defects`` and skipped.
-    """
-    for src, ann in zip(_as_list(data.get('annotations')), out['annotations']):
-        if not isinstance(src, dict) or src.get('attribute_ids') is None:
-            continue
-        ids = src['attribute_ids']
-        if not isinstance(ids, list):
-            defects.append(
-                f'{ann_where(src)}: field "attribute_ids": '
-                f'expected a list of attribute ids, got {ids!r}'
-            )
-            continue
-        yield src, ann, ids
-
-
-def _copy_anns(data: Mapping, drop_prefix: Optional[str] = None) -> list:
-    """Shallow copies of the annotations without the foreign keys."""
-    anns = []
-    for ann in _as_list(data.get('annotations')):
-        if not isinstance(ann, dict):
-            anns.append(ann)
-            continue
-        anns.append(
-            {
-                k: v
-                for k, v in ann.items()
-                if k not in _FOREIGN_ANN_KEYS
-                and not (drop_prefix and k.startswith(drop_prefix))
-            }
-        )
-    return anns
+def _canonical(
+    data: Mapping,
+    groups: List[dict],
+    table: Optional[Mapping[Any, dict]] = None,
+    group_of: Optional[Mapping[Any, str]] = None,
+    drop_prefix: Optional[str] = None,
+) -> dict:
+    """The canonical dict of a foreign form, without its foreign keys:
+    ``attribute_groups``, the ``attribute_id_map`` of the source ids
+    (``{"id", "group", "value"}`` in the order of the source table, ids in
+    no group left out) when ``table`` is given, and shallow copies of the
+    annotations (also without the keys starting with ``drop_prefix``)."""
+    out = {k: v for k, v in data.items() if k not in _FOREIGN_TOP_KEYS}
+    out['attribute_groups'] = groups
+    if table is not None:
+        out[ATTRIBUTE_ID_MAP] = [
+            dict(id=attr_id, group=group_of[attr_id], value=entry['name'])
+            for attr_id, entry in table.items()
+            if attr_id in group_of
+        ]
+    out['annotations'] = [
+        {
+            k: v
+            for k, v in ann.items()
+            if k not in _FOREIGN_ANN_KEYS
+            and not (drop_prefix and k.startswith(drop_prefix))
+        }
+        if isinstance(ann, dict)
+        else ann
+        for ann in as_list(data.get('annotations'))
+    ]
+    return out
 
 
-def _attribute_table(data: Mapping, defects: List[str]) -> Dict[Any, dict]:
-    """Top-level ``attributes`` of Fashionpedia/PACO as ``{id: entry}``."""
+def _id_table(data: Mapping, key: str, defects: List[str]) -> Dict[Any, dict]:
+    """A top-level list of ``{"id", "name"}`` objects (``subcats``, or the
+    ``attributes`` of Fashionpedia/PACO) as ``{id: entry}``."""
     table: Dict[Any, dict] = {}
-    entries = data.get('attributes')
+    entries = data.get(key)
+    more = ', ...' if key == 'attributes' else ''
     if not isinstance(entries, list):
         defects.append(
-            'top level: field "attributes": expected a list of '
-            '{"id", "name", ...} objects, got '
-            f'{type(entries).__name__}'
+            f'top level: field "{key}": expected a list of '
+            f'{{"id", "name"{more}}} objects, got {type(entries).__name__}'
         )
         return table
     for i, entry in enumerate(entries):
@@ -188,73 +181,28 @@ def _attribute_table(data: Mapping, defects: List[str]) -> Dict[Any, dict]:
             or not isinstance(entry.get('name'), str)
         ):
             defects.append(
-                f'top level: field "attributes[{i}]": expected '
-                '{"id": int, "name": str, ...}, got '
-                f'{entry!r}'
+                f'top level: field "{key}[{i}]": expected '
+                f'{{"id": int, "name": str{more}}}, got {entry!r}'
             )
-            continue
-        if entry['id'] in table:
+        elif entry['id'] in table:
             defects.append(
-                f'attribute id={entry["id"]!r}: field "id": '
-                'declared twice in the top-level "attributes"'
+                f'{key[:-1]} id={entry["id"]!r}: field "id": declared '
+                f'twice in the top-level "{key}"'
             )
-            continue
-        table[entry['id']] = entry
+        else:
+            table[entry['id']] = entry
     return table
 
 
-def _id_map(table: Mapping[Any, dict], group_of: Mapping[Any, str]) -> list:
-    """``[{"id", "group", "value"}]`` of the source attribute ids, in the
-    order of the source table (ids in no group are left out)."""
-    return [
-        dict(id=attr_id, group=group_of[attr_id], value=entry['name'])
-        for attr_id, entry in table.items()
-        if attr_id in group_of
-    ]
-
-
 def _from_subcat(data: Mapping, defects: List[str]) -> dict:
-    subcats = data.get('subcats')
-    names: Dict[Any, str] = {}
-    if not isinstance(subcats, list):
-        defects.append(
-            'top level: field "subcats": expected a list of '
-            '{"id", "name"} objects, got '
-            f'{type(subcats).__name__}'
-        )
-        subcats = []
-    for i, entry in enumerate(subcats):
-        if (
-            not isinstance(entry, dict)
-            or not is_key(entry.get('id'))
-            or not isinstance(entry.get('name'), str)
-        ):
-            defects.append(
-                f'top level: field "subcats[{i}]": expected '
-                f'{{"id": int, "name": str}}, got {entry!r}'
-            )
-            continue
-        if entry['id'] in names:
-            defects.append(
-                f'subcat id={entry["id"]!r}: field "id": '
-                'declared twice in the top-level "subcats"'
-            )
-            continue
-        names[entry['id']] = entry['name']
-    out = {k: v for k, v in data.items() if k not in _FOREIGN_TOP_KEYS}
-    out['attribute_groups'] = (
-        [
-            dict(
-                name=SUBCAT_GROUP,
-                values=list(names.values()),
-                multi_label=False,
-            )
-        ]
-        if names
-        else []
-    )
-    out['annotations'] = _copy_anns(data)
-    for src, ann in zip(_as_list(data.get('annotations')), out['annotations']):
+    names = {
+        k: e['name'] for k, e in _id_table(data, 'subcats', defects).items()
+    }
+    groups = [
+        dict(name=SUBCAT_GROUP, values=list(names.values()), multi_label=False)
+    ]
+    out = _canonical(data, groups if names else [])
+    for src, ann in zip(as_list(data.get('annotations')), out['annotations']):
         if not isinstance(src, dict) or src.get('subcat_id') is None:
             continue
         sid = src['subcat_id']
@@ -269,9 +217,79 @@ def _from_subcat(data: Mapping, defects: List[str]) -> dict:
     return out
 
 
-def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
-    table = _attribute_table(data, defects)
+def _from_attribute_ids(
+    data: Mapping,
+    defects: List[str],
+    table: Mapping[Any, dict],
+    group_of: Mapping[Any, str],
+    not_found: str,
+    paco: bool = False,
+) -> Tuple[dict, Dict[str, List[Any]]]:
+    """The canonical dict of a Fashionpedia or PACO file: one multi-label
+    group per value of ``group_of`` (attribute id -> group; groups and
+    their values in its order) and, per annotation with a list of
+    ``attribute_ids``, the names of its values (an annotation without one
+    has every group unknown; a value that is not a list is a defect).
+
+    With ``paco``, the ``unknown_<type>`` flags drop and a value listed
+    under a type flagged unknown goes to ``partial_attributes``.
+
+    Returns:
+        tuple[dict, dict]: The canonical dict and, per group, the ids of
+        the annotations that list values under its unknown flag.
+    """
     groups: Dict[str, List[str]] = {}
+    for attr_id, group in group_of.items():
+        groups.setdefault(group, []).append(table[attr_id]['name'])
+    out = _canonical(
+        data,
+        [dict(name=g, values=v, multi_label=True) for g, v in groups.items()],
+        table,
+        group_of,
+        drop_prefix='unknown_' if paco else None,
+    )
+    listed_unknown: Dict[str, List[Any]] = {}
+    for src, ann in zip(as_list(data.get('annotations')), out['annotations']):
+        if not isinstance(src, dict) or src.get('attribute_ids') is None:
+            continue
+        ids = src['attribute_ids']
+        if not isinstance(ids, list):
+            defects.append(
+                f'{ann_where(src)}: field "attribute_ids": '
+                f'expected a list of attribute ids, got {ids!r}'
+            )
+            continue
+        unknown = (
+            {g for g in groups if src.get(f'unknown_{g}')} if paco else ()
+        )
+        attributes = {g: [] for g in groups}
+        for group in unknown:
+            del attributes[group]
+        partial: Dict[str, List[str]] = {}
+        for attr_id in ids:
+            if not is_key(attr_id) or attr_id not in group_of:
+                defects.append(
+                    f'{ann_where(src)}: field "attribute_ids": attribute '
+                    f'id {attr_id!r} {not_found}'
+                )
+                continue
+            group = group_of[attr_id]
+            values = (
+                partial.setdefault(group, [])
+                if group in unknown
+                else attributes[group]
+            )
+            values.append(table[attr_id]['name'])
+        ann['attributes'] = attributes
+        if partial:
+            ann['partial_attributes'] = partial
+            for group in partial:
+                listed_unknown.setdefault(group, []).append(src.get('id'))
+    return out, listed_unknown
+
+
+def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
+    table = _id_table(data, 'attributes', defects)
     group_of: Dict[Any, str] = {}
     for attr_id, entry in table.items():
         group = entry.get('supercategory')
@@ -282,33 +300,19 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
                 '"supercategory"'
             )
             continue
-        groups.setdefault(group, []).append(entry['name'])
         group_of[attr_id] = group
-    out = {k: v for k, v in data.items() if k not in _FOREIGN_TOP_KEYS}
-    out['attribute_groups'] = [
-        dict(name=g, values=v, multi_label=True) for g, v in groups.items()
-    ]
-    out[ATTRIBUTE_ID_MAP] = _id_map(table, group_of)
-    out['annotations'] = _copy_anns(data)
-    for src, ann, ids in _with_attribute_ids(data, out, defects):
-        attributes: Dict[str, List[str]] = {g: [] for g in groups}
-        for attr_id in ids:
-            if not is_key(attr_id) or attr_id not in group_of:
-                defects.append(
-                    f'{ann_where(src)}: field "attribute_ids": attribute '
-                    f'id {attr_id!r} is not declared in the top-level '
-                    '"attributes"'
-                )
-                continue
-            attributes[group_of[attr_id]].append(table[attr_id]['name'])
-        ann['attributes'] = attributes
-    return out
+    return _from_attribute_ids(
+        data,
+        defects,
+        table,
+        group_of,
+        'is not declared in the top-level "attributes"',
+    )[0]
 
 
 def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
-    table = _attribute_table(data, defects)
+    table = _id_table(data, 'attributes', defects)
     type_map = data.get('attr_type_to_attr_idxs')
-    groups: Dict[str, List[str]] = {}
     group_of: Dict[Any, str] = {}
     if not isinstance(type_map, dict):
         defects.append(
@@ -325,7 +329,6 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
                 f'got {ids!r}'
             )
             continue
-        groups[group] = []
         for attr_id in ids:
             if not is_key(attr_id) or attr_id not in table:
                 defects.append(
@@ -341,48 +344,23 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
                     f'"{group_of[attr_id]}"'
                 )
                 continue
-            groups[group].append(table[attr_id]['name'])
             group_of[attr_id] = group
-    out = {k: v for k, v in data.items() if k not in _FOREIGN_TOP_KEYS}
     for group, ids in type_map.items():
         if ids == []:
             warnings.append(
                 f'top level: field "attr_type_to_attr_idxs.{group}": lists '
                 'no attribute; the type is left out'
             )
-    groups = {g: v for g, v in groups.items() if v}
-    out['attribute_groups'] = [
-        dict(name=g, values=v, multi_label=True) for g, v in groups.items()
-    ]
-    out[ATTRIBUTE_ID_MAP] = _id_map(table, group_of)
-    out['annotations'] = _copy_anns(data, drop_prefix='unknown_')
+    groups = list(dict.fromkeys(group_of.values()))  # those with values
     _paco_flag_warnings(data, groups, list(type_map), warnings)
-    listed_unknown: Dict[str, List[Any]] = {}
-    for src, ann, ids in _with_attribute_ids(data, out, defects):
-        unknown = {g for g in groups if src.get(f'unknown_{g}')}
-        attributes: Dict[str, List[str]] = {
-            g: [] for g in groups if g not in unknown
-        }
-        partial: Dict[str, List[str]] = {}
-        for attr_id in ids:
-            if not is_key(attr_id) or attr_id not in group_of:
-                defects.append(
-                    f'{ann_where(src)}: field "attribute_ids": attribute '
-                    f'id {attr_id!r} is in no group of '
-                    '"attr_type_to_attr_idxs"'
-                )
-                continue
-            group = group_of[attr_id]
-            name = table[attr_id]['name']
-            if group in unknown:
-                partial.setdefault(group, []).append(name)
-            else:
-                attributes[group].append(name)
-        ann['attributes'] = attributes
-        if partial:
-            ann['partial_attributes'] = partial
-            for group in partial:
-                listed_unknown.setdefault(group, []).append(src.get('id'))
+    out, listed_unknown = _from_attribute_ids(
+        data,
+        defects,
+        table,
+        group_of,
+        'is in no group of "attr_type_to_attr_idxs"',
+        paco=True,
+    )
     for group, ann_ids in listed_unknown.items():
         warnings.append(
             f'top level: field "attribute_ids": {len(ann_ids)} '
@@ -396,7 +374,7 @@ def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
 
 def _paco_flag_warnings(
     data: Mapping,
-    groups: Mapping[str, list],
+    groups: List[str],
     types: List[str],
     warnings: List[str],
 ) -> None:
@@ -404,7 +382,7 @@ def _paco_flag_warnings(
     type (PACO's evaluation reads the flag of every type)."""
     missing: Dict[str, List[Any]] = {}
     stray: Dict[str, List[Any]] = {}
-    for src in _as_list(data.get('annotations')):
+    for src in as_list(data.get('annotations')):
         if not isinstance(src, dict) or src.get('attribute_ids') is None:
             continue
         for group in groups:
@@ -472,13 +450,11 @@ def to_canonical(
         out = _from_paco(data, defects, warnings)
     else:
         out = dict(data)
+        anns = data.get('annotations')
         out['annotations'] = (
-            [
-                dict(a) if isinstance(a, dict) else a
-                for a in _as_list(data.get('annotations'))
-            ]
-            if isinstance(data.get('annotations'), list)
-            else data.get('annotations')
+            [dict(a) if isinstance(a, dict) else a for a in anns]
+            if isinstance(anns, list)
+            else anns
         )
         out.setdefault('attribute_groups', [])
     complete_annotations(out, warnings, drop_zero_area=fmt == PACO)
@@ -521,7 +497,7 @@ def normalise_attribute_values(data: dict, values: bool = True) -> dict:
     if not values:
         return data
     groups = {g.name: g for g in spec}
-    for ann in _as_list(data.get('annotations')):
+    for ann in as_list(data.get('annotations')):
         if not isinstance(ann, dict):
             continue
         for key in ('attributes', 'partial_attributes'):

@@ -1,15 +1,51 @@
-"""Fields of the supported annotation forms, to name the unknown ones.
+"""The fields of the supported annotation forms, declared once.
+
+For each entry of the top-level lists (``images``, ``annotations``,
+``categories``), :data:`FIELDS` names every field that a supported form
+(COCO instances, LVIS, Fashionpedia, PACO, the one-extra-label form and
+attribute COCO) defines and, for the fields whose value alone can be
+checked, how: a :class:`Check`. The validator checks the values by this
+table; the unknown-field warnings name what is not in it; the data set
+reads the federated image fields from it.
 
 The reader keeps every field of a file in the canonical dict (so that
 evaluators can use e.g. LVIS's federated fields), but reads only some.
-A field that belongs to none of the supported forms (COCO instances, LVIS,
-Fashionpedia, PACO, the one-extra-label form and attribute COCO) is named
-in a warning: it is kept, but nothing reads it.
+A field that belongs to none of the supported forms is named in a
+warning: it is kept, but nothing reads it.
 """
 
-from typing import Any, Dict, List, Mapping
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional
 
-from .completion import id_list
+from mmmultilabel.utils.errors import is_number
+
+from .completion import as_list, id_list, is_int, is_positive_int
+
+
+class Check(NamedTuple):
+    """How the validator checks the value of a field.
+
+    Attributes:
+        test (Callable[[Any], bool]): Whether a value is right.
+        expected (str): What a right value is, for the message "expected
+            <expected>, got <value>".
+        required (bool): Whether a missing field is a defect.
+    """
+
+    test: Callable[[Any], bool]
+    expected: str
+    required: bool = False
+
+
+def _non_empty_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _mapping(value: Any) -> bool:
+    return value is None or isinstance(value, dict)
+
+
+#: The id of an image, annotation or category.
+INT_ID = Check(is_int, 'an integer id', required=True)
 
 _COCO_TOP = {'info', 'licenses', 'type', 'images', 'annotations'}
 _COCO_TOP |= {'categories'}
@@ -36,71 +72,78 @@ FEDERATED_IMAGE_FIELDS = (
     'neg_category_ids_attrs',
     'not_exhaustive_category_ids_attrs',
 )
+_FEDERATED = Check(
+    lambda v: isinstance(v, list) and all(map(is_int, v)),
+    'a list of integer ids (LVIS federated field)',
+)
 
-IMAGE_FIELDS = {
-    # COCO
-    'id',
-    'file_name',
-    'height',
-    'width',
-    'license',
-    'coco_url',
-    'flickr_url',
-    'date_captured',
-    # Fashionpedia
-    'time_captured',
-    'original_url',
-    'isstatic',
-    'kaggle_id',
-    *FEDERATED_IMAGE_FIELDS,
-}
 
-ANNOTATION_FIELDS = {
-    # COCO (``ignore`` is read by mmdet's CocoDataset)
-    'id',
-    'image_id',
-    'category_id',
-    'segmentation',
-    'area',
-    'bbox',
-    'iscrowd',
-    'ignore',
-    # attribute COCO
-    'attributes',
-    'partial_attributes',
-    # foreign forms
-    'subcat_id',
-    'attribute_ids',
-    # PACO (``unknown_<type>`` flags are checked by the PACO reader)
-    'dom_color_ids',
-    'obj_ann_id',
-    'instance_id',
-    'blur_level',
-}
+def _unchecked(*names: str) -> Dict[str, None]:
+    return dict.fromkeys(names)
 
-CATEGORY_FIELDS = {
-    'id',
-    'name',
-    'supercategory',
-    # LVIS / PACO
-    'synset',
-    'synonyms',
-    'def',
-    'frequency',
-    'image_count',
-    'instance_count',
-    # Fashionpedia
-    'level',
-    'taxonomy_id',
-}
+
+#: Per top-level list, field -> its :class:`Check`, or None for a field
+#: that is read as it is or checked by its own code in the validator
+#: (references to other entries, boxes, masks, attributes).
+FIELDS: Dict[str, Dict[str, Optional[Check]]] = dict(
+    images={
+        # COCO
+        'id': INT_ID,
+        'file_name': Check(
+            _non_empty_str,
+            'a non-empty path relative to the image directory',
+            required=True,
+        ),
+        'height': Check(is_positive_int, 'a positive integer', True),
+        'width': Check(is_positive_int, 'a positive integer', True),
+        **_unchecked('license', 'coco_url', 'flickr_url', 'date_captured'),
+        # Fashionpedia
+        **_unchecked('time_captured', 'original_url', 'isstatic', 'kaggle_id'),
+        # LVIS, PACO
+        **dict.fromkeys(FEDERATED_IMAGE_FIELDS, _FEDERATED),
+    },
+    annotations={
+        # COCO (``ignore`` is read by mmdet's CocoDataset)
+        'id': INT_ID,
+        **_unchecked('image_id', 'category_id', 'segmentation', 'bbox'),
+        'area': Check(
+            lambda v: is_number(v) and v > 0,
+            'a positive number (the mask area in pixels)',
+            required=True,
+        ),
+        'iscrowd': Check(lambda v: v in (0, 1), '0 or 1'),
+        'ignore': None,
+        # attribute COCO (the validator checks each value by its group)
+        'attributes': Check(_mapping, 'a mapping {group: value}'),
+        'partial_attributes': Check(
+            _mapping, 'a mapping {group: [values present]}'
+        ),
+        # foreign forms
+        **_unchecked('subcat_id', 'attribute_ids'),
+        # PACO (``unknown_<type>`` flags are checked by the PACO reader)
+        **_unchecked('dom_color_ids', 'obj_ann_id', 'instance_id'),
+        'blur_level': None,
+    },
+    categories={
+        # COCO
+        'id': INT_ID,
+        'name': Check(_non_empty_str, 'a non-empty name', required=True),
+        'supercategory': None,
+        # LVIS / PACO
+        **_unchecked('synset', 'synonyms', 'def', 'frequency'),
+        **_unchecked('image_count', 'instance_count'),
+        # Fashionpedia
+        **_unchecked('level', 'taxonomy_id'),
+    },
+)
 
 
 def _unknown_keys(
-    entries: Any, known: set, skip_prefix: str = ''
+    entries: Any, known: Mapping, skip_prefix: str = ''
 ) -> Dict[str, List[Any]]:
     """``{field: [ids of the entries that have it]}`` of unknown fields."""
     found: Dict[str, List[Any]] = {}
-    for entry in entries if isinstance(entries, list) else []:
+    for entry in as_list(entries):
         if not isinstance(entry, dict):
             continue
         for key in entry:
@@ -128,16 +171,8 @@ def unknown_field_warnings(data: Mapping, fmt: str) -> List[str]:
             f'top level: field "{key}": not a field of the {fmt} form; '
             'kept but not read'
         )
-    levels = (
-        ('images', IMAGE_FIELDS, ''),
-        (
-            'annotations',
-            ANNOTATION_FIELDS,
-            'unknown_' if fmt == 'paco' else '',
-        ),
-        ('categories', CATEGORY_FIELDS, ''),
-    )
-    for level, known, prefix in levels:
+    for level, known in FIELDS.items():
+        prefix = 'unknown_' if fmt == 'paco' and level == 'annotations' else ''
         for key, ids in _unknown_keys(data.get(level), known, prefix).items():
             warnings.append(
                 f'top level: field "{level}[].{key}": unknown field on '

@@ -32,7 +32,6 @@ options); undeclared categories may be inferred (sorted by name).
 
 import base64
 import binascii
-import json
 import math
 import os
 import os.path as osp
@@ -46,10 +45,26 @@ import pycocotools.mask as mask_utils
 from mmengine.fileio import load
 from tqdm import tqdm
 
-from mmmultilabel.utils import AttributeSpec, AttributeSpecError, InputError
+from mmmultilabel.utils import (
+    AnnotationSyntaxError,
+    AttributeGroup,
+    AttributeSpec,
+    AttributeSpecError,
+    InputError,
+)
+
+from .completion import is_positive_int, mask_bbox
+from .formats import read_annotation_file
 
 #: Shape types drawn as polygons.
 POLYGON_TYPES = ('polygon', 'rectangle', 'oriented_rectangle', 'circle')
+#: Points of each of them: fewest, most (None: any), what they are.
+_POINTS = dict(
+    polygon=(3, None, ''),
+    rectangle=(2, None, ' (two opposite corners)'),
+    oriented_rectangle=(4, 4, ''),
+    circle=(2, 2, ' (the center and a point on the circle)'),
+)
 #: Shape types converted to instances (regions).
 SHAPE_TYPES = POLYGON_TYPES + ('mask',)
 #: labelme shape types that are not regions: skipped and counted.
@@ -150,13 +165,6 @@ class LabelmeSpec:
             return cls.from_dict(load(path))
         except LabelmeError as err:
             raise LabelmeError(f'{path}: {err}') from None
-
-    def to_dict(self) -> dict:
-        return dict(
-            categories=self.categories,
-            attribute_groups=self.groups.to_list(),
-            ignore_labels=list(self.ignore_labels),
-        )
 
 
 @dataclass
@@ -259,30 +267,20 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
         ) from None
     if not np.isfinite(pts).all():
         raise LabelmeError('points contain non-finite numbers')
-    if kind == 'polygon':
-        if len(pts) < 3:
-            raise LabelmeError(
-                f'polygon with {len(pts)} points; it needs at least 3'
-            )
-        coords = pts.reshape(-1).tolist()
-    elif kind == 'oriented_rectangle':
-        if len(pts) != 4:
-            raise LabelmeError(
-                f'oriented_rectangle with {len(pts)} points; it needs 4'
-            )
-        coords = pts.reshape(-1).tolist()
-    elif kind == 'rectangle':
-        if len(pts) < 2:
-            raise LabelmeError('rectangle needs 2 corner points')
+    fewest, most, what = _POINTS[kind]
+    if not fewest <= len(pts) <= (most or len(pts)):
+        need = fewest if most == fewest else f'at least {fewest}'
+        raise LabelmeError(
+            f'{kind} with {len(pts)} points; it needs {need}{what}'
+        )
+    if kind == 'rectangle':
         (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
         coords = [x0, y0, x1, y0, x1, y1, x0, y1]
-    else:
-        if len(pts) != 2:
-            raise LabelmeError(
-                'circle needs 2 points: center and a point on the circle'
-            )
+    elif kind == 'circle':
         (cx, cy), (px, py) = pts
         coords = circle_polygon(cx, cy, math.hypot(px - cx, py - cy))
+    else:
+        coords = pts.reshape(-1).tolist()
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     coords[:, 0] = coords[:, 0].clip(0, width)
     coords[:, 1] = coords[:, 1].clip(0, height)
@@ -400,30 +398,27 @@ class _FileConverter:
             )
         return owners[0], name
 
-    def add_value(self, inst: _Instance, group: str, value: str) -> None:
+    def group(self, name: str) -> AttributeGroup:
+        """The declared group ``name``."""
         try:
-            g = self.spec.groups.group(group)
+            return self.spec.groups.group(name)
         except KeyError:
             raise LabelmeError(
-                f'undeclared attribute group "{group}"; declared groups: '
+                f'undeclared attribute group "{name}"; declared groups: '
                 f'{self.spec.groups.names}'
             ) from None
+
+    def add_value(self, inst: _Instance, group: str, value: str) -> None:
         try:
-            g.value_index(value)
+            self.group(group).value_index(value)
         except AttributeSpecError as err:
             raise LabelmeError(str(err)) from None
         if value not in inst.values.setdefault(group, []):
             inst.values[group].append(value)
 
     def mark_known(self, inst: _Instance, group: str) -> None:
-        try:
-            if self.spec.groups.group(group).multi_label:
-                inst.known.add(group)
-        except KeyError:
-            raise LabelmeError(
-                f'undeclared attribute group "{group}"; declared groups: '
-                f'{self.spec.groups.names}'
-            ) from None
+        if self.group(group).multi_label:
+            inst.known.add(group)
 
     @staticmethod
     def add_region(
@@ -464,7 +459,10 @@ class _FileConverter:
         return inst
 
     def merge(self, into: _Instance, other: _Instance) -> None:
-        if other.category != into.category:
+        """Join two shapes of one ``group_id`` (regions to ignore join
+        whatever their ignore label)."""
+        ignore = into.category in self.spec.ignore_labels
+        if other.category != into.category and not ignore:
             raise LabelmeError(
                 f'shapes of one group_id have different categories '
                 f'"{into.category}" and "{other.category}"'
@@ -474,8 +472,7 @@ class _FileConverter:
         into.known |= other.known
         for group, values in other.values.items():
             for value in values:
-                if value not in into.values.setdefault(group, []):
-                    into.values[group].append(value)
+                self.add_value(into, group, value)
 
     def attributes(self, inst: _Instance) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
@@ -496,13 +493,9 @@ class _FileConverter:
     def convert(self, src_dir: str) -> Optional[Tuple[dict, List[dict]]]:
         """Image entry and instances, or None if the file is unusable."""
         try:
-            with open(self.path, encoding='utf-8') as f:
-                data = json.load(f)
-        except json.JSONDecodeError as err:
-            self.defects.append(
-                f'{self.path}:{err.lineno}:{err.colno}: invalid JSON: '
-                f'{err.msg}'
-            )
+            data = read_annotation_file(self.path)
+        except AnnotationSyntaxError as err:
+            self.defects.append(str(err))  # FILE:LINE:COL: invalid JSON
             return None
         if not isinstance(data, dict) or not isinstance(
             data.get('shapes'), list
@@ -510,10 +503,7 @@ class _FileConverter:
             self.defect('not a labelme file: no "shapes" list')
             return None
         width, height = data.get('imageWidth'), data.get('imageHeight')
-        if not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for v in (width, height)
-        ):
+        if not (is_positive_int(width) and is_positive_int(height)):
             self.defect(
                 '"imageWidth" and "imageHeight" must be positive '
                 f'integers, got {width!r} and {height!r}'
@@ -536,8 +526,7 @@ class _FileConverter:
 
         instances: List[_Instance] = []
         ignored: List[_Instance] = []
-        grouped: Dict[Any, Tuple[int, _Instance]] = {}
-        grouped_ignored: Dict[Any, _Instance] = {}
+        grouped: Dict[Tuple[bool, Any], _Instance] = {}  # (ignore, group_id)
         for i, shape in enumerate(data['shapes']):
             label = shape.get('label') if isinstance(shape, dict) else None
             try:
@@ -551,25 +540,19 @@ class _FileConverter:
                 if category == BACKGROUND_LABEL:
                     self.skipped_shapes[BACKGROUND_LABEL] += 1
                     continue
-                gid = shape.get('group_id')
-                if category in self.spec.ignore_labels:
-                    if gid is not None and gid in grouped_ignored:
-                        inst = grouped_ignored[gid]
-                    else:
-                        inst = _Instance(category)
-                        ignored.append(inst)
-                        if gid is not None:
-                            grouped_ignored[gid] = inst
+                ignore = category in self.spec.ignore_labels
+                if ignore:  # a region only: no attributes
+                    inst = _Instance(category)
                     self.add_region(inst, shape, width, height)
-                    continue
-                inst = self.shape_instance(shape, width, height)
-                if gid is None:
-                    instances.append(inst)
-                elif gid in grouped:
-                    self.merge(grouped[gid][1], inst)
                 else:
-                    grouped[gid] = (i, inst)
-                    instances.append(inst)
+                    inst = self.shape_instance(shape, width, height)
+                key = (ignore, shape.get('group_id'))
+                if key[1] is not None and key in grouped:
+                    self.merge(grouped[key], inst)
+                else:
+                    (ignored if ignore else instances).append(inst)
+                    if key[1] is not None:
+                        grouped[key] = inst
             except LabelmeError as err:
                 self.defect(str(err), i, label)
         anns = []
@@ -604,7 +587,7 @@ class _FileConverter:
             segmentation = dict(
                 size=[height, width], counts=rle['counts'].decode('ascii')
             )
-            bbox = [float(v) for v in mask_utils.toBbox(rle)]
+            bbox = mask_bbox(segmentation, height, width)
         else:
             segmentation = inst.polygons
             coords = np.concatenate(

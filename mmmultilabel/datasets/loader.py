@@ -27,11 +27,13 @@ from .formats import (
 from .validation import check_attr_coco
 
 
+# a large file converts into millions of small objects, none in a cycle:
+# the cyclic collector would rescan them over and over
+@gc_paused()
 def load_attr_coco(
     ann_file_or_dict: Union[str, Path, Mapping],
     backend_args: Optional[dict] = None,
     validate: bool = True,
-    img_dir: Optional[str] = None,
     warnings: Optional[List[str]] = None,
     log_warnings: bool = True,
 ) -> dict:
@@ -44,8 +46,6 @@ def load_attr_coco(
             backend. Defaults to None.
         validate (bool): Check the data and raise on any defect. Defaults
             to True.
-        img_dir (str, optional): With ``validate``, also check that every
-            image file exists under this directory. Defaults to None.
         warnings (list[str], optional): The warnings (see
             :func:`to_canonical`; with ``validate`` also those of the
             validator) are appended here.
@@ -64,28 +64,6 @@ def load_attr_coco(
         AnnotationDefectError: if ``validate`` and the data has defects;
             it lists all of them.
     """
-    # a large file converts into millions of small objects, none in a
-    # cycle: the cyclic collector would rescan them over and over
-    with gc_paused():
-        return _load_attr_coco(
-            ann_file_or_dict,
-            backend_args,
-            validate,
-            img_dir,
-            warnings,
-            log_warnings,
-        )
-
-
-def _load_attr_coco(
-    ann_file_or_dict: Union[str, Path, Mapping],
-    backend_args: Optional[dict],
-    validate: bool,
-    img_dir: Optional[str],
-    warnings: Optional[List[str]],
-    log_warnings: bool,
-) -> dict:
-    """Body of :func:`load_attr_coco`."""
     if isinstance(ann_file_or_dict, (str, Path)):
         name = str(ann_file_or_dict)
         raw = read_annotation_file(ann_file_or_dict, backend_args)
@@ -97,31 +75,19 @@ def _load_attr_coco(
             f'{type(ann_file_or_dict).__name__}'
         )
     found: List[str] = []
-    if validate:
-        data, defects = check_attr_coco(raw, img_dir=img_dir, warnings=found)
+    if validate or not isinstance(raw, Mapping):  # not a dict: a defect
+        data, defects = check_attr_coco(raw, warnings=found)
         if defects:
             raise AnnotationDefectError(name, defects)
     else:
-        if not isinstance(raw, Mapping):
-            raise AnnotationDefectError(
-                name,
-                [
-                    'top level: expected a JSON object with "images", '
-                    f'"annotations" and "categories", got '
-                    f'{type(raw).__name__}'
-                ],
-            )
         data = to_canonical(raw, warnings=found)
     if log_warnings:
         for warning in found:
             print_log(f'{name}: {warning}', logger='current', level=WARNING)
     if warnings is not None:
         warnings.extend(found)
-    converted = isinstance(raw, Mapping) and detect_format(raw) in (
-        FASHIONPEDIA,
-        PACO,
-        SUBCAT,
-    )
+    # the readers of the foreign forms write names in lists already
+    converted = detect_format(raw) in (FASHIONPEDIA, PACO, SUBCAT)
     return normalise_attribute_values(data, values=not converted)
 
 

@@ -12,10 +12,11 @@ the mask, skipped annotations without a mask, a value listed under a PACO
 type flagged unknown, unknown fields, ...): the file is usable.
 """
 
+import math
 import os.path as osp
 from collections import Counter
 from itertools import chain
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -23,18 +24,30 @@ from tqdm import tqdm
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
 from mmmultilabel.utils.errors import is_number
 
-from .completion import id_list, is_key
+from .completion import as_list, id_list, is_key, no_bbox
 from .formats import to_canonical
-from .known_fields import FEDERATED_IMAGE_FIELDS
+from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
 
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
 
-_TOP_KEYS = ('images', 'annotations', 'categories')
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+#: Per top-level list, what an entry is called and what it looks like (for
+#: the message of one that is not an object).
+_ENTRIES = dict(
+    images=('image', '{"id", "file_name", "height", "width"}'),
+    annotations=('annotation', 'an object'),
+    categories=('category', '{"id": int, "name": str}'),
+)
+#: ``bbox`` once present (a missing box is taken from the mask or reported).
+_BOX = Check(
+    lambda v: isinstance(v, list) and len(v) == 4 and all(map(is_number, v)),
+    '[x, y, width, height] (4 numbers)',
+)
+#: The checked fields of each list but ``id`` (checked for every entry).
+_CHECKS = {
+    level: [(k, c) for k, c in fields.items() if c and k != 'id']
+    for level, fields in FIELDS.items()
+}
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -42,10 +55,14 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + '...'
 
 
-def _polygon_area(xs: np.ndarray, ys: np.ndarray) -> float:
-    """Area of a polygon by the shoelace formula."""
-    cross = np.dot(xs[:-1], ys[1:]) - np.dot(xs[1:], ys[:-1])
-    return 0.5 * abs(float(cross + xs[-1] * ys[0] - xs[0] * ys[-1]))
+def _is_numbers(value: Any) -> bool:
+    """Whether ``value`` is a list of numbers as numpy reads it: ints and
+    floats, and booleans among them."""
+    return (
+        isinstance(value, list)
+        and all(type(v) in (int, float, bool) for v in value)
+        and not (value and all(type(v) is bool for v in value))
+    )
 
 
 def _outside(x: float, y: float, size: Optional[Tuple[int, int]]) -> bool:
@@ -61,19 +78,8 @@ def _first_outside(
     xs: np.ndarray, ys: np.ndarray, size: Optional[Tuple[int, int]]
 ) -> Optional[int]:
     """Index of the first point outside an image of ``size``, if any."""
-    if size is None:
-        return None
-    h, w = size
-    tol = OUTSIDE_TOLERANCE
-    if (
-        xs.min() >= -tol
-        and ys.min() >= -tol
-        and xs.max() <= w + tol
-        and ys.max() <= h + tol
-    ):
-        return None
-    out = (xs < -tol) | (ys < -tol) | (xs > w + tol) | (ys > h + tol)
-    return int(out.argmax())
+    points = enumerate(zip(xs, ys))
+    return next((k for k, (x, y) in points if _outside(x, y, size)), None)
 
 
 class _Checker:
@@ -102,6 +108,65 @@ class _Checker:
     def add(self, where: str, field: str, message: str) -> None:
         self.defects.append(f'{where}: field "{field}": {message}')
 
+    def check_field(
+        self, where: str, entry: Mapping, name: str, check: Check
+    ) -> bool:
+        """Check one field by its :class:`~.known_fields.Check`; whether
+        it is right (or missing and not required)."""
+        if name not in entry:
+            if check.required:
+                self.add(where, name, f'missing; expected {check.expected}')
+            return not check.required
+        if check.test(entry[name]):
+            return True
+        value = _short(entry[name])
+        self.add(where, name, f'expected {check.expected}, got {value}')
+        return False
+
+    def check_fields(self, where: str, entry: Mapping, level: str) -> set:
+        """Check the fields of an entry of ``level`` that
+        :data:`~.known_fields.FIELDS` gives a check (but ``id``); the names
+        of those that are wrong."""
+        wrong = set()
+        for name, check in _CHECKS[level]:
+            test, _, required = check
+            if name in entry:
+                if test(entry[name]):
+                    continue  # the common case, without a call
+            elif not required:
+                continue
+            self.check_field(where, entry, name, check)
+            wrong.add(name)
+        return wrong
+
+    def entries(self, level: str) -> Iterator[Tuple[int, dict, bool]]:
+        """``(index, entry, id is right)`` of the objects of the top-level
+        list ``level``; entries that are not objects, ids that are not
+        integers (named by index) and ids used twice are reported."""
+        ids = Counter()
+        kind, shape = _ENTRIES[level]
+        for i, entry in enumerate(as_list(self.data.get(level))):
+            if not isinstance(entry, dict):
+                self.add(
+                    'top level',
+                    f'{level}[{i}]',
+                    f'expected {shape}, got {_short(entry)}',
+                )
+                continue
+            id_ok = INT_ID.test(entry.get('id')) or self.check_field(
+                f'{level}[{i}]', entry, 'id', INT_ID
+            )
+            if id_ok:
+                ids[entry['id']] += 1
+            yield i, entry, id_ok
+        for entry_id, n in ids.items():
+            if n > 1:
+                self.add(
+                    f'{kind} id={entry_id}',
+                    'id',
+                    f'duplicate id: {n} {level} use it',
+                )
+
     # --------------------------------------------------------------- top
     def run(self) -> None:
         self.check_categories()
@@ -111,39 +176,15 @@ class _Checker:
         self.check_annotations()
         self.check_polygons()
 
-    def _list(self, key: str) -> list:
-        value = self.data.get(key)
-        return value if isinstance(value, list) else []
-
     # -------------------------------------------------------- categories
     def check_categories(self) -> None:
-        ids = Counter()
         names = Counter()
-        for i, cat in enumerate(self._list('categories')):
-            if not isinstance(cat, dict):
-                self.add(
-                    'top level',
-                    f'categories[{i}]',
-                    f'expected {{"id": int, "name": str}}, got '
-                    f'{_short(cat)}',
-                )
-                continue
+        for _, cat, id_ok in self.entries('categories'):
+            if id_ok:
+                self.cat_ids.add(cat['id'])
             where = f'category id={cat.get("id")!r}'
-            if not _is_int(cat.get('id')):
-                self.add(where, 'id', 'expected an integer id')
-            else:
-                ids[cat['id']] += 1
-            if not isinstance(cat.get('name'), str) or not cat['name']:
-                self.add(where, 'name', 'expected a non-empty name')
-            else:
+            if 'name' not in self.check_fields(where, cat, 'categories'):
                 names[cat['name']] += 1
-        for cat_id, n in ids.items():
-            if n > 1:
-                self.add(
-                    f'category id={cat_id}',
-                    'id',
-                    f'duplicate id: {n} categories use it',
-                )
         for name, n in names.items():
             if n > 1:
                 self.add(
@@ -152,7 +193,6 @@ class _Checker:
                     f'duplicate category name {name!r} ({n} times); '
                     'names identify classes and must be unique',
                 )
-        self.cat_ids = set(ids)
 
     # ----------------------------------------------------------- groups
     def check_groups(self) -> None:
@@ -167,11 +207,8 @@ class _Checker:
             return
         for i, g in enumerate(groups):
             field = f'attribute_groups[{i}]'
-            if (
-                not isinstance(g, dict)
-                or not isinstance(g.get('name'), str)
-                or not g.get('name')
-            ):
+            name = g.get('name') if isinstance(g, dict) else None
+            if not isinstance(name, str) or not name:
                 self.add(
                     'top level',
                     field,
@@ -179,47 +216,36 @@ class _Checker:
                     f'"multi_label": bool}}, got {_short(g)}',
                 )
                 continue
-            name = g['name']
-            values = g.get('values')
-            ok = True
             if name in self.groups or name in self.broken_groups:
                 self.add(
                     'top level', field, f'group "{name}" is declared twice'
                 )
                 continue
+            values, multi = g.get('values'), g.get('multi_label', False)
+            wrong = {}  # key of the group -> what is wrong
             if (
                 not isinstance(values, list)
                 or not values
                 or not all(isinstance(v, str) and v for v in values)
             ):
-                self.add(
-                    'top level',
-                    f'{field}.values',
-                    f'group "{name}" needs a non-empty list of value '
-                    f'names, got {_short(values)}',
+                wrong['values'] = (
+                    f'group "{name}" needs a non-empty list of value names, '
+                    f'got {_short(values)}'
                 )
-                ok = False
             elif len(set(values)) != len(values):
                 dup = sorted({v for v in values if values.count(v) > 1})
-                self.add(
-                    'top level',
-                    f'{field}.values',
-                    f'group "{name}" repeats values {dup}',
-                )
-                ok = False
-            multi = g.get('multi_label', False)
+                wrong['values'] = f'group "{name}" repeats values {dup}'
             if not isinstance(multi, bool):
-                self.add(
-                    'top level',
-                    f'{field}.multi_label',
+                wrong['multi_label'] = (
                     f'group "{name}": expected true or false, got '
-                    f'{_short(multi)}',
+                    f'{_short(multi)}'
                 )
-                ok = False
-            if ok:
-                self.groups[name] = AttributeGroup(name, tuple(values), multi)
-            else:
+            for key, message in wrong.items():
+                self.add('top level', f'{field}.{key}', message)
+            if wrong:
                 self.broken_groups.add(name)
+            else:
+                self.groups[name] = AttributeGroup(name, tuple(values), multi)
 
     def check_id_map(self) -> None:
         """``attribute_id_map``: source attribute ids of declared values."""
@@ -236,11 +262,6 @@ class _Checker:
             return
         for i, entry in enumerate(id_map):
             field = f'attribute_id_map[{i}]'
-            group = (
-                self.groups.get(entry.get('group'))
-                if isinstance(entry, dict) and is_key(entry.get('group'))
-                else None
-            )
             if not isinstance(entry, dict) or not is_key(entry.get('id')):
                 self.add(
                     'top level',
@@ -248,9 +269,12 @@ class _Checker:
                     'expected {"id", "group", "value"}, got '
                     f'{_short(entry)}',
                 )
-            elif entry.get('group') in self.broken_groups:
                 continue
-            elif group is None or entry.get('value') not in group.values:
+            name = entry.get('group')
+            if is_key(name) and name in self.broken_groups:
+                continue  # the group declaration is reported
+            group = self.groups.get(name) if is_key(name) else None
+            if group is None or entry.get('value') not in group.values:
                 self.add(
                     'top level',
                     field,
@@ -260,50 +284,16 @@ class _Checker:
 
     # ----------------------------------------------------------- images
     def check_images(self) -> None:
-        ids = Counter()
-        for i, img in enumerate(self._list('images')):
-            if not isinstance(img, dict):
-                self.add(
-                    'top level',
-                    f'images[{i}]',
-                    'expected {"id", "file_name", "height", "width"}, '
-                    f'got {_short(img)}',
-                )
+        for _, img, id_ok in self.entries('images'):
+            if not id_ok:
                 continue
-            img_id = img.get('id')
-            where = f'image id={img_id!r}'
-            if not _is_int(img_id):
-                self.add(
-                    f'images[{i}]',
-                    'id',
-                    'expected an integer id, ' f'got {_short(img_id)}',
-                )
-                continue
-            ids[img_id] += 1
+            where = f'image id={img["id"]!r}'
             file_name = img.get('file_name')
             if isinstance(file_name, str) and file_name:
                 where += f' ("{file_name}")'
-            else:
-                self.add(
-                    where,
-                    'file_name',
-                    'expected a non-empty path '
-                    f'relative to the image directory, got '
-                    f'{_short(file_name)}',
-                )
-                file_name = None
-            size_ok = True
-            for key in ('height', 'width'):
-                if not _is_int(img.get(key)) or img[key] <= 0:
-                    self.add(
-                        where,
-                        key,
-                        'expected a positive integer, got '
-                        f'{_short(img.get(key))}',
-                    )
-                    size_ok = False
+            wrong = self.check_fields(where, img, 'images')
             if (
-                file_name
+                'file_name' not in wrong
                 and self.img_dir is not None
                 and not osp.isfile(osp.join(self.img_dir, file_name))
             ):
@@ -313,16 +303,17 @@ class _Checker:
                     'image file not found: '
                     f'{osp.join(self.img_dir, file_name)}',
                 )
-            if img_id not in self.images:
-                self.images[img_id] = img if size_ok else {}
-            self.check_federated(img, where)
-        for img_id, n in ids.items():
-            if n > 1:
-                self.add(
-                    f'image id={img_id}',
-                    'id',
-                    f'duplicate id: {n} images use it',
-                )
+            if img['id'] not in self.images:
+                size_ok = 'height' not in wrong and 'width' not in wrong
+                self.images[img['id']] = img if size_ok else {}
+            for key in FEDERATED_IMAGE_FIELDS:  # category ids (not *_attrs)
+                if (
+                    key in img
+                    and key not in wrong
+                    and not key.endswith('_attrs')
+                    and any(v not in self.cat_ids for v in img[key])
+                ):
+                    self.undeclared_neg.setdefault(key, []).append(img['id'])
         for key, img_ids in self.undeclared_neg.items():
             self.warnings.append(
                 f'top level: field "images[].{key}": {len(img_ids)} '
@@ -330,68 +321,23 @@ class _Checker:
                 'are not in "categories"; they are never evaluated'
             )
 
-    def check_federated(self, img: dict, where: str) -> None:
-        """LVIS federated fields: lists of category (or PACO
-        object-attribute) ids."""
-        for key in FEDERATED_IMAGE_FIELDS:
-            if key not in img:
-                continue
-            value = img[key]
-            if not isinstance(value, list) or not all(
-                _is_int(v) for v in value
-            ):
-                self.add(
-                    where,
-                    key,
-                    'expected a list of integer ids (LVIS federated '
-                    f'field), got {_short(value)}',
-                )
-            elif not key.endswith('_attrs') and any(
-                v not in self.cat_ids for v in value
-            ):
-                self.undeclared_neg.setdefault(key, []).append(img['id'])
-
     # ------------------------------------------------------ annotations
     def check_annotations(self) -> None:
-        ids = Counter()
-        anns = self._list('annotations')
         bar = tqdm(
-            anns,
+            self.entries('annotations'),
             desc='annotations',
             unit='ann',
+            total=len(as_list(self.data.get('annotations'))),
             # None: shown on a terminal only
             disable=None if self.progress else True,
             leave=False,
         )
-        for i, ann in enumerate(bar):
-            if not isinstance(ann, dict):
-                self.add(
-                    'top level',
-                    f'annotations[{i}]',
-                    'expected an object, got ' f'{_short(ann)}',
-                )
-                continue
-            ann_id = ann.get('id')
-            if not _is_int(ann_id):
-                self.add(
-                    f'annotations[{i}]',
-                    'id',
-                    f'expected an integer id, got {_short(ann_id)}',
-                )
-            else:
-                ids[ann_id] += 1
+        for _, ann, _ in bar:
             where = (
-                f'annotation id={ann_id!r} (image id='
+                f'annotation id={ann.get("id")!r} (image id='
                 f'{ann.get("image_id")!r})'
             )
             self.check_annotation(ann, where)
-        for ann_id, n in ids.items():
-            if n > 1:
-                self.add(
-                    f'annotation id={ann_id}',
-                    'id',
-                    f'duplicate id: {n} annotations use it',
-                )
 
     def check_annotation(self, ann: dict, where: str) -> None:
         img_id = ann.get('image_id')
@@ -414,31 +360,15 @@ class _Checker:
         self.check_bbox(ann, where, size)
         if ann.get('segmentation'):
             self.check_segmentation(ann['segmentation'], where, size)
-        if 'area' not in ann:
-            self.add(
-                where, 'area', 'missing; COCO needs the mask area in pixels'
-            )
-        elif not is_number(ann['area']) or ann['area'] <= 0:
-            self.add(
-                where,
-                'area',
-                'degenerate: expected a positive '
-                f'number, got {_short(ann["area"])}',
-            )
-        if ann.get('iscrowd', 0) not in (0, 1):
-            self.add(
-                where,
-                'iscrowd',
-                f'expected 0 or 1, got {_short(ann["iscrowd"])}',
-            )
+        # area, iscrowd, attributes and partial_attributes are mappings
+        self.check_fields(where, ann, 'annotations')
         self.check_attributes(ann.get('attributes'), where)
         self.check_partial(ann, where)
 
     def check_bbox(
         self, ann: dict, where: str, size: Optional[Tuple[int, int]]
     ) -> None:
-        bbox = ann.get('bbox')
-        if bbox is None or bbox == []:
+        if no_bbox(ann):
             self.add(
                 where,
                 'bbox',
@@ -447,19 +377,12 @@ class _Checker:
                 'no pixel); give [x, y, width, height] or a mask',
             )
             return
-        if (
-            not isinstance(bbox, list)
-            or len(bbox) != 4
-            or not all(is_number(v) for v in bbox)
+        if not (
+            _BOX.test(ann['bbox'])
+            or self.check_field(where, ann, 'bbox', _BOX)
         ):
-            self.add(
-                where,
-                'bbox',
-                'expected [x, y, width, height] '
-                f'(4 numbers), got {_short(bbox)}',
-            )
             return
-        x, y, w, h = bbox
+        x, y, w, h = bbox = ann['bbox']
         if w <= 0 or h <= 0:
             self.add(
                 where,
@@ -512,29 +435,36 @@ class _Checker:
             self.polygons.append((where, j, poly, size))
 
     def check_polygons(self) -> None:
-        """Check every polygon gathered by :meth:`check_segmentation` in
-        vectorised passes (coordinates, area, image bounds); only the
-        polygons that fail a pass go through :meth:`check_polygon`, which
-        words the defect."""
+        """Check every polygon gathered by :meth:`check_segmentation`: its
+        structure one by one, then the coordinates of the well-formed ones
+        (finite, area, image bounds) in vectorised passes; only the
+        polygons that fail a pass are looked at again to word the defect."""
         shaped = []
         for item in self.polygons:
-            poly = item[2]
+            where, j, poly, _ = item
             if isinstance(poly, list) and len(poly) >= 6 and not len(poly) % 2:
                 shaped.append(item)
+            elif _is_numbers(poly) and all(map(math.isfinite, poly)):
+                self.add(
+                    where,
+                    f'segmentation[{j}]',
+                    f'degenerate polygon with {len(poly)} numbers: a '
+                    'polygon needs at least 3 points, as an even count of '
+                    'x, y numbers',
+                )
             else:
-                self.check_polygon(*item)
+                self._not_a_polygon(where, j, poly)
         # Only ints and floats (one C-level pass over every coordinate);
         # otherwise the polygons are checked one by one.
         kinds = set(map(type, chain.from_iterable(p[2] for p in shaped)))
-        if kinds <= {int, float}:
-            well_formed = shaped
-        else:
+        well_formed = shaped
+        if not kinds <= {int, float}:
             well_formed = []
             for item in shaped:
-                if all(type(v) in (int, float) for v in item[2]):
+                if _is_numbers(item[2]):
                     well_formed.append(item)
                 else:
-                    self.check_polygon(*item)
+                    self._not_a_polygon(*item[:3])
         if not well_formed:
             return
         # (P, ) points per polygon; all coordinates as one (2 * sum, ) array
@@ -548,6 +478,7 @@ class _Checker:
         nxt[starts + points - 1] = starts  # each polygon closes on itself
         cross = xs * ys[nxt] - xs[nxt] * ys  # shoelace terms
         area = 0.5 * np.abs(np.add.reduceat(cross, starts))
+        finite = np.logical_and.reduceat(np.isfinite(coords), 2 * starts)
         sizes = np.array(
             [
                 p[3] if p[3] is not None else (np.inf, np.inf)
@@ -557,7 +488,7 @@ class _Checker:
         )  # (P, 2) height, width
         tol = OUTSIDE_TOLERANCE
         suspect = (
-            ~np.logical_and.reduceat(np.isfinite(coords), 2 * starts)
+            ~finite
             | (area <= 1e-6)
             | (np.minimum.reduceat(xs, starts) < -tol)
             | (np.minimum.reduceat(ys, starts) < -tol)
@@ -565,86 +496,82 @@ class _Checker:
             | (np.maximum.reduceat(ys, starts) > sizes[:, 0] + tol)
         )
         for k in np.flatnonzero(suspect):
-            self.check_polygon(*well_formed[k])
+            where, j, poly, size = well_formed[k]
+            if not finite[k]:
+                self._not_a_polygon(where, j, poly)
+                continue
+            if area[k] <= 1e-6:
+                self.add(
+                    where,
+                    f'segmentation[{j}]',
+                    'degenerate polygon of zero area '
+                    '(its points are collinear or repeated)',
+                )
+            span = slice(starts[k], starts[k] + points[k])
+            first = _first_outside(xs[span], ys[span], size)
+            if first is not None:
+                self.add(
+                    where,
+                    f'segmentation[{j}]',
+                    f'mask outside the image: point ({poly[2 * first]}, '
+                    f'{poly[2 * first + 1]}) lies outside the '
+                    f'{size[1]}x{size[0]} (width x height) image',
+                )
 
-    def check_polygon(
-        self,
-        where: str,
-        j: int,
-        poly: Any,
-        size: Optional[Tuple[int, int]],
+    def _not_a_polygon(self, where: str, j: int, poly: Any) -> None:
+        self.add(
+            where,
+            f'segmentation[{j}]',
+            f'expected a polygon [x1, y1, x2, y2, ...], got {_short(poly)}',
+        )
+
+    def _undeclared(self, name: str, where: str, key: str) -> None:
+        """Report group ``name`` of ``key`` (``attributes`` or
+        ``partial_attributes``) unless its declaration is reported (None, so
+        that ``groups.get(name) or self._undeclared(...)`` is the group or
+        None)."""
+        if name not in self.broken_groups:
+            self.add(
+                where,
+                f'{key}.{name}',
+                f'undeclared attribute group "{name}"; declared groups: '
+                f'{list(self.groups)}',
+            )
+
+    def _check_values(
+        self, group: AttributeGroup, values: Any, where: str, key: str
     ) -> None:
-        """Word the defects of one polygon."""
-        field = f'segmentation[{j}]'
-        coords = np.asarray(poly) if isinstance(poly, list) else None
-        if (
-            coords is None
-            or coords.ndim != 1
-            or coords.dtype.kind not in 'if'
-            or not np.isfinite(coords).all()
-        ):
-            self.add(
-                where,
-                field,
-                'expected a polygon '
-                f'[x1, y1, x2, y2, ...], got {_short(poly)}',
-            )
-            return
-        if len(poly) < 6 or len(poly) % 2:
-            self.add(
-                where,
-                field,
-                f'degenerate polygon with '
-                f'{len(poly)} numbers: a polygon needs at least 3 '
-                'points, as an even count of x, y numbers',
-            )
-            return
-        xs, ys = coords[0::2], coords[1::2]
-        if _polygon_area(xs, ys) <= 1e-6:
-            self.add(
-                where,
-                field,
-                'degenerate polygon of zero area '
-                '(its points are collinear or repeated)',
-            )
-        k = _first_outside(xs, ys, size)
-        if k is not None:
-            self.add(
-                where,
-                field,
-                f'mask outside the image: point '
-                f'({poly[2 * k]}, {poly[2 * k + 1]}) lies outside the '
-                f'{size[1]}x{size[0]} (width x height) image',
-            )
+        """Each value of ``group`` in ``key`` must be a name or an index."""
+        field = f'{key}.{group.name}'
+        for v in values:
+            if isinstance(v, str) and v in group.value_set:
+                continue  # a declared name: the common case
+            if not isinstance(v, (str, int)):
+                self.add(
+                    where,
+                    field,
+                    f'expected a value name or an index, got {_short(v)}',
+                )
+                continue
+            try:
+                group.value_index(v)
+            except AttributeSpecError as err:
+                self.add(where, field, str(err))
 
     def check_partial(self, ann: dict, where: str) -> None:
         """``partial_attributes``: values present in a group otherwise
         unknown (multi-label groups only)."""
         partial = ann.get('partial_attributes')
-        if partial is None:
-            return
         if not isinstance(partial, dict):
-            self.add(
-                where,
-                'partial_attributes',
-                'expected a mapping {group: [values present]}, got '
-                f'{_short(partial)}',
-            )
-            return
+            return  # None, or reported by check_fields
         attributes = ann.get('attributes')
         known = attributes if isinstance(attributes, dict) else {}
         for name, values in partial.items():
             field = f'partial_attributes.{name}'
-            if name in self.broken_groups:
-                continue
-            group = self.groups.get(name)
+            group = self.groups.get(name) or self._undeclared(
+                name, where, 'partial_attributes'
+            )
             if group is None:
-                self.add(
-                    where,
-                    field,
-                    f'undeclared attribute group "{name}"; declared '
-                    f'groups: {list(self.groups)}',
-                )
                 continue
             if not group.multi_label:
                 self.add(
@@ -653,86 +580,43 @@ class _Checker:
                     f'group "{name}" is single-label; only multi-label '
                     'groups can be partly known',
                 )
-                continue
-            if known.get(name) is not None:
+            elif known.get(name) is not None:
                 self.add(
                     where,
                     field,
                     f'group "{name}" is also known in "attributes"; give '
                     'its values in one of them',
                 )
-                continue
-            if not isinstance(values, list):
+            elif not isinstance(values, list):
                 self.add(
                     where,
                     field,
                     f'expected a list of values, got {_short(values)}',
                 )
-                continue
-            for v in values:
-                if not isinstance(v, (str, int)):
-                    self.add(
-                        where,
-                        field,
-                        f'expected a value name or an index, got {_short(v)}',
-                    )
-                    continue
-                try:
-                    group.value_index(v)
-                except AttributeSpecError as err:
-                    self.add(where, field, str(err))
+            else:
+                self._check_values(group, values, where, 'partial_attributes')
 
     def check_attributes(self, attributes: Any, where: str) -> None:
-        if attributes is None:
-            return
         if not isinstance(attributes, dict):
-            self.add(
-                where,
-                'attributes',
-                'expected a mapping {group: '
-                f'value}}, got {_short(attributes)}',
-            )
-            return
+            return  # None, or reported by check_fields
         for name, value in attributes.items():
-            field = f'attributes.{name}'
-            if name in self.broken_groups:
-                continue  # the group declaration is already reported
-            group = self.groups.get(name)
-            if group is None:
-                self.add(
-                    where,
-                    field,
-                    f'undeclared attribute group '
-                    f'"{name}"; declared groups: {list(self.groups)}',
-                )
-                continue
-            if value is None:
+            group = self.groups.get(name) or self._undeclared(
+                name, where, 'attributes'
+            )
+            if group is None or value is None:
                 continue
             if not group.multi_label and isinstance(value, (list, tuple)):
                 self.add(
                     where,
-                    field,
+                    f'attributes.{name}',
                     f'group "{name}" is single-label '
                     f'but got a list {_short(value)}; give one value '
                     'or declare the group with "multi_label": true',
                 )
                 continue
-            values = value if isinstance(value, (list, tuple)) else [value]
-            for v in values:
-                if isinstance(v, str) and v in group.value_set:
-                    continue  # a declared name: the common case
-                if not isinstance(v, (str, int)):
-                    self.add(
-                        where,
-                        field,
-                        f'expected a value name or an '
-                        f'index, got {_short(v)}',
-                    )
-                    continue
-                try:
-                    group.value_index(v)
-                except AttributeSpecError as err:
-                    self.add(where, field, str(err))
+            if value != []:  # (most multi-label groups list no value)
+                values = value if isinstance(value, (list, tuple)) else [value]
+                self._check_values(group, values, where, 'attributes')
 
 
 def check_attr_coco(
@@ -765,7 +649,7 @@ def check_attr_coco(
             f'"annotations" and "categories", got {type(data).__name__}'
         ]
     defects: List[str] = []
-    for key in _TOP_KEYS:  # checked before a foreign form is converted
+    for key in FIELDS:  # the lists, checked before a foreign form is read
         if not isinstance(data.get(key), list):
             got = (
                 'missing'
@@ -785,13 +669,8 @@ def validate_attr_coco(
     img_dir: Optional[str] = None,
     warnings: Optional[List[str]] = None,
 ) -> List[str]:
-    """List every defect (error) of attribute annotations.
-
-    Args:
-        data (Any): Parsed annotation file in any supported form.
-        img_dir (str, optional): If given, also check that each image file
-            exists below it.
-        warnings (list[str], optional): The warnings are appended here.
+    """List every defect (error) of attribute annotations: those of
+    :func:`check_attr_coco`, which takes the same arguments.
 
     Returns:
         list[str]: One message per defect, each naming the image or

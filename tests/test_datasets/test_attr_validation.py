@@ -281,6 +281,21 @@ MALFORMED = [
         'annotations': [{'subcat_id': []}],
         'subcats': [{'id': None}, 'x'],
     },
+    {
+        'images': [{'id': 1, 'file_name': 'a', 'height': 5, 'width': 5}],
+        'categories': [{'id': 1, 'name': 'a'}],
+        'attribute_groups': [],
+        'attribute_id_map': [{'id': 1, 'group': [1], 'value': 'x'}],
+        'annotations': [
+            {
+                'id': 1,
+                'image_id': 1,
+                'category_id': 1,
+                'area': 4,
+                'segmentation': [[[1, 2], [3]], [1, 2, 'x', [1]]],
+            }
+        ],
+    },
 ]
 
 
