@@ -131,6 +131,14 @@ class AttrCocoDataset(CocoDataset):
                     f'multi_label={group.multi_label} in the config but '
                     f'{not group.multi_label} in the file'
                 )
+            elif file_spec.group(group.name).categories != group.categories:
+                problems.append(
+                    f'metainfo: attribute group "{group.name}" applies to '
+                    f'categories {_names(group.categories)} in the config '
+                    f'but {_names(file_spec.group(group.name).categories)} '
+                    'in the file; give the same "categories" (or leave '
+                    "the config's attribute_groups out to take the file's)"
+                )
         if problems:
             raise AnnotationDefectError(str(self.ann_file), problems)
         return spec
@@ -256,3 +264,8 @@ class AttrCocoDataset(CocoDataset):
             raise AttrAlignmentError(
                 f'{err}\nPipeline of {type(self).__name__}: {chain}'
             ) from err
+
+
+def _names(categories) -> str:
+    """A group's ``categories`` for a message."""
+    return 'all' if categories is None else str(list(categories))
