@@ -88,8 +88,7 @@ def region_segmentation(
     """
     rles = mask_utils.frPyObjects(polygons, height, width) if polygons else []
     rles += [
-        mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
-        for m in masks
+        mask_utils.encode(np.asfortranarray(m.astype(np.uint8))) for m in masks
     ]
     rle = mask_utils.merge(rles)
     area = int(mask_utils.area(rle))
