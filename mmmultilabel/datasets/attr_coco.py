@@ -74,6 +74,7 @@ class AttrCocoDataset(CocoDataset):
                 backend_args=self.backend_args,
                 validate=False,
                 log_warnings=False,  # logged when the data list is loaded
+                attribute_groups=self._metainfo.get('attribute_groups'),
             )
             self._update_metainfo(data)
 
@@ -158,7 +159,11 @@ class AttrCocoDataset(CocoDataset):
         Raises:
             AnnotationDefectError: listing every defect of the file.
         """
-        data = load_attr_coco(self.ann_file, backend_args=self.backend_args)
+        data = load_attr_coco(
+            self.ann_file,
+            backend_args=self.backend_args,
+            attribute_groups=self._metainfo.get('attribute_groups'),
+        )
         self._spec = self._update_metainfo(data)
 
         name_to_id = {c['name']: c['id'] for c in data['categories']}

@@ -683,6 +683,7 @@ def check_attr_coco(
     img_dir: Optional[str] = None,
     warnings: Optional[List[str]] = None,
     progress: bool = False,
+    groups: Optional[List[dict]] = None,
 ) -> Tuple[dict, List[str]]:
     """Convert to attribute COCO and list the defects (errors).
 
@@ -695,6 +696,8 @@ def check_attr_coco(
             they do not make the file unusable.
         progress (bool): Show a progress bar over the annotations on a
             terminal. Defaults to False.
+        groups (list[dict], optional): The attribute groups of a file
+            that declares none (see :func:`.formats.to_canonical`).
 
     Returns:
         tuple[dict, list[str]]: The canonical dict (values not yet
@@ -718,7 +721,7 @@ def check_attr_coco(
             defects.append(
                 f'top level: field "{key}": expected a list ({got})'
             )
-    canonical = to_canonical(data, defects, warnings)
+    canonical = to_canonical(data, defects, warnings, groups)
     _Checker(canonical, img_dir, defects, warnings, progress).run()
     return canonical, defects
 
