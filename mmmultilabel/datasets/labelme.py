@@ -351,6 +351,56 @@ def shape_to_mask(shape: Mapping, width: int, height: int) -> np.ndarray:
     return canvas
 
 
+def instance_region(
+    polygons: Sequence[List[float]],
+    masks: Sequence[np.ndarray],
+    height: int,
+    width: int,
+) -> dict:
+    """``segmentation``, ``area`` and ``bbox`` of one instance.
+
+    Args:
+        polygons (Sequence[list[float]]): COCO polygons ``[x1, y1, ...]``.
+        masks (Sequence[np.ndarray]): Bool bitmaps of shape (height, width).
+        height (int): Image height.
+        width (int): Image width.
+
+    Returns:
+        dict: The polygons (and their box) when there is no bitmap, else one
+        RLE of the union (and its box as pycocotools computes it); ``area``
+        is the pixel count of the union.
+
+    Raises:
+        LabelmeError: if the instance covers no pixel.
+    """
+    rles = (
+        mask_utils.frPyObjects(list(polygons), height, width)
+        if polygons
+        else []
+    )
+    rles += [
+        mask_utils.encode(np.asfortranarray(m.astype(np.uint8))) for m in masks
+    ]
+    rle = mask_utils.merge(rles)
+    area = int(mask_utils.area(rle))
+    if area == 0:
+        raise LabelmeError('covers no pixel')
+    if len(masks):
+        # A bitmap: one RLE, its box as pycocotools computes it.
+        segmentation = dict(
+            size=[height, width], counts=rle['counts'].decode('ascii')
+        )
+        bbox = mask_bbox(segmentation, height, width)
+    else:
+        segmentation = list(polygons)
+        coords = np.concatenate(
+            [np.asarray(p).reshape(-1, 2) for p in polygons]
+        )
+        (x0, y0), (x1, y1) = coords.min(0), coords.max(0)
+        bbox = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
+    return dict(segmentation=segmentation, area=area, bbox=bbox)
+
+
 class _Instance:
     """Category, polygons, bitmaps and attribute values of one instance."""
 
@@ -567,42 +617,14 @@ class _FileConverter:
         """COCO annotation of an instance, ``category`` still a name.
 
         Regions to ignore get ``iscrowd: 1`` and no attributes; their
-        category is filled in by :func:`convert_labelme_dir`.
+        category is filled in by :func:`build_coco`.
         """
-        rles = (
-            mask_utils.frPyObjects(inst.polygons, height, width)
-            if inst.polygons
-            else []
-        )
-        rles += [
-            mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
-            for m in inst.masks
-        ]
-        rle = mask_utils.merge(rles)
-        area = int(mask_utils.area(rle))
-        if area == 0:
-            raise LabelmeError('covers no pixel')
-        if inst.masks:
-            # A bitmap: one RLE, its box as pycocotools computes it.
-            segmentation = dict(
-                size=[height, width], counts=rle['counts'].decode('ascii')
-            )
-            bbox = mask_bbox(segmentation, height, width)
-        else:
-            segmentation = inst.polygons
-            coords = np.concatenate(
-                [np.asarray(p).reshape(-1, 2) for p in inst.polygons]
-            )
-            (x0, y0), (x1, y1) = coords.min(0), coords.max(0)
-            bbox = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
-        ignore = inst.category in self.spec.ignore_labels
         ann = dict(
             category=inst.category,
-            segmentation=segmentation,
-            area=area,
-            bbox=bbox,
-            iscrowd=int(ignore),
+            **instance_region(inst.polygons, inst.masks, height, width),
         )
+        ignore = inst.category in self.spec.ignore_labels
+        ann['iscrowd'] = int(ignore)
         attributes = {} if ignore else self.attributes(inst)
         if attributes:
             ann['attributes'] = attributes
@@ -686,7 +708,39 @@ def convert_labelme_dir(
     if defects and not skip_invalid:
         converted = []
 
-    categories = spec.categories
+    coco = build_coco(converted, spec.categories, spec.groups.to_list())
+    return LabelmeResult(
+        coco=coco,
+        defects=defects,
+        skipped=skipped,
+        warnings=warnings,
+        skipped_shapes=skipped_shapes,
+    )
+
+
+def build_coco(
+    converted: Sequence[Tuple[dict, List[dict]]],
+    categories: Optional[List[dict]],
+    attribute_groups: List[dict],
+) -> dict:
+    """Number the images and annotations of converted files.
+
+    Args:
+        converted (Sequence[tuple[dict, list[dict]]]): Per image, its entry
+            (without ``id``) and its annotations, each with ``category``
+            (a name) instead of ``category_id``.
+        categories (list[dict], optional): COCO categories; None infers
+            them from the names of the annotations that are not crowd
+            regions (sorted, ids from 1).
+        attribute_groups (list[dict]): ``attribute_groups`` of the output.
+
+    A crowd region (``iscrowd: 1``) is written once per category: COCO
+    evaluation ignores a crowd region only for detections of its own
+    category.
+
+    Returns:
+        dict: Attribute COCO.
+    """
     if categories is None:
         names = sorted(
             {
@@ -702,7 +756,7 @@ def convert_labelme_dir(
         images=[],
         annotations=[],
         categories=categories,
-        attribute_groups=spec.groups.to_list(),
+        attribute_groups=attribute_groups,
     )
     for img_id, (image, anns) in enumerate(converted, start=1):
         coco['images'].append(dict(id=img_id, **image))
@@ -723,10 +777,4 @@ def convert_labelme_dir(
                         **ann,
                     )
                 )
-    return LabelmeResult(
-        coco=coco,
-        defects=defects,
-        skipped=skipped,
-        warnings=warnings,
-        skipped_shapes=skipped_shapes,
-    )
+    return coco
