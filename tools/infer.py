@@ -21,6 +21,10 @@ from typing import Dict, List, Optional, Union
 import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.apis import AttrInferencer
 from mmmultilabel.apis.inferencer import BACKENDS
+from mmmultilabel.datasets.label_studio import write_label_studio
+
+#: --export formats: writer(records, export_dir, dataset_meta) -> paths.
+EXPORTS = {'label-studio': write_label_studio}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -75,6 +79,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--no-vis', action='store_true', help='write the JSON files only'
+    )
+    parser.add_argument(
+        '--export',
+        choices=sorted(EXPORTS),
+        help='also write the predictions for an annotation tool: '
+        'label-studio writes tasks.json (pre-annotations) and '
+        'label_config.xml (docs/getting_started.md)',
+    )
+    parser.add_argument(
+        '--export-dir',
+        help='folder of the --export files (default: OUT_DIR/<format>)',
     )
     return parser.parse_args(argv)
 
@@ -141,12 +156,21 @@ def main(argv: Optional[List[str]] = None) -> int:
             no_save_pred=False,
             skip_unreadable=True,
         )
+        if args.export:
+            export_dir = args.export_dir or osp.join(args.out_dir, args.export)
+            written = EXPORTS[args.export](
+                results['predictions'],
+                export_dir,
+                inferencer.model.dataset_meta,
+            )
     except (ValueError, FileNotFoundError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
 
     done = len(results['predictions'])
     print(f'{done} image(s) written to {args.out_dir}')
+    if args.export:
+        print(f'{args.export}: wrote {", ".join(written)}')
     failed = results['failed']
     if failed:
         print(
