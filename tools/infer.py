@@ -24,19 +24,23 @@ import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.apis import AttrInferencer
 from mmmultilabel.apis.inferencer import BACKENDS
 from mmmultilabel.datasets.cvat import write_cvat_xml
+from mmmultilabel.datasets.label_studio import write_label_studio
 
 
-def export_cvat(records: List[dict], export_dir: str, meta: dict) -> str:
+def export_cvat(records: List[dict], export_dir: str, meta: dict) -> tuple:
     """CVAT for images 1.1 task annotations (masks in CVAT's RLE)."""
     path = osp.join(export_dir, 'annotations.xml')
     write_cvat_xml(records, path, meta['classes'], meta['attribute_groups'])
-    return path
+    return (path,)
 
 
-#: ``--export`` formats: name -> function(records, export_dir, meta) that
-#: writes the file(s) and returns the path; ``meta`` has ``classes`` and
-#: ``attribute_groups``.
-EXPORTERS = {'cvat': export_cvat}
+#: ``--export`` formats: name -> (the files it writes, a function
+#: (records, export_dir, meta) that writes them and returns their paths);
+#: ``meta`` has ``classes`` and ``attribute_groups``.
+EXPORTERS = {
+    'cvat': (('annotations.xml',), export_cvat),
+    'label-studio': (('tasks.json', 'label_config.xml'), write_label_studio),
+}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -95,8 +99,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--export',
         choices=sorted(EXPORTERS),
-        help='also write the predictions in this format for review in an '
-        'annotation tool (cvat: annotations.xml, CVAT for images 1.1)',
+        help='also write the predictions for review in an annotation tool: '
+        'cvat writes annotations.xml (CVAT for images 1.1), label-studio '
+        'writes tasks.json (pre-annotations) and label_config.xml '
+        '(docs/getting_started.md)',
     )
     parser.add_argument(
         '--export-dir',
@@ -150,13 +156,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
 
     export_dir = args.export_dir or osp.join(args.out_dir, args.export or '')
-    if args.export and osp.exists(osp.join(export_dir, 'annotations.xml')):
-        print(
-            f'error: {export_dir}/annotations.xml exists; remove it or give '
-            'another --export-dir',
-            file=sys.stderr,
-        )
-        return 2
+    for name in EXPORTERS[args.export][0] if args.export else ():
+        if osp.exists(osp.join(export_dir, name)):
+            print(
+                f'error: {export_dir}/{name} exists; remove it or give '
+                'another --export-dir',
+                file=sys.stderr,
+            )
+            return 2
     try:
         inferencer = AttrInferencer(
             args.config,
@@ -184,17 +191,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'{done} image(s) written to {args.out_dir}')
     if args.export:
         meta = inferencer.model.dataset_meta
-        groups = meta.get('attribute_groups') or inferencer.attr_spec.to_list()
+        meta = dict(
+            classes=list(meta['classes']),
+            attribute_groups=inferencer.attr_spec.to_list(),
+        )
         try:
-            path = EXPORTERS[args.export](
-                results['predictions'],
-                export_dir,
-                dict(classes=list(meta['classes']), attribute_groups=groups),
+            written = EXPORTERS[args.export][1](
+                results['predictions'], export_dir, meta
             )
         except ValueError as e:  # InputError is a ValueError
             print(f'error: --export {args.export}: {e}', file=sys.stderr)
             return 2
-        print(f'{args.export} export written to {path}')
+        print(f'{args.export} export written: {", ".join(written)}')
     failed = results['failed']
     if failed:
         print(

@@ -554,7 +554,7 @@ class _FileConverter:
         """COCO annotation of an instance, ``category`` still a name.
 
         Regions to ignore get ``iscrowd: 1`` and no attributes; their
-        category is filled in by :func:`convert_labelme_dir`.
+        category is filled in by :func:`build_coco`.
         """
         try:
             segmentation, area, bbox = region_segmentation(
@@ -653,7 +653,39 @@ def convert_labelme_dir(
     if defects and not skip_invalid:
         converted = []
 
-    categories = spec.categories
+    coco = build_coco(converted, spec.categories, spec.groups.to_list())
+    return LabelmeResult(
+        coco=coco,
+        defects=defects,
+        skipped=skipped,
+        warnings=warnings,
+        skipped_shapes=skipped_shapes,
+    )
+
+
+def build_coco(
+    converted: Sequence[Tuple[dict, List[dict]]],
+    categories: Optional[List[dict]],
+    attribute_groups: List[dict],
+) -> dict:
+    """Number the images and annotations of converted files.
+
+    Args:
+        converted (Sequence[tuple[dict, list[dict]]]): Per image, its entry
+            (without ``id``) and its annotations, each with ``category``
+            (a name) instead of ``category_id``.
+        categories (list[dict], optional): COCO categories; None infers
+            them from the names of the annotations that are not crowd
+            regions (sorted, ids from 1).
+        attribute_groups (list[dict]): ``attribute_groups`` of the output.
+
+    A crowd region (``iscrowd: 1``) is written once per category: COCO
+    evaluation ignores a crowd region only for detections of its own
+    category.
+
+    Returns:
+        dict: Attribute COCO.
+    """
     if categories is None:
         names = sorted(
             {
@@ -669,7 +701,7 @@ def convert_labelme_dir(
         images=[],
         annotations=[],
         categories=categories,
-        attribute_groups=spec.groups.to_list(),
+        attribute_groups=attribute_groups,
     )
     for img_id, (image, anns) in enumerate(converted, start=1):
         coco['images'].append(dict(id=img_id, **image))
@@ -690,10 +722,4 @@ def convert_labelme_dir(
                         **ann,
                     )
                 )
-    return LabelmeResult(
-        coco=coco,
-        defects=defects,
-        skipped=skipped,
-        warnings=warnings,
-        skipped_shapes=skipped_shapes,
-    )
+    return coco
