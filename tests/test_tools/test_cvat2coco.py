@@ -153,3 +153,13 @@ def test_cvat2coco_help_and_bad_source(tmp_path):
     proc = run([sys.executable, TOOL, bad, tmp_path / 'o.json'], check=False)
     assert proc.returncode == 1 and 'invalid XML' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_cvat2coco_coco_names_each_unread_key_once(tmp_path):
+    src = 'tests/data/cvat/datumaro_coco.json'
+    proc = run([sys.executable, TOOL, src, tmp_path / 'o.json'])
+    # occluded (CVAT's flag) and weight (a number) are no groups
+    assert proc.stderr.count('attributes.occluded') == 1
+    assert proc.stderr.count('attributes.weight') == 1
+    assert "['int']" in proc.stderr
+    assert '2 warning(s)' in proc.stdout

@@ -97,8 +97,8 @@ def _from_coco(args) -> tuple:
             '"attributes" mapping on any annotation, or attribute_groups '
             'declared already)'
         )
-    warnings: List[str] = []
-    groups = cvat_coco_groups(data, warnings)
+    warnings: List[str] = []  # keys that are no group: named on reading
+    groups = cvat_coco_groups(data)
     defects: List[str] = []
     coco = to_canonical(data, defects, warnings, groups)
     if defects:
