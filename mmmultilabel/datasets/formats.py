@@ -460,6 +460,21 @@ def _unread_key_warning(key: str, ids: List[Any], why: str) -> str:
     )
 
 
+def _no_choice(values: List[Any]) -> Optional[str]:
+    """Why a CVAT COCO key of these values is no group of choices, or
+    None for booleans or strings."""
+    present = [v for v in values if v is not None]
+    if all(isinstance(v, bool) for v in present) or all(
+        isinstance(v, str) for v in present
+    ):
+        return None
+    kinds = sorted({type(v).__name__ for v in present})
+    return (
+        f'has values of type {kinds} (a number or text input in CVAT): no '
+        'group of choices'
+    )
+
+
 def _from_cvat_coco(
     data: Mapping,
     defects: List[str],
@@ -481,7 +496,7 @@ def _from_cvat_coco(
     except AttributeSpecError as err:
         defects.append(f'attribute_groups: {err}')
         return out
-    unread: Dict[str, List[Any]] = {}
+    unread: Dict[str, Tuple[list, list]] = {}  # key -> (ids, values)
     for ann in out['annotations']:
         attrs = ann.get('attributes') if isinstance(ann, dict) else None
         if not isinstance(attrs, dict):
@@ -490,7 +505,9 @@ def _from_cvat_coco(
         for key, value in attrs.items():
             group = spec.get(key)
             if group is None:
-                unread.setdefault(key, []).append(ann.get('id'))
+                ids, found = unread.setdefault(key, ([], []))
+                ids.append(ann.get('id'))
+                found.append(value)
                 continue
             if value is None:
                 continue
@@ -509,10 +526,11 @@ def _from_cvat_coco(
                 continue
             read[key] = names if group.multi_label else names[0]
         ann['attributes'] = read
-    for key, ids in unread.items():
+    for key, (ids, values) in unread.items():
         how = CVAT_ATTRIBUTE_KEYS.get(key)
         if how == 'ignore':
             continue
+        how = how or _no_choice(values)
         warnings.append(
             _unread_key_warning(
                 key,
@@ -558,21 +576,14 @@ def cvat_coco_groups(
             if how != 'ignore':
                 warnings.append(_unread_key_warning(key, entry['ids'], how))
             continue
-        if present and all(isinstance(v, bool) for v in present):
-            values = ['false', 'true']
-        elif present and all(isinstance(v, str) for v in present):
-            values = sorted(set(present))
-        else:
-            kinds = sorted({type(v).__name__ for v in present})
-            warnings.append(
-                _unread_key_warning(
-                    key,
-                    entry['ids'],
-                    f'has values of type {kinds} (a number or text input in '
-                    'CVAT): no group of choices',
-                )
-            )
+        why = _no_choice(present) if present else 'has no value'
+        if why is not None:
+            warnings.append(_unread_key_warning(key, entry['ids'], why))
             continue
+        if all(isinstance(v, bool) for v in present):
+            values = ['false', 'true']
+        else:
+            values = sorted(set(present))
         group = dict(name=key, values=values, multi_label=False)
         if set(entry['categories']) != set(cat_names):
             group['categories'] = [

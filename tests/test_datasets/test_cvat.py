@@ -55,7 +55,15 @@ def task_export(tmp_path, xml_text=None, images=('a.png', 'b.png')):
     return str(xml)
 
 
-def project_zip(tmp_path, xml_text=None) -> str:
+PROJECT_IMAGES = (
+    ('train', 't0.png'),
+    ('train', 't1.png'),
+    ('val', 'v0.png'),
+    ('test', 'e0.png'),
+)
+
+
+def project_zip(tmp_path, xml_text=None, images=PROJECT_IMAGES) -> str:
     """The hand-written project export zipped as CVAT zips it."""
     path = tmp_path / 'project.zip'
     with zipfile.ZipFile(path, 'w') as zf:
@@ -63,12 +71,7 @@ def project_zip(tmp_path, xml_text=None) -> str:
             zf.write(osp.join(CVAT, 'project.xml'), 'annotations.xml')
         else:
             zf.writestr('annotations.xml', xml_text)
-        for sub, name in (
-            ('train', 't0.png'),
-            ('train', 't1.png'),
-            ('val', 'v0.png'),
-            ('test', 'e0.png'),
-        ):
+        for sub, name in images:
             ok, png = cv2.imencode('.png', np.zeros((24, 24, 3), np.uint8))
             zf.writestr(f'images/{sub}/{name}', png.tobytes())
     return str(path)
@@ -231,12 +234,64 @@ BAD_CASES = {
         ('name="b.png"', 'name="c.png"'),
         ['image "c.png"', 'image file not found', 'Save images'],
     ),
-    'image in two subsets': (
+    'image twice in a subset': (
         'project',
-        ('name="e0.png"', 'name="t0.png"'),
-        ['image "t0.png" is in subsets "train" and "test"'],
+        ('name="t1.png"', 'name="t0.png"'),
+        ['image "train/t0.png" is listed twice (as images 0 and 1)'],
+    ),
+    'shape without a label': (
+        'task',
+        ('<polygon label="person"', '<polygon label=""'),
+        ['image "b.png"', 'shape 0 (<polygon> label "")', 'has no label',
+         "one of ['car', 'person', 'tree']"],
+    ),
+    'values separated by spaces': (
+        'task',
+        ('<values>standing\nsitting</values>',
+         '<values>standing sitting</values>'),
+        ['image "a.png"', "'sitting' is outside the spec",
+         "['standing sitting']", 'one value per line'],
     ),
 }  # fmt: skip
+
+
+def test_project_same_name_in_two_subsets(tmp_path):
+    # images/test/t0.png and images/train/t0.png are two files
+    with open(osp.join(CVAT, 'project.xml'), encoding='utf-8') as f:
+        text = f.read().replace('name="e0.png"', 'name="t0.png"')
+    images = PROJECT_IMAGES[:3] + (('test', 't0.png'),)
+    result = read_cvat(project_zip(tmp_path, text, images))
+    assert [i['file_name'] for i in result.subsets['test']['images']] == [
+        'test/t0.png'
+    ]
+    assert [i['file_name'] for i in result.subsets['train']['images']] == [
+        'train/t0.png',
+        'train/t1.png',
+    ]
+
+
+VIDEO = """<annotations><version>1.1</version><meta><task>
+<labels><label><name>car</name><attributes/></label></labels>
+<original_size><width>20</width><height>16</height></original_size>
+</task></meta>
+<track id="0" label="car">
+  <polygon frame="3" outside="0" points="2,2;8,2;8,8"/>
+  <polygon frame="6" outside="1" points="2,2;8,2;8,8"/>
+</track></annotations>"""
+
+
+@pytest.mark.parametrize('ext', ['.png', '.PNG'])
+def test_video_frames_found_by_any_extension(ext, tmp_path):
+    # CVAT saves video frames as frame_NNNNNN.PNG, Datumaro as .png
+    path = task_export(tmp_path, VIDEO, images=(f'frame_000003{ext}',))
+    coco = read_cvat(path).subsets['default']
+    assert [i['file_name'] for i in coco['images']] == [f'frame_000003{ext}']
+    assert [i['width'] for i in coco['images']] == [20]
+    # one instance (frame 6 is outside), the pixels pycocotools fills
+    rle = mask_utils.frPyObjects([[2, 2, 8, 2, 8, 8]], 16, 20)
+    assert [a['area'] for a in coco['annotations']] == [
+        int(mask_utils.area(rle)[0])
+    ]
 
 
 @pytest.mark.parametrize('case', sorted(BAD_CASES))

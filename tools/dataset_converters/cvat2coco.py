@@ -17,7 +17,6 @@ skipped and warned about is printed; nothing is overwritten without
 """
 
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -33,6 +32,12 @@ from mmmultilabel.datasets.formats import (
     to_canonical,
 )
 from mmmultilabel.utils import InputError
+from mmmultilabel.utils.output_files import (
+    print_error,
+    print_warnings,
+    refuse_overwrite,
+    write_json,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -97,8 +102,8 @@ def _from_coco(args) -> tuple:
             '"attributes" mapping on any annotation, or attribute_groups '
             'declared already)'
         )
-    warnings: List[str] = []
-    groups = cvat_coco_groups(data, warnings)
+    warnings: List[str] = []  # keys that are no group: named on reading
+    groups = cvat_coco_groups(data)
     defects: List[str] = []
     coco = to_canonical(data, defects, warnings, groups)
     if defects:
@@ -129,18 +134,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             kept, skipped = result.kept, result.skipped
             warnings = result.warnings
     except InputError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+        return print_error(str(err))
     outputs = _outputs(args.out, sorted(subsets), project)
-    there = [p for p in outputs.values() if osp.exists(p)]
-    if there and not args.force:
-        print(
-            f'error: {there[0]} exists; pass --force to overwrite it',
-            file=sys.stderr,
-        )
-        return 1
-    for warning in warnings:
-        print(f'warning: {warning}', file=sys.stderr)
+    refused = refuse_overwrite(outputs.values(), args.force)
+    if refused:
+        return refused
+    print_warnings(warnings)
     if result is not None and result.export.zip is not None:
         first = next(iter(outputs.values()))
         dest = args.images_dir or osp.join(
@@ -150,16 +149,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             n = result.export.extract_images(rels, dest, args.force)
         except InputError as err:
-            print(f'error: {err}', file=sys.stderr)
-            return 1
+            return print_error(str(err))
         print(f'extracted {n} image(s) to {dest}')
     for subset, path in outputs.items():
         coco = subsets[subset]
-        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-        tmp = f'{path}.tmp'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(coco, f)
-        os.replace(tmp, path)
+        write_json(coco, path)
         print(
             f'wrote {path}: {len(coco["images"])} images, '
             f'{len(coco["annotations"])} annotations, '

@@ -14,8 +14,6 @@ docs/dataset_format.md.
 """
 
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 from typing import List, Optional
@@ -29,6 +27,12 @@ from mmmultilabel.datasets.label_studio.reader import (
     SOURCES,
 )
 from mmmultilabel.utils import InputError
+from mmmultilabel.utils.output_files import (
+    print_error,
+    print_warnings,
+    refuse_overwrite,
+    write_json,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -94,14 +98,10 @@ def _counts(counter) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if not osp.isfile(args.src):
-        print(f'error: {args.src} is not a file', file=sys.stderr)
-        return 1
-    if osp.exists(args.out) and not args.force:
-        print(
-            f'error: {args.out} exists; pass --force to overwrite it',
-            file=sys.stderr,
-        )
-        return 1
+        return print_error(f'{args.src} is not a file')
+    refused = refuse_overwrite([args.out], args.force)
+    if refused:
+        return refused
     try:
         config = (
             LabelConfig.from_file(args.label_config)
@@ -119,10 +119,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             progress=not args.no_progress,
         )
     except InputError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    for warning in result.warnings:
-        print(f'warning: {warning}', file=sys.stderr)
+        return print_error(str(err))
+    print_warnings(result.warnings)
     for defect in result.defects:
         print(defect, file=sys.stderr)
     if result.defects and not args.skip_invalid:
@@ -133,11 +131,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             file=sys.stderr,
         )
         return 1
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    tmp = f'{args.out}.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(result.coco, f)
-    os.replace(tmp, args.out)
+    write_json(result.coco, args.out)
     coco = result.coco
     print(
         f'wrote {args.out}: {len(coco["images"])} images, '

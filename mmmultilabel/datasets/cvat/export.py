@@ -10,7 +10,7 @@ import os
 import os.path as osp
 import shutil
 import zipfile
-from typing import IO, Iterable, Optional
+from typing import IO, Dict, Iterable, Optional
 
 import cv2
 import numpy as np
@@ -36,6 +36,7 @@ class CvatExport:
     def __init__(self, path: str, img_dir: Optional[str] = None) -> None:
         self.path = path
         self.zip: Optional[zipfile.ZipFile] = None
+        self._frames: Optional[Dict[str, str]] = None
         if not osp.isfile(path):
             raise CvatError(f'{path}: file not found')
         if zipfile.is_zipfile(path):
@@ -67,6 +68,26 @@ class CvatExport:
         if self.zip is not None:
             return self.zip.open(self._xml)
         return open(self.path, 'rb')
+
+    def frame_name(self, frame: int) -> str:
+        """The image of video frame ``frame``: ``frame_NNNNNN`` with the
+        extension found in the export's ``images/`` (CVAT writes ``.PNG``,
+        Datumaro ``.png``), else ``frame_NNNNNN.PNG``."""
+        if self._frames is None:  # stem -> file name, listed once
+            if self.zip is not None:
+                top = f'{IMAGE_DIR}/'
+                names = [
+                    n[len(top) :] for n in self.names if n.startswith(top)
+                ]
+            elif osp.isdir(self.img_dir):
+                names = os.listdir(self.img_dir)
+            else:
+                names = []
+            self._frames = {}
+            for name in sorted(names, reverse=True):
+                self._frames[osp.splitext(name)[0]] = name
+        stem = f'frame_{frame:06d}'
+        return self._frames.get(stem, f'{stem}.PNG')
 
     def image_path(self, rel: str) -> str:
         """Where image ``rel`` is, for messages."""

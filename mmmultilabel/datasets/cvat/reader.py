@@ -22,9 +22,10 @@ counted); polygons keep their vertices (COCO instances may overlap).
 ``group_id`` is not read: each shape is one instance.
 
 Attribute values (:mod:`.labels` makes the groups): ``__undefined__`` and
-absent values are unknown; a value outside the label's spec, an attribute
-or a label not in ``<meta>``, a broken mask RLE, a missing image and an
-image name used in two subsets are errors, all listed at once in one
+absent values are unknown; a shape without a label, a value outside the
+label's spec, an attribute or a label not in ``<meta>``, a broken mask
+RLE, a missing image and an image listed twice in a subset are errors,
+all listed at once in one
 :class:`~mmmultilabel.utils.AnnotationDefectError`.
 """
 
@@ -114,6 +115,7 @@ class _Frame:
     subset: str
     width: Optional[int]
     height: Optional[int]
+    index: Optional[int] = None  # <image id>, or the frame of a track
     shapes: List[Tuple[Element, str]] = field(default_factory=list)
 
 
@@ -146,7 +148,9 @@ def _int(value: Optional[str]) -> Optional[int]:
         return None
 
 
-def _frames(root: Element, project: bool) -> Dict[int, _Frame]:
+def _frames(
+    root: Element, project: bool, export: CvatExport
+) -> Dict[int, _Frame]:
     """Frames by id: the ``<image>`` elements and the shapes of tracks."""
     task = root.find('meta/task')
     subset = DEFAULT_SUBSET
@@ -161,6 +165,7 @@ def _frames(root: Element, project: bool) -> Dict[int, _Frame]:
             subset=img.get('subset') or subset,
             width=_int(img.get('width')),
             height=_int(img.get('height')),
+            index=_int(img.get('id')),
             shapes=[(el, el.get('label', '')) for el in img],
         )
         by_id.setdefault(_int(img.get('id')), key)
@@ -173,7 +178,7 @@ def _frames(root: Element, project: bool) -> Dict[int, _Frame]:
             if index not in by_id:  # a video export: frame_NNNNNN
                 by_id[index] = len(frames)
                 frames[by_id[index]] = _Frame(
-                    name=f'frame_{index:06d}.PNG',
+                    name=export.frame_name(index),
                     subset=subset,
                     width=_int(size.findtext('width'))
                     if size is not None
@@ -181,6 +186,7 @@ def _frames(root: Element, project: bool) -> Dict[int, _Frame]:
                     height=_int(size.findtext('height'))
                     if size is not None
                     else None,
+                    index=index,
                 )
             frames[by_id[index]].shapes.append((el, label))
     return frames
@@ -294,8 +300,8 @@ class _Reader:
                 if value not in allowed:
                     raise CvatError(
                         f'attribute "{src}" = {value!r} is outside the spec '
-                        f'of label "{label}" (values: {list(allowed)}); fix '
-                        'the value or the spec in CVAT and export again'
+                        f'of label "{label}" (values: {list(allowed)}); '
+                        + _spec_fix(value, allowed)
                     )
             if ref.kind == 'flags':
                 out[ref.group] = [
@@ -318,6 +324,11 @@ class _Reader:
             raise CvatError(
                 f'unknown shape <{kind}>; CVAT for images 1.1 has '
                 f'{list(REGION_SHAPES + ("box",) + SKIPPED_SHAPES)}'
+            )
+        if not label:
+            raise CvatError(
+                'the shape has no label; give it one of '
+                f'{list(self.labels.specs)} in CVAT, or delete it'
             )
         if label not in self.labels.specs:
             raise CvatError(
@@ -382,6 +393,17 @@ class _Reader:
         return anns
 
 
+def _spec_fix(value: str, allowed) -> str:
+    """How to fix a value outside the spec ``allowed``."""
+    if any(value in v.split() for v in allowed if ' ' in v):
+        return (
+            'the <values> of the spec are separated by spaces, but CVAT '
+            'for images 1.1 puts one value per line: put each value on a '
+            'line of its own'
+        )
+    return 'fix the value or the spec in CVAT and export again'
+
+
 def _apply_z_order(instances: List[_Instance], height: int, width: int):
     """Remove from each bitmap the pixels of higher ``z_order`` regions."""
     if not any(i.mask is not None for i in instances):
@@ -443,24 +465,22 @@ def read_cvat(
     project = meta.find('project') is not None
     reader = _Reader(export, labels, options)
     subsets: Dict[str, dict] = {}
-    seen: Dict[str, str] = {}  # image name -> subset
-    frames = _frames(root, project)
+    seen: Dict[str, Optional[int]] = {}  # image path -> <image id>
+    frames = _frames(root, project, export)
     for index in tqdm(
         sorted(frames), desc='cvat', unit='image', disable=not progress
     ):
         frame = frames[index]
         rel = f'{frame.subset}/{frame.name}' if project else frame.name
-        where = f'{export.xml_name}: image "{frame.name}"'
-        if frame.name in seen:
+        where = f'{export.xml_name}: image "{rel}"'
+        if rel in seen:  # one file images/<rel> for two <image>s
             reader.defects.append(
-                f'{where} is in subsets "{seen[frame.name]}" and '
-                f'"{frame.subset}"; an image belongs to one subset: remove '
-                'it from one of the tasks in CVAT'
-                if seen[frame.name] != frame.subset
-                else f'{where} is listed twice in subset "{frame.subset}"'
+                f'{where} is listed twice (as images {seen[rel]} and '
+                f'{frame.index}): rename one of them in CVAT, or move it to '
+                'a task of another subset'
             )
             continue
-        seen[frame.name] = frame.subset
+        seen[rel] = frame.index
         if not export.has_image(rel):
             reader.defects.append(
                 f'{where}: image file not found: {export.image_path(rel)}; '
