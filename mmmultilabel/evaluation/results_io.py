@@ -44,6 +44,7 @@ def load_attr_coco_api(
     ann_file: Union[str, Mapping],
     backend_args: Optional[dict] = None,
     validate: bool = True,
+    attribute_groups: Optional[list] = None,
 ) -> COCO:
     """Ground truth with attributes as a COCO api object.
 
@@ -62,13 +63,18 @@ def load_attr_coco_api(
         backend_args (dict, optional): Arguments of the file backend.
         validate (bool): Check the data and raise on any defect, listing
             all of them. Defaults to True.
+        attribute_groups (list[dict], optional): The groups of a file that
+            declares none (CVAT's COCO 1.0), e.g. the data set's.
 
     Returns:
         COCO: mmdet's COCO api over the canonical dict; its ``source``
         attribute is the file name (``<dict>`` for a dict).
     """
     data = load_attr_coco(
-        ann_file, backend_args=backend_args, validate=validate
+        ann_file,
+        backend_args=backend_args,
+        validate=validate,
+        attribute_groups=attribute_groups,
     )
     source = ann_file if isinstance(ann_file, str) else '<dict>'
     return coco_from_dict(data, source)
