@@ -23,6 +23,7 @@ from mmmultilabel.datasets.formats import read_annotation_file
 from mmmultilabel.utils import UNKNOWN, AttributeSpec, expand_runs
 from mmmultilabel.utils.errors import AnnotationDefectError, ConfigError
 
+from .result_forms import label_dtype
 from .results_io import load_attr_coco_api
 
 
@@ -179,12 +180,7 @@ class BaseAttrCocoMetric(CocoMetric):
         # groups that do not apply to the predicted class: unknown
         off = spec.inapplicable_columns(self.dataset_meta['classes'])
         labels = np.where(off[pred['labels'].cpu().numpy()], UNKNOWN, labels)
-        # small records: int8 unless a single-label group has > 127 values
-        widest = max(
-            (g.num_values for g in spec if not g.multi_label), default=0
-        )
-        dtype = np.int8 if widest <= 127 else np.int32
-        return labels.astype(dtype), scores.astype(np.float32)
+        return labels.astype(label_dtype(spec)), scores.astype(np.float32)
 
     # ------------------------------------------------------------ formatting
     def _results_to_coco(
@@ -229,37 +225,32 @@ class BaseAttrCocoMetric(CocoMetric):
                         pred['attr_scores'].tolist(), pred['labels'].tolist()
                     )
                 ]
-            for n in range(num):
-                out['bbox'].append(
-                    dict(
-                        image_id=img_id,
-                        bbox=boxes[n],
-                        score=scores[n],
-                        category_id=cats[n],
-                        attributes=attrs[n],
-                        attribute_scores=attr_scores[n],
-                    )
+
+            def record(n: int, score: float, **mask) -> dict:
+                return dict(
+                    image_id=img_id,
+                    bbox=boxes[n],
+                    score=score,
+                    category_id=cats[n],
+                    **mask,
+                    attributes=attrs[n],
+                    attribute_scores=attr_scores[n],
                 )
+
+            out['bbox'].extend(record(n, scores[n]) for n in range(num))
             if 'segm' not in out:
                 continue
             mask_scores = pred.get('mask_scores', pred['scores']).tolist()
             for n, mask in enumerate(pred['masks']):
                 counts = mask['counts']
+                segmentation = dict(
+                    size=list(mask['size']),
+                    counts=counts.decode()
+                    if isinstance(counts, bytes)
+                    else counts,
+                )
                 out['segm'].append(
-                    dict(
-                        image_id=img_id,
-                        bbox=boxes[n],
-                        score=mask_scores[n],
-                        category_id=cats[n],
-                        segmentation=dict(
-                            size=list(mask['size']),
-                            counts=counts.decode()
-                            if isinstance(counts, bytes)
-                            else counts,
-                        ),
-                        attributes=attrs[n],
-                        attribute_scores=attr_scores[n],
-                    )
+                    record(n, mask_scores[n], segmentation=segmentation)
                 )
         return out
 
