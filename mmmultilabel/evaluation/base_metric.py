@@ -49,12 +49,9 @@ class BaseAttrCocoMetric(CocoMetric):
 
     Args:
         metric (str | Sequence[str]): ``'bbox'`` and/or ``'segm'``.
-        format_only (bool): Only write the results files.
-        outfile_prefix (str, optional): Prefix of the results files.
-        backend_args (dict, optional): Arguments of the file backend.
-        collect_device (str): ``'cpu'`` or ``'gpu'``.
-        prefix (str, optional): Metric name prefix (default ``'coco'``).
-        **coco_args: The other arguments of ``CocoMetric``.
+        **coco_args: The other arguments of ``CocoMetric`` but
+            ``ann_file`` (``format_only``, ``outfile_prefix``,
+            ``backend_args``, ``collect_device``, ``prefix``, ...).
     """
 
     default_prefix: Optional[str] = 'coco'
@@ -62,11 +59,6 @@ class BaseAttrCocoMetric(CocoMetric):
     def __init__(
         self,
         metric: Union[str, Sequence[str]] = ('bbox', 'segm'),
-        format_only: bool = False,
-        outfile_prefix: Optional[str] = None,
-        backend_args: Optional[dict] = None,
-        collect_device: str = 'cpu',
-        prefix: Optional[str] = None,
         **coco_args,
     ) -> None:
         metrics = [metric] if isinstance(metric, str) else list(metric)
@@ -76,16 +68,7 @@ class BaseAttrCocoMetric(CocoMetric):
                     f'{type(self).__name__} evaluates "bbox" and "segm", got '
                     f'"{m}"; use mmdet\'s CocoMetric for proposals'
                 )
-        super().__init__(
-            ann_file=None,
-            metric=metrics,
-            format_only=format_only,
-            outfile_prefix=outfile_prefix,
-            backend_args=backend_args,
-            collect_device=collect_device,
-            prefix=prefix,
-            **coco_args,
-        )
+        super().__init__(ann_file=None, metric=metrics, **coco_args)
         self.ann_file: Optional[str] = None
         self._warned_no_attr = False
 
