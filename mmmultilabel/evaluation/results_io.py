@@ -286,23 +286,20 @@ def check_result(
             f'{res.get("image_id")!r}, which is not an image of {gt_source}; '
             'evaluate against the ground truth the results were made for'
         )
+    where = f'{source}: result #{n + 1} (image id {res["image_id"]})'
     if res.get('category_id') not in coco_gt.cats:
         raise ResultsError(
-            f'{source}: result #{n + 1} (image id {res["image_id"]}) has '
-            f'category id {res.get("category_id")!r}, which is not a '
-            f'category of {gt_source} (ids {sorted(coco_gt.cats)[:50]})'
+            f'{where} has category id {res.get("category_id")!r}, which is '
+            f'not a category of {gt_source} (ids {sorted(coco_gt.cats)[:50]})'
         )
     seg, img = res.get('segmentation'), coco_gt.imgs[res['image_id']]
     size = [img.get('height'), img.get('width')]
     if isinstance(seg, Mapping) and list(seg.get('size') or []) != size:
         raise ResultsError(
-            f'{source}: result #{n + 1} (image id {res["image_id"]}): field '
-            f'"segmentation": mask size {seg.get("size")} differs from the '
-            f'image size [height, width] = {size} of {gt_source}'
+            f'{where}: field "segmentation": mask size {seg.get("size")} '
+            f'differs from the image size [height, width] = {size} of '
+            f'{gt_source}'
         )
     score = res.get('score')
     if not isinstance(score, numbers.Real) or isinstance(score, bool):
-        raise ResultsError(
-            f'{source}: result #{n + 1} (image id {res["image_id"]}) has no '
-            f'numeric "score" (got {score!r})'
-        )
+        raise ResultsError(f'{where} has no numeric "score" (got {score!r})')
