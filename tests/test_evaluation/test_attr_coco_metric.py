@@ -14,6 +14,7 @@ import torch
 from attr_eval_cases import CLASSES, GROUPS, coco_eval, make_case
 from mmdet.registry import METRICS
 
+from mmmultilabel.datasets import AnnotationDefectError
 from mmmultilabel.evaluation import AttrCocoMetric, base_metric
 from mmmultilabel.evaluation.attr.evaluate import (
     attr_coco_tables,
@@ -400,3 +401,27 @@ def test_groups_apply_to_their_categories_only(case, tmp_path):
         if not has:
             assert 'color' not in r['attributes']
     assert any(r['category_id'] == 1 for r in written)
+
+
+def test_cvat_coco_ground_truth_takes_the_data_set_groups(
+    case, gt_file, tmp_path
+):
+    """CVAT's COCO 1.0 declares no groups: the metric reads it with those
+    of ``dataset_meta``, and gives what the same file with its groups
+    gives; without groups it stops with the fix."""
+    gt, results = case
+    cvat = copy.deepcopy(gt)
+    del cvat['attribute_groups']
+    for a in cvat['annotations']:
+        a['attributes'] = dict(a.get('attributes') or {}, occluded=False)
+    path = str(tmp_path / 'instances_default.json')
+    with open(path, 'w') as f:
+        json.dump(cvat, f)
+    samples = to_samples(gt, results)
+    assert run_metric(samples, path, metric='segm') == run_metric(
+        samples, gt_file, metric='segm'
+    )
+    metric = METRICS.build(dict(type='AttrCocoMetric', ann_file=path))
+    metric.dataset_meta = dict(classes=CLASSES)
+    with pytest.raises(AnnotationDefectError, match='give attribute_groups'):
+        metric.process({}, samples[:1])
