@@ -74,6 +74,7 @@ class AttrCocoDataset(CocoDataset):
                 backend_args=self.backend_args,
                 validate=False,
                 log_warnings=False,  # logged when the data list is loaded
+                attribute_groups=self._metainfo.get('attribute_groups'),
             )
             self._update_metainfo(data)
 
@@ -131,6 +132,14 @@ class AttrCocoDataset(CocoDataset):
                     f'multi_label={group.multi_label} in the config but '
                     f'{not group.multi_label} in the file'
                 )
+            elif file_spec.group(group.name).categories != group.categories:
+                problems.append(
+                    f'metainfo: attribute group "{group.name}" applies to '
+                    f'categories {_names(group.categories)} in the config '
+                    f'but {_names(file_spec.group(group.name).categories)} '
+                    'in the file; give the same "categories" (or leave '
+                    "the config's attribute_groups out to take the file's)"
+                )
         if problems:
             raise AnnotationDefectError(str(self.ann_file), problems)
         return spec
@@ -150,7 +159,11 @@ class AttrCocoDataset(CocoDataset):
         Raises:
             AnnotationDefectError: listing every defect of the file.
         """
-        data = load_attr_coco(self.ann_file, backend_args=self.backend_args)
+        data = load_attr_coco(
+            self.ann_file,
+            backend_args=self.backend_args,
+            attribute_groups=self._metainfo.get('attribute_groups'),
+        )
         self._spec = self._update_metainfo(data)
 
         name_to_id = {c['name']: c['id'] for c in data['categories']}
@@ -256,3 +269,8 @@ class AttrCocoDataset(CocoDataset):
             raise AttrAlignmentError(
                 f'{err}\nPipeline of {type(self).__name__}: {chain}'
             ) from err
+
+
+def _names(categories) -> str:
+    """A group's ``categories`` for a message."""
+    return 'all' if categories is None else str(list(categories))

@@ -36,6 +36,7 @@ def load_attr_coco(
     validate: bool = True,
     warnings: Optional[List[str]] = None,
     log_warnings: bool = True,
+    attribute_groups: Optional[List[dict]] = None,
 ) -> dict:
     """Load attribute annotations in any supported form as attribute COCO.
 
@@ -51,6 +52,9 @@ def load_attr_coco(
             validator) are appended here.
         log_warnings (bool): Also log each warning, prefixed by the file
             name, with mmengine's current logger. Defaults to True.
+        attribute_groups (list[dict], optional): The groups of a file
+            that declares none (the COCO 1.0 of CVAT and Datumaro), e.g.
+            the config's; values are matched by name.
 
     Returns:
         dict: COCO instances dict with ``attribute_groups`` (plain dicts as
@@ -76,11 +80,13 @@ def load_attr_coco(
         )
     found: List[str] = []
     if validate or not isinstance(raw, Mapping):  # not a dict: a defect
-        data, defects = check_attr_coco(raw, warnings=found)
+        data, defects = check_attr_coco(
+            raw, warnings=found, groups=attribute_groups
+        )
         if defects:
             raise AnnotationDefectError(name, defects)
     else:
-        data = to_canonical(raw, warnings=found)
+        data = to_canonical(raw, warnings=found, groups=attribute_groups)
     if log_warnings:
         for warning in found:
             print_log(f'{name}: {warning}', logger='current', level=WARNING)

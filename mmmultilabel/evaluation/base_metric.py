@@ -20,7 +20,7 @@ from mmengine.fileio import dump
 from mmengine.logging import MMLogger, print_log
 
 from mmmultilabel.datasets.formats import read_annotation_file
-from mmmultilabel.utils import AttributeSpec, expand_runs
+from mmmultilabel.utils import UNKNOWN, AttributeSpec, expand_runs
 from mmmultilabel.utils.errors import AnnotationDefectError, ConfigError
 
 from .results_io import load_attr_coco_api
@@ -176,6 +176,9 @@ class BaseAttrCocoMetric(CocoMetric):
                     f'{tuple(arr.shape)}, expected ({num}, {width}) for '
                     f'{num} instances and attribute groups {spec.names}'
                 )
+        # groups that do not apply to the predicted class: unknown
+        off = spec.inapplicable_columns(self.dataset_meta['classes'])
+        labels = np.where(off[pred['labels'].cpu().numpy()], UNKNOWN, labels)
         # small records: int8 unless a single-label group has > 127 values
         widest = max(
             (g.num_values for g in spec if not g.multi_label), default=0
@@ -197,6 +200,11 @@ class BaseAttrCocoMetric(CocoMetric):
         if 'masks' in preds[0]:
             out['segm'] = []
         slices = [(g, s.start, s.stop) for g, s in spec.score_slices.items()]
+        # the groups that apply to each class (label)
+        groups = [
+            set(spec.applicable_names(name))
+            for name in self.dataset_meta['classes']
+        ]
         decoded: dict = {}
         for pred in preds:
             img_id = pred['img_id']
@@ -216,8 +224,10 @@ class BaseAttrCocoMetric(CocoMetric):
                         decoded[row] = spec.decode(row)
                     attrs.append(decoded[row])
                 attr_scores = [
-                    {g: r[a:b] for g, a, b in slices}
-                    for r in pred['attr_scores'].tolist()
+                    {g: r[a:b] for g, a, b in slices if g in groups[label]}
+                    for r, label in zip(
+                        pred['attr_scores'].tolist(), pred['labels'].tolist()
+                    )
                 ]
             for n in range(num):
                 out['bbox'].append(
