@@ -1,6 +1,6 @@
 """``import mmmultilabel`` leaves the optional parts unimported (InverseForm
 and mmseg, the benchmark protocols, the analysis functions, deployment and
-ONNX), yet every registered type is built by its name, in scope ``mmdet``
+ONNX, the converters), yet every registered type is built by its name, in scope ``mmdet``
 and in scope ``mmmultilabel``; a name a package exports lazily is the
 object its module defines."""
 
@@ -32,6 +32,10 @@ UNIMPORTED = (
     'mmmultilabel.evaluation.attr.analysis',
     'mmmultilabel.deploy',
     'mmmultilabel.apis',
+    # the converters
+    'mmmultilabel.datasets.labelme',
+    'mmmultilabel.datasets.cvat',
+    'mmmultilabel.datasets.label_studio',
     'onnx',
     'onnxruntime',
 )
