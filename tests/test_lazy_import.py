@@ -1,8 +1,8 @@
 """``import mmmultilabel`` leaves the optional parts unimported (InverseForm
 and mmseg, the benchmark protocols, the analysis functions, deployment and
-ONNX, the converters), yet every registered type is built by its name, in scope ``mmdet``
-and in scope ``mmmultilabel``; a name a package exports lazily is the
-object its module defines."""
+ONNX, the converters), yet every registered type is built by its name, in
+scope ``mmdet`` and in scope ``mmmultilabel``; a name a package exports
+lazily is the object its module defines."""
 
 import ast
 import inspect
