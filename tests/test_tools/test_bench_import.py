@@ -2,24 +2,12 @@
 when ``import mmmultilabel`` costs more than its targets over the
 baseline."""
 
-import importlib.util
 import itertools
-import os.path as osp
 
 import pytest
+from test_inverseform.inverseform_utils import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def load_tool():
-    path = osp.join(REPO, 'tools', 'analysis_tools', 'bench_import.py')
-    spec = importlib.util.spec_from_file_location('bench_import', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BI = load_tool()
+BI = load_tool('tools/analysis_tools/bench_import.py')
 MIB = 2**20
 
 
