@@ -40,7 +40,6 @@ from typing import (
     Dict,
     List,
     Mapping,
-    NamedTuple,
     Optional,
     Tuple,
     Union,
@@ -250,44 +249,20 @@ def paco_num_probs(data: Mapping) -> int:
     )
 
 
-class PacoAttributes(NamedTuple):
-    """PACO's attribute table (:func:`read_paco_attributes`).
-
-    Attributes:
-        table (dict): ``{attribute id: entry}`` of ``attributes``.
-        types (dict): ``attr_type_to_attr_idxs``, ``{type: [ids]}``.
-        type_of (dict): ``{attribute id: its type}``.
-        num_probs (int): :func:`paco_num_probs`.
-    """
-
-    table: Dict[Any, dict]
-    types: Dict[str, Any]
-    type_of: Dict[Any, str]
-    num_probs: int
-
-
 def read_paco_attributes(
     data: Mapping, defects: List[str], evaluator: bool = False
-) -> PacoAttributes:
-    """Read ``attributes`` and ``attr_type_to_attr_idxs`` of a PACO file.
+) -> Tuple[Dict[Any, dict], Dict[str, Any], Dict[Any, str]]:
+    """``attributes`` and ``attr_type_to_attr_idxs`` of a PACO file as
+    ``({id: entry}, {type: [ids]}, {id: its type})``; what breaks a rule of
+    the reader is a defect. The type map must be an object of lists. The
+    data set (default) and PACO's evaluator (``evaluator``) differ in:
 
-    The data set (default) and PACO's evaluator (``evaluator``) read the
-    same fields by different rules; what breaks a rule is a defect:
-
-    ===================================  ===================  ==============
-    case                                 data set             evaluator
-    ===================================  ===================  ==============
-    ``attributes`` (or the type map)     a defect             none declared
-    missing or empty
-    attribute id                         int or str           int
-    attribute name                       a str                any
-    id declared twice                    a defect             last wins
-    type id not in ``attributes``        a defect             kept
-    id under two types                   a defect, first      last type wins
-                                         type kept            (as PACO)
-    ===================================  ===================  ==============
-
-    Either way the type map must be an object of lists.
+    * ``attributes`` or the type map missing or empty: a defect / none;
+    * an attribute's id: an int or str / an int; its name: a str / any;
+    * an id declared twice in ``attributes``: a defect / the last wins;
+    * a type's id not in ``attributes``: a defect / kept;
+    * an id under two types: a defect, the first type kept / the last
+      type wins, as PACO's evaluator.
     """
     entries = data.get('attributes')
     types = data.get('attr_type_to_attr_idxs')
@@ -327,7 +302,7 @@ def read_paco_attributes(
                 )
             else:
                 type_of[attr_id] = group
-    return PacoAttributes(table, dict(types), type_of, paco_num_probs(data))
+    return table, dict(types), type_of
 
 
 def _from_subcat(data: Mapping, defects: List[str]) -> dict:
@@ -448,7 +423,7 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
 
 
 def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
-    table, type_map, group_of, _ = read_paco_attributes(data, defects)
+    table, type_map, group_of = read_paco_attributes(data, defects)
     for group, ids in type_map.items():
         if ids == []:
             warnings.append(

@@ -38,7 +38,11 @@ from collections import OrderedDict, defaultdict
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from mmmultilabel.datasets.completion import is_int
-from mmmultilabel.datasets.formats import id_table, read_paco_attributes
+from mmmultilabel.datasets.formats import (
+    id_table,
+    paco_num_probs,
+    read_paco_attributes,
+)
 from mmmultilabel.datasets.known_fields import FEDERATED_IMAGE_FIELDS, Check
 from mmmultilabel.utils.errors import (
     AnnotationDefectError,
@@ -78,12 +82,7 @@ def _any(value: Any) -> bool:
     return True
 
 
-def _list_or_none(value: Any) -> bool:
-    return value is None or isinstance(value, list)
-
-
-_IDS = Check(_list_or_none, 'a list of ids')
-_ATTRIBUTE_IDS = Check(_list_or_none, 'a list of attribute ids')
+_IDS = Check(lambda v: v is None or isinstance(v, list), 'a list of ids')
 #: What the evaluator needs of an annotation (before and after the skip of
 #: those without a mask), and of a pair of ``joint_obj_attribute_categories``.
 _ANN = dict(
@@ -180,11 +179,12 @@ class PacoGroundTruth:
                 source,
             )
         defects: List[str] = []
-        table, self.attr_types, self.attr_type, self.num_probs = (
-            read_paco_attributes(data, defects, evaluator=True)
+        table, self.attr_types, self.attr_type = read_paco_attributes(
+            data, defects, evaluator=True
         )
         self._fail(*defects)
         self.attr_names = {a: str(e.get('name')) for a, e in table.items()}
+        self.num_probs = paco_num_probs(data)
         self._index_annotations(data['annotations'])
         self._index_pairs(data)
 
@@ -324,7 +324,7 @@ class PacoGroundTruth:
             if ann['category_id'] not in pair_cats:
                 continue
             where = f'annotation id={ann["id"]}'
-            self._check(where, ann, dict(attribute_ids=_ATTRIBUTE_IDS))
+            self._check(where, ann, dict(attribute_ids=_IDS))
             no_ids += ann.get('attribute_ids') is None
             for a in ann.get('attribute_ids') or ():
                 j = self.pair_id.get((ann['category_id'], a))
