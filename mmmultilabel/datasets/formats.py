@@ -34,7 +34,16 @@ the validator can list everything at once.
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
 
 from mmengine.fileio import get_text
 
@@ -44,7 +53,7 @@ from mmmultilabel.utils.errors import (
     AttributeSpecError,
 )
 
-from .completion import as_list, complete_annotations, id_list, is_key
+from .completion import as_list, complete_annotations, id_list, is_int, is_key
 from .known_fields import CVAT_ATTRIBUTE_KEYS, unknown_field_warnings
 
 ATTR_COCO = 'attr_coco'
@@ -176,11 +185,24 @@ def _canonical(
     return out
 
 
-def _id_table(data: Mapping, key: str, defects: List[str]) -> Dict[Any, dict]:
-    """A top-level list of ``{"id", "name"}`` objects (``subcats``, or the
-    ``attributes`` of Fashionpedia/PACO) as ``{id: entry}``."""
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def id_table(
+    entries: Any,
+    key: str,
+    defects: List[str],
+    id_test: Callable[[Any], bool] = is_key,
+    name_test: Callable[[Any], bool] = _is_str,
+    unique: bool = True,
+) -> Dict[Any, dict]:
+    """A top-level list of ``{"id", "name"}`` objects (``subcats``,
+    ``categories``, the ``attributes`` of Fashionpedia/PACO) as ``{id:
+    entry}``; an entry whose ``id`` fails ``id_test`` or whose ``name``
+    fails ``name_test`` is a defect, and so is an id declared twice with
+    ``unique`` (else the last entry wins, as LVIS' and PACO's api)."""
     table: Dict[Any, dict] = {}
-    entries = data.get(key)
     more = ', ...' if key == 'attributes' else ''
     if not isinstance(entries, list):
         defects.append(
@@ -190,15 +212,15 @@ def _id_table(data: Mapping, key: str, defects: List[str]) -> Dict[Any, dict]:
         return table
     for i, entry in enumerate(entries):
         if (
-            not isinstance(entry, dict)
-            or not is_key(entry.get('id'))
-            or not isinstance(entry.get('name'), str)
+            not isinstance(entry, Mapping)
+            or not id_test(entry.get('id'))
+            or not name_test(entry.get('name'))
         ):
             defects.append(
                 f'top level: field "{key}[{i}]": expected '
                 f'{{"id": int, "name": str{more}}}, got {entry!r}'
             )
-        elif entry['id'] in table:
+        elif unique and entry['id'] in table:
             defects.append(
                 f'{key[:-1]} id={entry["id"]!r}: field "id": declared '
                 f'twice in the top-level "{key}"'
@@ -208,9 +230,85 @@ def _id_table(data: Mapping, key: str, defects: List[str]) -> Dict[Any, dict]:
     return table
 
 
+def paco_num_probs(data: Mapping) -> int:
+    """Length of PACO's ``attribute_probs``: the largest attribute id of
+    ``attributes`` and of ``joint_obj_attribute_categories`` + 1, as PACO's
+    evaluator indexes it (entries that are no object and ids that are no
+    int >= 0 are not counted)."""
+    ids = [
+        e.get(k)
+        for key, k in (
+            ('attributes', 'id'),
+            ('joint_obj_attribute_categories', 'attr'),
+        )
+        for e in data.get(key) or []
+        if isinstance(e, Mapping)
+    ]
+    return 1 + max(
+        (a for a in ids if isinstance(a, int) and a >= 0), default=-1
+    )
+
+
+def read_paco_attributes(
+    data: Mapping, defects: List[str], evaluator: bool = False
+) -> Tuple[Dict[Any, dict], Dict[str, Any], Dict[Any, str]]:
+    """``attributes`` and ``attr_type_to_attr_idxs`` of a PACO file as
+    ``({id: entry}, {type: [ids]}, {id: its type})``; what breaks a rule of
+    the reader is a defect. The type map must be an object of lists. The
+    data set (default) and PACO's evaluator (``evaluator``) differ in:
+
+    * ``attributes`` or the type map missing or empty: a defect / none;
+    * an attribute's id: an int or str / an int; its name: a str / any;
+    * an id declared twice in ``attributes``: a defect / the last wins;
+    * a type's id not in ``attributes``: a defect / kept;
+    * an id under two types: a defect, the first type kept / the last
+      type wins, as PACO's evaluator.
+    """
+    entries = data.get('attributes')
+    types = data.get('attr_type_to_attr_idxs')
+    if evaluator:
+        entries, types = entries or [], types or {}
+    table = (
+        id_table(entries, 'attributes', defects, is_int, lambda n: True, False)
+        if evaluator
+        else id_table(entries, 'attributes', defects)
+    )
+    if not isinstance(types, Mapping):
+        defects.append(
+            'top level: field "attr_type_to_attr_idxs": expected '
+            f'{{group: [attribute ids]}}, got {type(types).__name__}'
+        )
+        types = {}
+    type_of: Dict[Any, str] = {}
+    for group, ids in types.items():
+        where = f'top level: field "attr_type_to_attr_idxs.{group}"'
+        if not isinstance(ids, list):
+            defects.append(
+                f'{where}: expected a list of attribute ids, got {ids!r}'
+            )
+            continue
+        for attr_id in ids:
+            if evaluator:
+                type_of[attr_id] = group
+            elif not is_key(attr_id) or attr_id not in table:
+                defects.append(
+                    f'{where}: attribute id {attr_id!r} is not declared in '
+                    'the top-level "attributes"'
+                )
+            elif attr_id in type_of:
+                defects.append(
+                    f'{where}: attribute id {attr_id!r} is already in group '
+                    f'"{type_of[attr_id]}"'
+                )
+            else:
+                type_of[attr_id] = group
+    return table, dict(types), type_of
+
+
 def _from_subcat(data: Mapping, defects: List[str]) -> dict:
     names = {
-        k: e['name'] for k, e in _id_table(data, 'subcats', defects).items()
+        k: e['name']
+        for k, e in id_table(data.get('subcats'), 'subcats', defects).items()
     }
     groups = [
         dict(name=SUBCAT_GROUP, values=list(names.values()), multi_label=False)
@@ -303,7 +401,7 @@ def _from_attribute_ids(
 
 
 def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
-    table = _id_table(data, 'attributes', defects)
+    table = id_table(data.get('attributes'), 'attributes', defects)
     group_of: Dict[Any, str] = {}
     for attr_id, entry in table.items():
         group = entry.get('supercategory')
@@ -325,40 +423,7 @@ def _from_fashionpedia(data: Mapping, defects: List[str]) -> dict:
 
 
 def _from_paco(data: Mapping, defects: List[str], warnings: List[str]) -> dict:
-    table = _id_table(data, 'attributes', defects)
-    type_map = data.get('attr_type_to_attr_idxs')
-    group_of: Dict[Any, str] = {}
-    if not isinstance(type_map, dict):
-        defects.append(
-            'top level: field "attr_type_to_attr_idxs": expected '
-            '{group: [attribute ids]}, got '
-            f'{type(type_map).__name__}'
-        )
-        type_map = {}
-    for group, ids in type_map.items():
-        if not isinstance(ids, list):
-            defects.append(
-                f'top level: field "attr_type_to_attr_idxs.'
-                f'{group}": expected a list of attribute ids, '
-                f'got {ids!r}'
-            )
-            continue
-        for attr_id in ids:
-            if not is_key(attr_id) or attr_id not in table:
-                defects.append(
-                    f'top level: field "attr_type_to_attr_idxs.{group}": '
-                    f'attribute id {attr_id!r} is not declared in the '
-                    'top-level "attributes"'
-                )
-                continue
-            if attr_id in group_of:
-                defects.append(
-                    f'top level: field "attr_type_to_attr_idxs.{group}": '
-                    f'attribute id {attr_id!r} is already in group '
-                    f'"{group_of[attr_id]}"'
-                )
-                continue
-            group_of[attr_id] = group
+    table, type_map, group_of = read_paco_attributes(data, defects)
     for group, ids in type_map.items():
         if ids == []:
             warnings.append(

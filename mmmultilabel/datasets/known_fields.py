@@ -35,6 +35,26 @@ class Check(NamedTuple):
     expected: str
     required: bool = False
 
+    def defect(self, where: str, entry: Mapping, name: str) -> Optional[str]:
+        """The message if ``entry[name]`` is wrong or missing and
+        required (``where: field "name": ...``), else None."""
+        if name not in entry:
+            if not self.required:
+                return None
+            return (
+                f'{where}: field "{name}": missing; expected {self.expected}'
+            )
+        if self.test(entry[name]):
+            return None
+        got = short(entry[name])
+        return f'{where}: field "{name}": expected {self.expected}, got {got}'
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters with ``...``."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + '...'
+
 
 def _non_empty_str(value: Any) -> bool:
     return isinstance(value, str) and bool(value)

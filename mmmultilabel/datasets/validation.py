@@ -27,6 +27,7 @@ from mmmultilabel.utils.errors import is_number
 from .completion import as_list, id_list, is_key, no_bbox
 from .formats import to_canonical
 from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
+from .known_fields import short as _short
 
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
@@ -48,11 +49,6 @@ _CHECKS = {
     level: [(k, c) for k, c in fields.items() if c and k != 'id']
     for level, fields in FIELDS.items()
 }
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + '...'
 
 
 def _is_numbers(value: Any) -> bool:
@@ -114,15 +110,10 @@ class _Checker:
     ) -> bool:
         """Check one field by its :class:`~.known_fields.Check`; whether
         it is right (or missing and not required)."""
-        if name not in entry:
-            if check.required:
-                self.add(where, name, f'missing; expected {check.expected}')
-            return not check.required
-        if check.test(entry[name]):
-            return True
-        value = _short(entry[name])
-        self.add(where, name, f'expected {check.expected}, got {value}')
-        return False
+        defect = check.defect(where, entry, name)
+        if defect is not None:
+            self.defects.append(defect)
+        return defect is None
 
     def check_fields(self, where: str, entry: Mapping, level: str) -> set:
         """Check the fields of an entry of ``level`` that

@@ -52,6 +52,7 @@ from mmmultilabel.datasets.formats import (
     PLAIN_COCO,
     SUBCAT,
     detect_format,
+    paco_num_probs,
     to_canonical,
 )
 from mmmultilabel.utils import AttributeSpec, gc_paused
@@ -91,9 +92,9 @@ class AttributeVocabulary:
         id_to_value (dict): ``{attribute id: (group, value name)}`` for the
             Fashionpedia and PACO forms (empty for the others).
         value_to_id (dict): The inverse, ``{(group, value name): id}``.
-        num_probs (int): Length of PACO's ``attribute_probs``: the largest
-            attribute id (of ``attributes`` and of the scored pairs) + 1,
-            as PACO's evaluator indexes it; 0 for the other forms.
+        num_probs (int): Length of PACO's ``attribute_probs``
+            (:func:`~mmmultilabel.datasets.formats.paco_num_probs`); 0 for
+            the other forms.
         source (str): Ground-truth file name for messages.
     """
 
@@ -109,16 +110,7 @@ class AttributeVocabulary:
         )
         self.value_to_id = {v: k for k, v in self.id_to_value.items()}
         self._positions: Dict[str, Dict[str, int]] = {}
-        self.num_probs = 0
-        if self.gt_format == PACO:
-            joint = gt.get('joint_obj_attribute_categories') or []
-            ids = [
-                e.get('id')
-                for e in gt.get('attributes') or []
-                if isinstance(e, Mapping)
-            ] + [e.get('attr') for e in joint if isinstance(e, Mapping)]
-            ids = [a for a in ids if isinstance(a, int) and a >= 0]
-            self.num_probs = max(ids, default=-1) + 1
+        self.num_probs = paco_num_probs(gt) if self.gt_format == PACO else 0
 
     @cached_property
     def fashionpedia_table(self) -> Dict[Any, Tuple[str, str, Optional[int]]]:

@@ -35,10 +35,15 @@ PACO's own (``attribute_probs`` indexed by attribute id, ``max_dets``).
 import contextlib
 import io
 from collections import OrderedDict, defaultdict
-from typing import Dict, List, Mapping, NoReturn, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from mmmultilabel.datasets.completion import is_int
-from mmmultilabel.datasets.known_fields import FEDERATED_IMAGE_FIELDS
+from mmmultilabel.datasets.formats import (
+    id_table,
+    paco_num_probs,
+    read_paco_attributes,
+)
+from mmmultilabel.datasets.known_fields import FEDERATED_IMAGE_FIELDS, Check
 from mmmultilabel.utils.errors import (
     AnnotationDefectError,
     ResultsError,
@@ -61,6 +66,49 @@ PACO_HINT = (
 
 #: PACO's default (and official) number of detections kept per image.
 PACO_MAX_DETS = 300
+
+
+#: What a missing federated list of an image means here (COCO semantics).
+_MISSING_FEDERATED = dict(
+    neg_category_ids='every category is treated as verified absent',
+    not_exhaustive_category_ids='no category is treated as incomplete',
+    neg_category_ids_attrs='every pair is treated as verified absent',
+    not_exhaustive_category_ids_attrs='no effect (the official code reads '
+    'this list but never uses it)',
+)
+
+
+def _any(value: Any) -> bool:
+    return True
+
+
+_IDS = Check(lambda v: v is None or isinstance(v, list), 'a list of ids')
+#: What the evaluator needs of an annotation (before and after the skip of
+#: those without a mask), and of a pair of ``joint_obj_attribute_categories``.
+_ANN = dict(
+    id=Check(_any, 'the annotation id', required=True),
+    image_id=Check(_any, 'the id of its image', required=True),
+    category_id=Check(_any, 'the id of its category', required=True),
+    segmentation=Check(_any, 'its mask (polygons, RLE or [])', required=True),
+)
+_AREA = Check(
+    is_number, 'a number (PACO/LVIS read the area from the file)', True
+)
+_PAIR = {
+    k: Check(is_int, f'the {what} id', required=True)
+    for k, what in (
+        ('obj', 'category'),
+        ('attr', 'attribute'),
+        ('obj-attr', 'pair'),
+    )
+}
+_BOX = Check(
+    lambda v: isinstance(v, (list, tuple))
+    and len(v) == 4
+    and all(map(is_number, v)),
+    '[x, y, w, h] (4 numbers), needed for bbox evaluation',
+    required=True,
+)
 
 
 class PacoGroundTruth:
@@ -87,7 +135,10 @@ class PacoGroundTruth:
             attribute id)`` of every scored pair, in file order.
         pair_of (dict[int, tuple[int, int]]): ``pair id -> (category id,
             attribute id)``.
-        attr_types (OrderedDict[str, list]): ``attr_type_to_attr_idxs``.
+        attr_names (dict[int, str]): Name of every attribute of
+            ``attributes``, in a type or not (PACO's evaluator reads
+            :func:`~mmmultilabel.datasets.formats.read_paco_attributes`).
+        attr_types (dict[str, list]): ``attr_type_to_attr_idxs``.
         attr_type (dict[int, str]): Type of every attribute id.
         num_probs (int): Length of ``attribute_probs`` (max id + 1).
         anns (list[dict]): Annotations with a mask, in image order.
@@ -102,21 +153,19 @@ class PacoGroundTruth:
         self.notes: List[str] = []
         if not isinstance(data, Mapping):
             self._fail(
-                'top level',
-                f'expected a JSON object, got {type(data).__name__}',
+                f'top level: expected a JSON object, got {type(data).__name__}'
             )
         for key in ('images', 'annotations', 'categories'):
             if not isinstance(data.get(key), list):
                 self._fail(
-                    'top level',
-                    f'field "{key}" must be a list (PACO annotation file)',
+                    f'top level: field "{key}" must be a list (PACO '
+                    'annotation file)'
                 )
         if 'attr_type_to_attr_idxs' not in data:
             self._fail(
-                'top level',
-                'field "attr_type_to_attr_idxs" is missing: not a PACO '
-                'annotation file (the paco protocol reads PACO files as '
-                'published; other forms are evaluated with protocol "attr")',
+                'top level: field "attr_type_to_attr_idxs" is missing: not a '
+                'PACO annotation file (the paco protocol reads PACO files as '
+                'published; other forms are evaluated with protocol "attr")'
             )
         self._index_images(data['images'])
         self._index_categories(data['categories'])
@@ -129,66 +178,55 @@ class PacoGroundTruth:
                 ),
                 source,
             )
-        self._index_attributes(data)
+        defects: List[str] = []
+        table, self.attr_types, self.attr_type = read_paco_attributes(
+            data, defects, evaluator=True
+        )
+        self._fail(*defects)
+        self.attr_names = {a: str(e.get('name')) for a, e in table.items()}
+        self.num_probs = paco_num_probs(data)
         self._index_annotations(data['annotations'])
         self._index_pairs(data)
 
-    def _fail(self, where: str, msg: str) -> NoReturn:
-        raise AnnotationDefectError(
-            self.source, [f'{where}: {msg}'], hint=PACO_HINT
-        )
+    def _fail(self, *defects: Optional[str]) -> None:
+        """Raise the defects that are not None, if any."""
+        defects = [d for d in defects if d is not None]
+        if defects:
+            raise AnnotationDefectError(self.source, defects, hint=PACO_HINT)
 
-    # ------------------------------------------------------------- images
+    def _check(self, where: str, entry: Mapping, checks: Mapping) -> None:
+        """Raise the first field of ``entry`` that fails its ``Check``."""
+        for name, check in checks.items():
+            self._fail(check.defect(where, entry, name))
+
     def _index_images(self, images: Sequence) -> None:
         self.images: Dict[int, dict] = {}
         missing: Dict[str, int] = defaultdict(int)
         for img in images:
             if not isinstance(img, Mapping) or 'id' not in img:
-                self._fail('images', f'an image without "id": {img!r:.200}')
-            fed = {}
-            for key in FEDERATED_IMAGE_FIELDS:
-                value = img.get(key)
-                if value is None:
-                    missing[key] += 1
-                    fed[key] = None
-                elif not isinstance(value, list):
-                    self._fail(
-                        f'image id={img["id"]}',
-                        f'field "{key}" must be a list of ids, got {value!r}',
-                    )
-                else:
-                    fed[key] = set(value)
-            self.images[img['id']] = fed
+                self._fail(f'images: an image without "id": {img!r:.200}')
+            self._check(
+                f'image id={img["id"]}',
+                img,
+                dict.fromkeys(FEDERATED_IMAGE_FIELDS, _IDS),
+            )
+            fed = {k: img.get(k) for k in FEDERATED_IMAGE_FIELDS}
+            for key in (k for k, v in fed.items() if v is None):
+                missing[key] += 1
+            self.images[img['id']] = {
+                k: v if v is None else set(v) for k, v in fed.items()
+            }
         self.img_ids = sorted(self.images)
-        meaning = dict(
-            neg_category_ids='every category is treated as verified absent',
-            not_exhaustive_category_ids='no category is treated as '
-            'incomplete',
-            neg_category_ids_attrs='every pair is treated as verified '
-            'absent',
-            not_exhaustive_category_ids_attrs='no effect (the official '
-            'code reads this list but never uses it)',
-        )
         for key, count in missing.items():
             self.notes.append(
-                f'{count} image(s) without "{key}": {meaning[key]} (COCO '
-                'semantics); the official evaluator needs the field'
+                f'{count} image(s) without "{key}": {_MISSING_FEDERATED[key]} '
+                '(COCO semantics); the official evaluator needs the field'
             )
 
-    # --------------------------------------------------------- categories
     def _index_categories(self, cats: Sequence) -> None:
-        self.cats: Dict[int, dict] = {}
-        for cat in cats:
-            if (
-                not isinstance(cat, Mapping)
-                or not is_int(cat.get('id'))
-                or not isinstance(cat.get('name'), str)
-            ):
-                self._fail(
-                    'categories',
-                    f'expected {{"id": int, "name": str}}, got {cat!r:.200}',
-                )
-            self.cats[cat['id']] = cat
+        defects: List[str] = []
+        self.cats = id_table(cats, 'categories', defects, is_int, unique=False)
+        self._fail(*defects)
         self.cat_ids = sorted(self.cats)
         by_name = {c['name']: c['id'] for c in cats}
         self.obj_ids = sorted(
@@ -196,78 +234,41 @@ class PacoGroundTruth:
         )
         self.part_to_obj: Dict[int, int] = {}
         for pid, cat in sorted(self.cats.items()):
-            name = cat['name']
-            if ':' not in name:
+            obj = cat['name'].split(':')[0]
+            if obj == cat['name']:
                 continue
-            obj = name.split(':')[0]
             if obj not in by_name:
                 self._fail(
-                    f'category id={pid}',
-                    f'part "{name}" names object "{obj}", which is not a '
-                    'category; PACO parts are named "<object>:<part>"',
+                    f'category id={pid}: part "{cat["name"]}" names object '
+                    f'"{obj}", which is not a category; PACO parts are named '
+                    '"<object>:<part>"'
                 )
             self.part_to_obj[pid] = by_name[obj]
 
-    # --------------------------------------------------------- attributes
-    def _index_attributes(self, data: Mapping) -> None:
-        attributes = data.get('attributes') or []
-        self.attr_names: Dict[int, str] = {}
-        for entry in attributes:
-            if not isinstance(entry, Mapping) or not is_int(entry.get('id')):
-                self._fail(
-                    'attributes',
-                    f'expected {{"id": int, "name": str}}, got {entry!r:.200}',
-                )
-            self.attr_names[entry['id']] = str(entry.get('name'))
-        types = data.get('attr_type_to_attr_idxs') or {}
-        if not isinstance(types, Mapping):
-            self._fail(
-                'top level',
-                'field "attr_type_to_attr_idxs" must map each attribute type '
-                'to its attribute ids',
-            )
-        self.attr_types: Dict[str, List[int]] = OrderedDict(
-            (t, list(ids)) for t, ids in types.items()
-        )
-        # as PACO: the last type that lists an id wins
-        self.attr_type = {
-            a: t for t, ids in self.attr_types.items() for a in ids
-        }
-
-    # -------------------------------------------------------- annotations
     def _index_annotations(self, anns: Sequence) -> None:
         by_img: Dict[int, List[dict]] = defaultdict(list)
-        self.num_no_mask = 0
-        self.num_crowd = 0
+        self.num_no_mask = self.num_crowd = 0
         for ann in anns:
             if not isinstance(ann, Mapping):
                 self._fail(
-                    'annotations', f'expected an object, got {ann!r:.200}'
+                    f'annotations: expected an object, got {ann!r:.200}'
                 )
             where = f'annotation id={ann.get("id")!r}'
-            for key in ('id', 'image_id', 'category_id', 'segmentation'):
-                if key not in ann:
-                    self._fail(where, f'field "{key}" is missing')
+            self._check(where, ann, _ANN)
             if len(ann['segmentation']) == 0:
                 self.num_no_mask += 1
                 continue
-            if ann['image_id'] not in self.images:
-                self._fail(
-                    where, f'image id {ann["image_id"]!r} is not an image'
-                )
-            if ann['category_id'] not in self.cats:
-                self._fail(
-                    where,
-                    f'category id {ann["category_id"]!r} is not a category',
-                )
-            if not is_number(ann.get('area')):
-                self._fail(
-                    where,
-                    'field "area" (a number) is missing; PACO/LVIS read the '
-                    'area from the file',
-                )
-            if ann.get('iscrowd'):
-                self.num_crowd += 1
+            for key, ids, what in (
+                ('image_id', self.images, 'an image'),
+                ('category_id', self.cats, 'a category'),
+            ):
+                if ann[key] not in ids:
+                    self._fail(
+                        f'{where}: {key.replace("_", " ")} {ann[key]!r} is '
+                        f'not {what}'
+                    )
+            self._check(where, ann, dict(area=_AREA))
+            self.num_crowd += bool(ann.get('iscrowd'))
             by_img[ann['image_id']].append(ann)
         self.anns = [a for i in self.img_ids for a in by_img.get(i, ())]
         if self.num_no_mask:
@@ -281,70 +282,55 @@ class PacoGroundTruth:
                 'as regular instances (LVIS/PACO have no crowd regions)'
             )
 
-    # -------------------------------------------------------------- pairs
     def _index_pairs(self, data: Mapping) -> None:
         entries = data.get('joint_obj_attribute_categories')
         if entries is None:
             entries = self._derive_pairs()
         self.joint: List[Tuple[int, int, int]] = []
-        for e in entries:
-            if not isinstance(e, Mapping) or not all(
-                is_int(e.get(k)) for k in ('obj', 'attr', 'obj-attr')
-            ):
+        for n, e in enumerate(entries):
+            where = f'joint_obj_attribute_categories[{n}]'
+            if not isinstance(e, Mapping):
                 self._fail(
-                    'joint_obj_attribute_categories',
-                    'expected {"obj": category id, "attr": attribute id, '
-                    f'"obj-attr": pair id}}, got {e!r:.200}',
+                    f'{where}: expected {{"obj", "attr", "obj-attr"}}, '
+                    f'got {e!r:.200}'
                 )
+            self._check(where, e, _PAIR)
+            where = f'pair id={e["obj-attr"]}'
             if e['obj'] not in self.cats:
                 self._fail(
-                    f'pair id={e["obj-attr"]}',
-                    f'category id {e["obj"]} is not a category',
+                    f'{where}: category id {e["obj"]} is not a category'
                 )
             if e['attr'] not in self.attr_type:
                 self._fail(
-                    f'pair id={e["obj-attr"]}',
-                    f'attribute id {e["attr"]} has no type in '
-                    '"attr_type_to_attr_idxs"',
+                    f'{where}: attribute id {e["attr"]} has no type in '
+                    '"attr_type_to_attr_idxs"'
                 )
             self.joint.append((e['obj-attr'], e['obj'], e['attr']))
         self.pair_of = {j: (c, a) for j, c, a in self.joint}
         self.pair_id = {(c, a): j for j, c, a in self.joint}
         pair_cats = {c for _, c, _ in self.joint}
-        # attribute_probs is indexed by the ids of attributes and pairs
-        ids = [*self.attr_names, *(a for _, _, a in self.joint)]
-        self.num_probs = 1 + max((a for a in ids if a >= 0), default=-1)
         # positives of each pair: annotations (with a mask) that list the
         # attribute, whatever their unknown flags say
         self.pair_positives: Dict[Tuple[int, int], List[int]] = defaultdict(
             list
         )
         no_ids = 0
+        types = ', '.join(self.attr_types)
+        flag = Check(
+            _any, f'0 or 1 (PACO sets it for every type: {types})', True
+        )
+        flags = dict.fromkeys((f'unknown_{t}' for t in self.attr_types), flag)
         for ann in self.anns:
-            cat = ann['category_id']
-            if cat not in pair_cats:
+            if ann['category_id'] not in pair_cats:
                 continue
-            ids = ann.get('attribute_ids')
-            if ids is None:
-                no_ids += 1
-                ids = []
-            elif not isinstance(ids, list):
-                self._fail(
-                    f'annotation id={ann["id"]}',
-                    f'field "attribute_ids" must be a list, got {ids!r}',
-                )
-            for a in ids:
-                j = self.pair_id.get((cat, a))
+            where = f'annotation id={ann["id"]}'
+            self._check(where, ann, dict(attribute_ids=_IDS))
+            no_ids += ann.get('attribute_ids') is None
+            for a in ann.get('attribute_ids') or ():
+                j = self.pair_id.get((ann['category_id'], a))
                 if j is not None:
                     self.pair_positives[ann['image_id'], j].append(ann['id'])
-            for t in self.attr_types:
-                if f'unknown_{t}' not in ann:
-                    self._fail(
-                        f'annotation id={ann["id"]}',
-                        f'field "unknown_{t}" is missing; PACO annotations '
-                        f'carry 0 or 1 for every attribute type '
-                        f'({", ".join(self.attr_types)})',
-                    )
+            self._check(where, ann, flags)
         if no_ids:
             self.notes.append(
                 f'{no_ids} annotation(s) of scored categories without '
@@ -382,33 +368,23 @@ class PacoGroundTruth:
         img = self.coco.imgs[ann['image_id']]
         if not all(is_int(img.get(k)) for k in ('height', 'width')):
             self._fail(
-                f'image id={ann["image_id"]}',
-                'fields "height" and "width" are needed to read the polygon '
-                f'or uncompressed RLE mask of annotation id={ann["id"]}',
+                f'image id={ann["image_id"]}: fields "height" and "width" are '
+                'needed to read the polygon or uncompressed RLE mask of '
+                f'annotation id={ann["id"]}'
             )
         try:
             return self.coco.annToRLE(ann)
         except Exception as err:  # pycocotools raises Exception too
             self._fail(
-                f'annotation id={ann["id"]}',
-                'field "segmentation" must be polygons or RLE, got '
-                f'{str(segm)[:80]} ({type(err).__name__}: {err})',
+                f'annotation id={ann["id"]}: field "segmentation" must be '
+                f'polygons or RLE, got {str(segm)[:80]} '
+                f'({type(err).__name__}: {err})'
             )
 
     def box(self, ann: Mapping) -> list:
         """``bbox`` of an annotation, needed for ``bbox`` evaluation."""
-        box = ann.get('bbox')
-        if not (
-            isinstance(box, (list, tuple))
-            and len(box) == 4
-            and all(is_number(v) for v in box)
-        ):
-            self._fail(
-                f'annotation id={ann["id"]}',
-                f'field "bbox" [x, y, w, h] is needed for bbox evaluation, '
-                f'got {box!r}',
-            )
-        return list(box)
+        self._check(f'annotation id={ann["id"]}', ann, dict(bbox=_BOX))
+        return list(ann['bbox'])
 
 
 def load_paco_results(
