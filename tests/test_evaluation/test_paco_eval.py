@@ -182,6 +182,18 @@ def test_unreadable_attribute_probs_is_an_error(probs, message):
     assert '"attribute_probs"' in text and message in text
 
 
+@pytest.mark.parametrize('segmentation', [None, 'mask'])
+def test_unreadable_mask_of_the_ground_truth_is_named(segmentation):
+    gt, results = pc.hierarchy_case()
+    gt['annotations'][0]['segmentation'] = segmentation
+    with pytest.raises(AnnotationDefectError) as err:
+        evaluate_paco(gt, results, 'segm', gt_source='gt.json')
+    text = str(err.value)
+    assert 'gt.json' in text
+    assert f'annotation id={gt["annotations"][0]["id"]}' in text
+    assert 'field "segmentation"' in text and 'polygons, RLE or []' in text
+
+
 def convert(results, gt, to_form):
     return convert_results(
         copy.deepcopy(results), AttributeVocabulary(gt), to_form, 'res.json'

@@ -89,7 +89,11 @@ _ANN = dict(
     id=Check(_any, 'the annotation id', required=True),
     image_id=Check(_any, 'the id of its image', required=True),
     category_id=Check(_any, 'the id of its category', required=True),
-    segmentation=Check(_any, 'its mask (polygons, RLE or [])', required=True),
+    segmentation=Check(
+        lambda v: isinstance(v, (list, Mapping)),
+        'its mask (polygons, RLE or [])',
+        required=True,
+    ),
 )
 _AREA = Check(
     is_number, 'a number (PACO/LVIS read the area from the file)', True
