@@ -187,7 +187,7 @@ def test_unreadable_mask_of_the_ground_truth_is_named(segmentation):
     gt, results = pc.hierarchy_case()
     gt['annotations'][0]['segmentation'] = segmentation
     with pytest.raises(AnnotationDefectError) as err:
-        evaluate_paco(gt, results, 'segm', gt_source='gt.json')
+        evaluate_paco(gt, results, 'bbox', gt_source='gt.json')
     text = str(err.value)
     assert 'gt.json' in text
     assert f'annotation id={gt["annotations"][0]["id"]}' in text
