@@ -7,11 +7,15 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
 from mmmultilabel.utils import AttributeSpec, gc_paused
-from mmmultilabel.utils.errors import AnnotationDefectError, AttributeSpecError
+from mmmultilabel.utils.errors import (
+    AnnotationDefectError,
+    AttributeSpecError,
+    ConfigError,
+)
 
 from .formats import ann_where
 from .known_fields import FEDERATED_IMAGE_FIELDS
-from .loader import load_attr_coco
+from .loader import VALIDATE_MODES, load_attr_coco
 from .transforms.formatting import AttrAlignmentError
 
 
@@ -54,14 +58,30 @@ class AttrCocoDataset(CocoDataset):
 
     Args:
         *args: Arguments of :class:`CocoDataset`.
+        validate (str): ``'auto'``: validate the file in full unless its
+            text passed before (recorded in a user cache folder, see
+            :mod:`~mmmultilabel.datasets.validation_cache`; its warnings
+            are logged again); ``'always'``: validate in full on every
+            load; ``'never'``: only the cheap checks that guard the parsing
+            (a file that fails them is validated in full). Defaults to
+            ``'auto'``.
         **kwargs: Arguments of :class:`CocoDataset` (``ann_file``,
             ``metainfo``, ``data_prefix``, ``filter_cfg``,
             ``serialize_data``, ``lazy_init``, ``backend_args``, ...).
+
+    Raises:
+        ConfigError: if ``validate`` is none of the above.
     """
 
     METAINFO: dict = dict()
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, validate: str = 'auto', **kwargs) -> None:
+        if validate not in VALIDATE_MODES:
+            raise ConfigError(
+                f'{type(self).__name__}: validate={validate!r}; expected '
+                f'one of {VALIDATE_MODES}'
+            )
+        self.validate = validate
         # mmengine's default prefix key is "img_path"; CocoDataset reads "img".
         kwargs.setdefault('data_prefix', dict(img=''))
         super().__init__(*args, **kwargs)
@@ -150,7 +170,11 @@ class AttrCocoDataset(CocoDataset):
         Raises:
             AnnotationDefectError: listing every defect of the file.
         """
-        data = load_attr_coco(self.ann_file, backend_args=self.backend_args)
+        data = load_attr_coco(
+            self.ann_file,
+            backend_args=self.backend_args,
+            validate=self.validate,
+        )
         self._spec = self._update_metainfo(data)
 
         name_to_id = {c['name']: c['id'] for c in data['categories']}

@@ -77,7 +77,17 @@ def read_annotation_file(
         AnnotationSyntaxError: if the file is not valid JSON; the message
             is ``FILE:LINE:COL: message``.
     """
-    text = get_text(str(path), backend_args=backend_args)
+    return parse_annotation_text(
+        get_text(str(path), backend_args=backend_args), path
+    )
+
+
+def parse_annotation_text(text: str, path: Union[str, Path]) -> Any:
+    """Parse the JSON text of the annotation file ``path``.
+
+    Raises:
+        AnnotationSyntaxError: as :func:`read_annotation_file`.
+    """
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:

@@ -16,6 +16,7 @@ import math
 import os.path as osp
 from collections import Counter
 from itertools import chain
+from operator import itemgetter
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -27,6 +28,11 @@ from mmmultilabel.utils.errors import is_number
 from .completion import as_list, id_list, is_key, no_bbox
 from .formats import to_canonical
 from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
+
+#: Version of the checks: bump it whenever a check is added or changed, so
+#: that files recorded as valid by an earlier version are checked again
+#: (see :mod:`.validation_cache`).
+VALIDATOR_VERSION = 1
 
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
@@ -677,3 +683,52 @@ def validate_attr_coco(
         annotation id and the field; empty when the data is usable.
     """
     return check_attr_coco(data, img_dir, warnings)[1]
+
+
+def is_parsable(data: Mapping) -> bool:
+    """Cheap checks that a canonical dict can be parsed into a data list
+    without a crash: each top-level list is a list of objects; image and
+    category ids are unique integers; images have a ``file_name`` and an
+    integer size; every annotation refers to a declared image and category
+    and has a ``bbox`` of 4 numbers and a numeric ``area``.
+
+    A file that passed :func:`check_attr_coco` passes these; they run on
+    every load that skips the full validation (a file recorded as valid,
+    or ``validate='never'``), and a file that fails them is validated in
+    full, so that its defects are named.
+
+    Args:
+        data (Mapping): Canonical dict from :func:`.formats.to_canonical`.
+
+    Returns:
+        bool: Whether the checks pass.
+    """
+    numbers = {int, float}
+    try:
+        images, anns, cats = (
+            data[k] for k in ('images', 'annotations', 'categories')
+        )
+        if not all(type(v) is list for v in (images, anns, cats)) or not all(
+            isinstance(e, dict) for e in chain(images, anns, cats)
+        ):
+            return False
+        img_ids = set(map(itemgetter('id'), images))
+        cat_ids = set(map(itemgetter('id'), cats))
+        boxes = list(map(itemgetter('bbox'), anns))
+        return (
+            len(img_ids) == len(images)
+            and len(cat_ids) == len(cats)
+            and set(map(type, chain(img_ids, cat_ids))) <= {int}
+            and set(map(type, map(itemgetter('name'), cats))) <= {str}
+            and set(map(type, map(itemgetter('file_name'), images))) <= {str}
+            and set(map(type, map(itemgetter('height'), images))) <= {int}
+            and set(map(type, map(itemgetter('width'), images))) <= {int}
+            and set(map(itemgetter('image_id'), anns)) <= img_ids
+            and set(map(itemgetter('category_id'), anns)) <= cat_ids
+            and set(map(type, boxes)) <= {list}
+            and set(map(len, boxes)) <= {4}
+            and set(map(type, chain.from_iterable(boxes))) <= numbers
+            and set(map(type, map(itemgetter('area'), anns))) <= numbers
+        )
+    except (KeyError, TypeError):  # a missing field, an unhashable id
+        return False
