@@ -224,18 +224,24 @@ class AttrCocoDataset(CocoDataset):
             dict: Data info whose instances have ``attr_runs``.
         """
         img_info = raw_data_info['raw_img_info']
+        anns = raw_data_info['raw_ann_info']
         data_info = super().parse_data_info(
-            dict(raw_img_info=img_info, raw_ann_info=[])
+            dict(raw_img_info=img_info, raw_ann_info=anns)
         )
-        instances = []
-        for ann in raw_data_info['raw_ann_info']:
-            kept = super().parse_data_info(
-                dict(raw_img_info=img_info, raw_ann_info=[ann])
-            )['instances']
-            for instance in kept:
-                instance['attr_runs'] = self._encode(ann)
-            instances.extend(kept)
-        data_info['instances'] = instances
+        # CocoDataset makes one instance of an annotation or drops it: with
+        # as many instances as annotations, each is its annotation's.
+        if len(data_info['instances']) == len(anns):
+            pairs = list(zip(anns, data_info['instances']))
+        else:  # some dropped: which, CocoDataset says one by one
+            pairs = []
+            for ann in anns:
+                kept = super().parse_data_info(
+                    dict(raw_img_info=img_info, raw_ann_info=[ann])
+                )['instances']
+                pairs.extend((ann, instance) for instance in kept)
+            data_info['instances'] = [instance for _, instance in pairs]
+        for ann, instance in pairs:
+            instance['attr_runs'] = self._encode(ann)
         data_info['num_attr_columns'] = self._spec.num_label_columns
         for key in FEDERATED_IMAGE_FIELDS:
             if key in img_info:
@@ -250,16 +256,16 @@ class AttrCocoDataset(CocoDataset):
         1 in the columns of its listed values and keeps -1 in the others.
         """
         names = self._spec.label_slices
-        attributes = {
-            k: v
-            for k, v in (ann.get('attributes') or {}).items()
-            if k in names
-        }
-        partial = {
-            k: v
-            for k, v in (ann.get('partial_attributes') or {}).items()
-            if k in names and k not in attributes
-        }
+        attributes = ann.get('attributes') or {}
+        if not names.keys() >= attributes.keys():  # groups of the file only
+            attributes = {k: v for k, v in attributes.items() if k in names}
+        partial = ann.get('partial_attributes')
+        if partial:
+            partial = {
+                k: v
+                for k, v in partial.items()
+                if k in names and k not in attributes
+            }
         try:
             return self._spec.encode_runs(attributes, partial)
         except AttributeSpecError as err:
