@@ -37,6 +37,10 @@ VALIDATOR_VERSION = 1
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
 
+#: Polygons whose coordinates are checked together: bounds the memory of
+#: the vectorised passes (about 1 KB per polygon of 16 points).
+POLYGON_CHUNK = 16384
+
 #: Per top-level list, what an entry is called and what it looks like (for
 #: the message of one that is not an object).
 _ENTRIES = dict(
@@ -149,7 +153,7 @@ class _Checker:
         """``(index, entry, id is right)`` of the objects of the top-level
         list ``level``; entries that are not objects, ids that are not
         integers (named by index) and ids used twice are reported."""
-        ids = Counter()
+        ids = []  # the right ones, counted at the end
         kind, shape = _ENTRIES[level]
         for i, entry in enumerate(as_list(self.data.get(level))):
             if not isinstance(entry, dict):
@@ -163,9 +167,9 @@ class _Checker:
                 f'{level}[{i}]', entry, 'id', INT_ID
             )
             if id_ok:
-                ids[entry['id']] += 1
+                ids.append(entry['id'])
             yield i, entry, id_ok
-        for entry_id, n in ids.items():
+        for entry_id, n in Counter(ids).items():
             if n > 1:
                 self.add(
                     f'{kind} id={entry_id}',
@@ -471,8 +475,12 @@ class _Checker:
                     well_formed.append(item)
                 else:
                     self._not_a_polygon(*item[:3])
-        if not well_formed:
-            return
+        for begin in range(0, len(well_formed), POLYGON_CHUNK):
+            self._check_coordinates(well_formed[begin : begin + POLYGON_CHUNK])
+
+    def _check_coordinates(self, well_formed: list) -> None:
+        """The vectorised passes of :meth:`check_polygons` over some
+        well-formed polygons ``(where, index, polygon, image size)``."""
         # (P, ) points per polygon; all coordinates as one (2 * sum, ) array
         points = np.array([len(p[2]) // 2 for p in well_formed])
         coords = np.fromiter(
@@ -611,6 +619,12 @@ class _Checker:
             )
             if group is None or value is None:
                 continue
+            if group.multi_label and type(value) is list:
+                try:  # declared names only: the common case, in one call
+                    if group.value_set.issuperset(value):
+                        continue
+                except TypeError:  # an unhashable value: reported below
+                    pass
             if not group.multi_label and isinstance(value, (list, tuple)):
                 self.add(
                     where,
