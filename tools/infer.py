@@ -8,9 +8,11 @@ Examples:
 
 For every readable image, ``OUT_DIR/preds/<name>.json`` holds its instances
 (the schema of ``docs/inference.md``) and ``OUT_DIR/vis/<file name>`` the
-drawn prediction (mmdet's layout). An image that cannot be read is skipped
-with a message; all of them are listed at the end and the exit status is
-then 1.
+drawn prediction (mmdet's layout). ``--export cvat --export-dir DIR`` also
+writes the predictions for review in an annotation tool (:data:`EXPORTERS`):
+``DIR/annotations.xml`` in CVAT for images 1.1. An image that cannot be
+read is skipped with a message; all of them are listed at the end and the
+exit status is then 1.
 """
 
 import argparse
@@ -21,6 +23,24 @@ from typing import Dict, List, Optional, Union
 import mmmultilabel  # noqa: F401  (registers modules)
 from mmmultilabel.apis import AttrInferencer
 from mmmultilabel.apis.inferencer import BACKENDS
+from mmmultilabel.datasets.cvat import write_cvat_xml
+from mmmultilabel.datasets.label_studio import write_label_studio
+
+
+def export_cvat(records: List[dict], export_dir: str, meta: dict) -> tuple:
+    """CVAT for images 1.1 task annotations (masks in CVAT's RLE)."""
+    path = osp.join(export_dir, 'annotations.xml')
+    write_cvat_xml(records, path, meta['classes'], meta['attribute_groups'])
+    return (path,)
+
+
+#: ``--export`` formats: name -> (the files it writes, a function
+#: (records, export_dir, meta) that writes them and returns their paths);
+#: ``meta`` has ``classes`` and ``attribute_groups``.
+EXPORTERS = {
+    'cvat': (('annotations.xml',), export_cvat),
+    'label-studio': (('tasks.json', 'label_config.xml'), write_label_studio),
+}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -76,6 +96,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--no-vis', action='store_true', help='write the JSON files only'
     )
+    parser.add_argument(
+        '--export',
+        choices=sorted(EXPORTERS),
+        help='also write the predictions for review in an annotation tool: '
+        'cvat writes annotations.xml (CVAT for images 1.1), label-studio '
+        'writes tasks.json (pre-annotations) and label_config.xml '
+        '(docs/getting_started.md)',
+    )
+    parser.add_argument(
+        '--export-dir',
+        help='folder of --export (default: OUT_DIR/<format>); an existing '
+        'file there is not overwritten',
+    )
     return parser.parse_args(argv)
 
 
@@ -122,6 +155,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: input not found: {args.input}', file=sys.stderr)
         return 2
 
+    export_dir = args.export_dir or osp.join(args.out_dir, args.export or '')
+    for name in EXPORTERS[args.export][0] if args.export else ():
+        if osp.exists(osp.join(export_dir, name)):
+            print(
+                f'error: {export_dir}/{name} exists; remove it or give '
+                'another --export-dir',
+                file=sys.stderr,
+            )
+            return 2
     try:
         inferencer = AttrInferencer(
             args.config,
@@ -147,6 +189,20 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     done = len(results['predictions'])
     print(f'{done} image(s) written to {args.out_dir}')
+    if args.export:
+        meta = inferencer.model.dataset_meta
+        meta = dict(
+            classes=list(meta['classes']),
+            attribute_groups=inferencer.attr_spec.to_list(),
+        )
+        try:
+            written = EXPORTERS[args.export][1](
+                results['predictions'], export_dir, meta
+            )
+        except ValueError as e:  # InputError is a ValueError
+            print(f'error: --export {args.export}: {e}', file=sys.stderr)
+            return 2
+        print(f'{args.export} export written: {", ".join(written)}')
     failed = results['failed']
     if failed:
         print(

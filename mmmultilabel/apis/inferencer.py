@@ -553,9 +553,11 @@ class AttrInferencer(DetInferencer):
                     score=float(pred.scores[i]),
                     bbox=[float(v) for v in pred.bboxes[i]],
                     mask=mask,
-                    attributes=self._attributes_dict(
+                    attributes=attr_predictions(
                         pred.attr_labels[i].tolist(),
                         pred.attr_scores[i].tolist(),
+                        self.attr_spec,
+                        classes[label],
                     )
                     if has_attr
                     else {},
@@ -567,10 +569,3 @@ class AttrInferencer(DetInferencer):
             width=int(width),
             instances=instances,
         )
-
-    def _attributes_dict(
-        self, attr_labels: List[int], attr_scores: List[float]
-    ) -> dict:
-        """``{group: {value, score}}`` of one instance (see
-        :func:`~mmmultilabel.models.utils.attr_predictions`)."""
-        return attr_predictions(attr_labels, attr_scores, self.attr_spec)

@@ -94,6 +94,7 @@ class AttrCocoDataset(CocoDataset):
                 backend_args=self.backend_args,
                 validate=False,
                 log_warnings=False,  # logged when the data list is loaded
+                attribute_groups=self._metainfo.get('attribute_groups'),
             )
             self._update_metainfo(data)
 
@@ -151,6 +152,14 @@ class AttrCocoDataset(CocoDataset):
                     f'multi_label={group.multi_label} in the config but '
                     f'{not group.multi_label} in the file'
                 )
+            elif file_spec.group(group.name).categories != group.categories:
+                problems.append(
+                    f'metainfo: attribute group "{group.name}" applies to '
+                    f'categories {_names(group.categories)} in the config '
+                    f'but {_names(file_spec.group(group.name).categories)} '
+                    'in the file; give the same "categories" (or leave '
+                    "the config's attribute_groups out to take the file's)"
+                )
         if problems:
             raise AnnotationDefectError(str(self.ann_file), problems)
         return spec
@@ -174,6 +183,7 @@ class AttrCocoDataset(CocoDataset):
             self.ann_file,
             backend_args=self.backend_args,
             validate=self.validate,
+            attribute_groups=self._metainfo.get('attribute_groups'),
         )
         self._spec = self._update_metainfo(data)
 
@@ -286,3 +296,8 @@ class AttrCocoDataset(CocoDataset):
             raise AttrAlignmentError(
                 f'{err}\nPipeline of {type(self).__name__}: {chain}'
             ) from err
+
+
+def _names(categories) -> str:
+    """A group's ``categories`` for a message."""
+    return 'all' if categories is None else str(list(categories))

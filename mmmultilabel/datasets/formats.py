@@ -15,6 +15,13 @@ to it on load:
   and ``unknown_<group>`` flags per annotation; every group is multi-label.
   A value listed under a group flagged unknown is read as PACO reads it:
   present, the group's other values unknown (``partial_attributes``).
+* ``cvat_coco`` (CVAT's and Datumaro's COCO 1.0): ``attributes`` per
+  annotation as ``{"color": "red", "occluded": false}`` and no value list.
+  The groups come from the caller (the config's ``attribute_groups``) and
+  the values are matched by name (``true``/``false`` for booleans);
+  :func:`cvat_coco_groups` builds groups from the values found instead.
+  CVAT's own keys (``occluded``, ``track_id``, ``keyframe``, ...) are
+  read as :data:`.known_fields.CVAT_ATTRIBUTE_KEYS` says.
 
 Then the fields that published files leave out are filled as the COCO
 tools read them (:mod:`.completion`): ``bbox`` from the mask, ``iscrowd``
@@ -38,12 +45,13 @@ from mmmultilabel.utils.errors import (
 )
 
 from .completion import as_list, complete_annotations, id_list, is_key
-from .known_fields import unknown_field_warnings
+from .known_fields import CVAT_ATTRIBUTE_KEYS, unknown_field_warnings
 
 ATTR_COCO = 'attr_coco'
 SUBCAT = 'subcat'
 FASHIONPEDIA = 'fashionpedia'
 PACO = 'paco'
+CVAT_COCO = 'cvat_coco'
 PLAIN_COCO = 'coco'
 
 #: Name of the single-label group made from ``subcat_id``.
@@ -104,7 +112,8 @@ def detect_format(data: Mapping) -> str:
 
     Returns:
         str: One of ``'attr_coco'``, ``'subcat'``, ``'fashionpedia'``,
-        ``'paco'`` and ``'coco'`` (no attributes at all).
+        ``'paco'``, ``'cvat_coco'`` (``attributes`` per annotation, no
+        groups declared) and ``'coco'`` (no attributes at all).
     """
     if 'attribute_groups' in data:
         return ATTR_COCO
@@ -114,6 +123,11 @@ def detect_format(data: Mapping) -> str:
         return SUBCAT
     if 'attributes' in data:
         return FASHIONPEDIA
+    if any(
+        isinstance(a, dict) and isinstance(a.get('attributes'), dict)
+        for a in as_list(data.get('annotations'))
+    ):
+        return CVAT_COCO
     return PLAIN_COCO
 
 
@@ -423,10 +437,184 @@ def _paco_flag_warnings(
         )
 
 
+def cvat_value_name(value: Any) -> Any:
+    """The value name of a CVAT COCO attribute value: ``true``/``false``
+    for a boolean, the digits of an integral number (``3`` for 3.0), the
+    text of any other number; a string as it is; None (unknown) as None;
+    anything else (a list, a dict) unchanged, for the caller to report."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    return value
+
+
+def _cvat_keys(data: Mapping) -> Dict[str, Dict[str, list]]:
+    """``{key: {"ids": [...], "values": [...], "categories": [...]}}`` of
+    the ``attributes`` of a CVAT COCO file, in order of appearance."""
+    keys: Dict[str, Dict[str, list]] = {}
+    for ann in as_list(data.get('annotations')):
+        attrs = ann.get('attributes') if isinstance(ann, dict) else None
+        if not isinstance(attrs, dict):
+            continue
+        for key, value in attrs.items():
+            entry = keys.setdefault(
+                key, dict(ids=[], values=[], categories=[])
+            )
+            entry['ids'].append(ann.get('id'))
+            entry['values'].append(value)
+            if ann.get('category_id') not in entry['categories']:
+                entry['categories'].append(ann.get('category_id'))
+    return keys
+
+
+def _unread_key_warning(key: str, ids: List[Any], why: str) -> str:
+    return (
+        f'top level: field "annotations[].attributes.{key}": on '
+        f'{len(ids)} annotation(s) (ids {id_list(ids)}) {why}; not read'
+    )
+
+
+def _no_choice(values: List[Any]) -> Optional[str]:
+    """Why a CVAT COCO key of these values is no group of choices, or
+    None for booleans or strings."""
+    present = [v for v in values if v is not None]
+    if all(isinstance(v, bool) for v in present) or all(
+        isinstance(v, str) for v in present
+    ):
+        return None
+    kinds = sorted({type(v).__name__ for v in present})
+    return (
+        f'has values of type {kinds} (a number or text input in CVAT): no '
+        'group of choices'
+    )
+
+
+def _from_cvat_coco(
+    data: Mapping,
+    defects: List[str],
+    warnings: List[str],
+    groups: Optional[List[dict]],
+) -> dict:
+    out = _canonical(data, [] if groups is None else list(groups))
+    if groups is None:
+        defects.append(
+            'top level: annotations carry "attributes" but the file '
+            'declares no "attribute_groups" (the COCO 1.0 of CVAT or '
+            'Datumaro): give attribute_groups in the config (metainfo), or '
+            'convert the file with tools/dataset_converters/cvat2coco.py, '
+            'which builds them from the values found'
+        )
+        return out
+    try:
+        spec = {g.name: g for g in AttributeSpec(groups)}
+    except AttributeSpecError as err:
+        defects.append(f'attribute_groups: {err}')
+        return out
+    unread: Dict[str, Tuple[list, list]] = {}  # key -> (ids, values)
+    for ann in out['annotations']:
+        attrs = ann.get('attributes') if isinstance(ann, dict) else None
+        if not isinstance(attrs, dict):
+            continue
+        read = {}
+        for key, value in attrs.items():
+            group = spec.get(key)
+            if group is None:
+                ids, found = unread.setdefault(key, ([], []))
+                ids.append(ann.get('id'))
+                found.append(value)
+                continue
+            if value is None:
+                continue
+            values = value if isinstance(value, list) else [value]
+            names = [cvat_value_name(v) for v in values]
+            wrong = [v for v, n in zip(values, names) if n not in group.values]
+            if wrong or (isinstance(value, list) != group.multi_label):
+                defects.append(
+                    f'{ann_where(ann)}: field "attributes.{key}": value '
+                    f'{value!r} is not '
+                    + ('a list of values' if group.multi_label else 'one')
+                    + f' of group "{key}" (values: {list(group.values)}); '
+                    'fix the annotation, or add the value to the group in '
+                    'the config'
+                )
+                continue
+            read[key] = names if group.multi_label else names[0]
+        ann['attributes'] = read
+    for key, (ids, values) in unread.items():
+        how = CVAT_ATTRIBUTE_KEYS.get(key)
+        if how == 'ignore':
+            continue
+        how = how or _no_choice(values)
+        warnings.append(
+            _unread_key_warning(
+                key,
+                ids,
+                how
+                or 'is no group of attribute_groups (groups: '
+                f'{list(spec)})',
+            )
+        )
+    return out
+
+
+def cvat_coco_groups(
+    data: Mapping, warnings: Optional[List[str]] = None
+) -> List[dict]:
+    """Attribute groups built from the values of a CVAT COCO file.
+
+    Each ``attributes`` key is a single-label group: a boolean key has the
+    values ``false``, ``true``; a key of strings has the values found,
+    sorted. A key seen only on annotations of some categories lists them in
+    ``categories``. Keys of numbers, of other types and CVAT's own keys
+    (:data:`.known_fields.CVAT_ATTRIBUTE_KEYS`) are no group.
+
+    Args:
+        data (Mapping): Parsed CVAT COCO file.
+        warnings (list[str], optional): Keys that are no group are named
+            here (except those the table ignores).
+
+    Returns:
+        list[dict]: ``attribute_groups`` entries.
+    """
+    warnings = [] if warnings is None else warnings
+    cat_names = {
+        c.get('id'): c.get('name')
+        for c in as_list(data.get('categories'))
+        if isinstance(c, dict)
+    }
+    groups = []
+    for key, entry in _cvat_keys(data).items():
+        present = [v for v in entry['values'] if v is not None]
+        how = CVAT_ATTRIBUTE_KEYS.get(key)
+        if how is not None:
+            if how != 'ignore':
+                warnings.append(_unread_key_warning(key, entry['ids'], how))
+            continue
+        why = _no_choice(present) if present else 'has no value'
+        if why is not None:
+            warnings.append(_unread_key_warning(key, entry['ids'], why))
+            continue
+        if all(isinstance(v, bool) for v in present):
+            values = ['false', 'true']
+        else:
+            values = sorted(set(present))
+        group = dict(name=key, values=values, multi_label=False)
+        if set(entry['categories']) != set(cat_names):
+            group['categories'] = [
+                cat_names.get(c, c) for c in entry['categories']
+            ]
+        groups.append(group)
+    return groups
+
+
 def to_canonical(
     data: Mapping,
     defects: Optional[List[str]] = None,
     warnings: Optional[List[str]] = None,
+    groups: Optional[List[dict]] = None,
 ) -> dict:
     """Convert any supported form to attribute COCO.
 
@@ -444,6 +632,9 @@ def to_canonical(
             was read by a rule of the source form or filled (a value
             listed under a PACO type flagged unknown, a missing ``bbox``,
             skipped annotations without a mask, unknown fields, ...).
+        groups (list[dict], optional): ``attribute_groups`` of a
+            ``cvat_coco`` file, which declares none (e.g. the config's);
+            other forms ignore it.
 
     Returns:
         dict: The canonical dict; ``attribute_groups`` is always present.
@@ -465,6 +656,8 @@ def to_canonical(
         out = _from_fashionpedia(data, defects)
     elif fmt == PACO:
         out = _from_paco(data, defects, warnings)
+    elif fmt == CVAT_COCO:
+        out = _from_cvat_coco(data, defects, warnings, groups)
     else:
         out = dict(data)
         anns = data.get('annotations')

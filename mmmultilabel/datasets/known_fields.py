@@ -63,6 +63,21 @@ _TOP = {
         'queries',
     },
     'coco': set(),
+    'cvat_coco': set(),
+}
+
+#: Keys that CVAT and Datumaro write into ``annotations[].attributes`` of
+#: their COCO 1.0 besides the label's attributes, and how the reader of
+#: that form treats them when they are no attribute group: ``'ignore'``
+#: (video bookkeeping), else the warning's reason.
+CVAT_ATTRIBUTE_KEYS = {
+    'occluded': (
+        "is CVAT's occluded flag, no attribute group (declare a group "
+        '"occluded" with values false, true to learn it)'
+    ),
+    'track_id': 'ignore',
+    'keyframe': 'ignore',
+    'rotation': "is CVAT's rotation of the shape, no attribute group",
 }
 
 #: LVIS's federated fields; PACO adds the object-attribute versions.

@@ -41,7 +41,6 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-import pycocotools.mask as mask_utils
 from mmengine.fileio import load
 from tqdm import tqdm
 
@@ -53,8 +52,14 @@ from mmmultilabel.utils import (
     InputError,
 )
 
-from .completion import is_positive_int, mask_bbox
+from .completion import is_positive_int
 from .formats import read_annotation_file
+from .regions import (
+    RegionError,
+    circle_polygon,
+    clip_polygon,
+    region_segmentation,
+)
 
 #: Shape types drawn as polygons.
 POLYGON_TYPES = ('polygon', 'rectangle', 'oriented_rectangle', 'circle')
@@ -224,20 +229,6 @@ def parse_label(label: str) -> Tuple[str, Dict[str, List[str]]]:
     return category, attributes
 
 
-def circle_polygon(cx: float, cy: float, radius: float) -> List[float]:
-    """Polygon approximating a circle, one vertex every ~3 px.
-
-    Returns:
-        list[float]: ``[x1, y1, x2, y2, ...]`` with 12 to 96 vertices.
-    """
-    n = int(min(96, max(12, math.ceil(2 * math.pi * radius / 3))))
-    coords = []
-    for k in range(n):
-        a = 2 * math.pi * k / n
-        coords += [cx + radius * math.cos(a), cy + radius * math.sin(a)]
-    return coords
-
-
 def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
     """COCO polygon of a labelme shape, clamped to the image.
 
@@ -281,14 +272,10 @@ def shape_to_polygon(shape: Mapping, width: int, height: int) -> List[float]:
         coords = circle_polygon(cx, cy, math.hypot(px - cx, py - cy))
     else:
         coords = pts.reshape(-1).tolist()
-    coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-    coords[:, 0] = coords[:, 0].clip(0, width)
-    coords[:, 1] = coords[:, 1].clip(0, height)
-    xs, ys = coords[:, 0], coords[:, 1]
-    area = 0.5 * abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1)))
-    if area <= 1e-6:
-        raise LabelmeError(f'degenerate {kind}: zero area inside the image')
-    return [round(float(v), 2) for v in coords.reshape(-1)]
+    try:
+        return clip_polygon(coords, width, height, kind)
+    except RegionError as err:
+        raise LabelmeError(str(err)) from None
 
 
 def shape_to_mask(shape: Mapping, width: int, height: int) -> np.ndarray:
@@ -567,34 +554,14 @@ class _FileConverter:
         """COCO annotation of an instance, ``category`` still a name.
 
         Regions to ignore get ``iscrowd: 1`` and no attributes; their
-        category is filled in by :func:`convert_labelme_dir`.
+        category is filled in by :func:`build_coco`.
         """
-        rles = (
-            mask_utils.frPyObjects(inst.polygons, height, width)
-            if inst.polygons
-            else []
-        )
-        rles += [
-            mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
-            for m in inst.masks
-        ]
-        rle = mask_utils.merge(rles)
-        area = int(mask_utils.area(rle))
-        if area == 0:
-            raise LabelmeError('covers no pixel')
-        if inst.masks:
-            # A bitmap: one RLE, its box as pycocotools computes it.
-            segmentation = dict(
-                size=[height, width], counts=rle['counts'].decode('ascii')
+        try:
+            segmentation, area, bbox = region_segmentation(
+                inst.polygons, inst.masks, height, width
             )
-            bbox = mask_bbox(segmentation, height, width)
-        else:
-            segmentation = inst.polygons
-            coords = np.concatenate(
-                [np.asarray(p).reshape(-1, 2) for p in inst.polygons]
-            )
-            (x0, y0), (x1, y1) = coords.min(0), coords.max(0)
-            bbox = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
+        except RegionError as err:
+            raise LabelmeError(str(err)) from None
         ignore = inst.category in self.spec.ignore_labels
         ann = dict(
             category=inst.category,
@@ -686,7 +653,39 @@ def convert_labelme_dir(
     if defects and not skip_invalid:
         converted = []
 
-    categories = spec.categories
+    coco = build_coco(converted, spec.categories, spec.groups.to_list())
+    return LabelmeResult(
+        coco=coco,
+        defects=defects,
+        skipped=skipped,
+        warnings=warnings,
+        skipped_shapes=skipped_shapes,
+    )
+
+
+def build_coco(
+    converted: Sequence[Tuple[dict, List[dict]]],
+    categories: Optional[List[dict]],
+    attribute_groups: List[dict],
+) -> dict:
+    """Number the images and annotations of converted files.
+
+    Args:
+        converted (Sequence[tuple[dict, list[dict]]]): Per image, its entry
+            (without ``id``) and its annotations, each with ``category``
+            (a name) instead of ``category_id``.
+        categories (list[dict], optional): COCO categories; None infers
+            them from the names of the annotations that are not crowd
+            regions (sorted, ids from 1).
+        attribute_groups (list[dict]): ``attribute_groups`` of the output.
+
+    A crowd region (``iscrowd: 1``) is written once per category: COCO
+    evaluation ignores a crowd region only for detections of its own
+    category.
+
+    Returns:
+        dict: Attribute COCO.
+    """
     if categories is None:
         names = sorted(
             {
@@ -702,7 +701,7 @@ def convert_labelme_dir(
         images=[],
         annotations=[],
         categories=categories,
-        attribute_groups=spec.groups.to_list(),
+        attribute_groups=attribute_groups,
     )
     for img_id, (image, anns) in enumerate(converted, start=1):
         coco['images'].append(dict(id=img_id, **image))
@@ -723,10 +722,4 @@ def convert_labelme_dir(
                         **ann,
                     )
                 )
-    return LabelmeResult(
-        coco=coco,
-        defects=defects,
-        skipped=skipped,
-        warnings=warnings,
-        skipped_shapes=skipped_shapes,
-    )
+    return coco

@@ -59,6 +59,7 @@ def load_attr_coco(
     validate: Union[bool, str] = True,
     warnings: Optional[List[str]] = None,
     log_warnings: bool = True,
+    attribute_groups: Optional[List[dict]] = None,
 ) -> dict:
     """Load attribute annotations in any supported form as attribute COCO.
 
@@ -81,6 +82,9 @@ def load_attr_coco(
             validator) are appended here.
         log_warnings (bool): Also log each warning, prefixed by the file
             name, with mmengine's current logger. Defaults to True.
+        attribute_groups (list[dict], optional): The groups of a file
+            that declares none (the COCO 1.0 of CVAT and Datumaro), e.g.
+            the config's; values are matched by name.
 
     Returns:
         dict: COCO instances dict with ``attribute_groups`` (plain dicts as
@@ -101,7 +105,9 @@ def load_attr_coco(
         name = str(ann_file_or_dict)
         text = get_text(name, backend_args=backend_args)
         if mode == 'auto':
-            key = validation_cache.entry_key(text)
+            key = validation_cache.entry_key(
+                text, dict(attribute_groups=attribute_groups)
+            )
         raw = parse_annotation_text(text, name)
         del text
     elif isinstance(ann_file_or_dict, Mapping):
@@ -116,13 +122,15 @@ def load_attr_coco(
     found: List[str] = []
     skip = mode in ('never', False) or recorded is not None
     if skip and isinstance(raw, Mapping):  # not a mapping: a defect
-        data = to_canonical(raw, warnings=found)
+        data = to_canonical(raw, warnings=found, groups=attribute_groups)
         if mode is not False and not is_parsable(data):
             data, found = None, []  # validated in full, to name the defects
         elif recorded is not None:
             found = recorded
     if data is None:
-        data, defects = check_attr_coco(raw, warnings=found)
+        data, defects = check_attr_coco(
+            raw, warnings=found, groups=attribute_groups
+        )
         if defects:
             raise AnnotationDefectError(name, defects)
         if key is not None:

@@ -111,6 +111,7 @@ class _Checker:
         self.progress = progress
         self.undeclared_neg: Dict[str, List[Any]] = {}
         self.cat_ids: set = set()
+        self.cat_names: Dict[Any, str] = {}
         self.groups: Dict[str, AttributeGroup] = {}
         self.broken_groups: set = set()
         self.images: Dict[Any, Mapping] = {}
@@ -195,6 +196,8 @@ class _Checker:
             where = f'category id={cat.get("id")!r}'
             if 'name' not in self.check_fields(where, cat, 'categories'):
                 names[cat['name']] += 1
+                if id_ok:
+                    self.cat_names[cat['id']] = cat['name']
         for name, n in names.items():
             if n > 1:
                 self.add(
@@ -250,12 +253,40 @@ class _Checker:
                     f'group "{name}": expected true or false, got '
                     f'{_short(multi)}'
                 )
+            categories = g.get('categories')
+            if categories is not None:
+                message = self._group_categories(name, categories)
+                if message:
+                    wrong['categories'] = message
             for key, message in wrong.items():
                 self.add('top level', f'{field}.{key}', message)
             if wrong:
                 self.broken_groups.add(name)
             else:
-                self.groups[name] = AttributeGroup(name, tuple(values), multi)
+                self.groups[name] = AttributeGroup(
+                    name,
+                    tuple(values),
+                    multi,
+                    None if categories is None else tuple(categories),
+                )
+
+    def _group_categories(self, name: str, categories: Any) -> Optional[str]:
+        """What is wrong with the ``categories`` of a group, or None."""
+        if not isinstance(categories, list) or not all(
+            isinstance(c, str) for c in categories
+        ):
+            return (
+                f'group "{name}" needs a list of the category names it '
+                f'applies to, got {_short(categories)}'
+            )
+        declared = set(self.cat_names.values())
+        missing = [c for c in categories if c not in declared]
+        if missing:
+            return (
+                f'group "{name}" applies to {missing}, which are not in '
+                f'"categories" (declared: {sorted(declared)}); fix the names'
+            )
+        return None
 
     def check_id_map(self) -> None:
         """``attribute_id_map``: source attribute ids of declared values."""
@@ -372,8 +403,9 @@ class _Checker:
             self.check_segmentation(ann['segmentation'], where, size)
         # area, iscrowd, attributes and partial_attributes are mappings
         self.check_fields(where, ann, 'annotations')
-        self.check_attributes(ann.get('attributes'), where)
-        self.check_partial(ann, where)
+        category = self.cat_names.get(cat_id) if is_key(cat_id) else None
+        self.check_attributes(ann.get('attributes'), where, category)
+        self.check_partial(ann, where, category)
 
     def check_bbox(
         self, ann: dict, where: str, size: Optional[Tuple[int, int]]
@@ -572,7 +604,9 @@ class _Checker:
             except AttributeSpecError as err:
                 self.add(where, field, str(err))
 
-    def check_partial(self, ann: dict, where: str) -> None:
+    def check_partial(
+        self, ann: dict, where: str, category: Optional[str] = None
+    ) -> None:
         """``partial_attributes``: values present in a group otherwise
         unknown (multi-label groups only)."""
         partial = ann.get('partial_attributes')
@@ -585,7 +619,9 @@ class _Checker:
             group = self.groups.get(name) or self._undeclared(
                 name, where, 'partial_attributes'
             )
-            if group is None:
+            if group is None or not self._applies(
+                group, category, where, field
+            ):
                 continue
             if not group.multi_label:
                 self.add(
@@ -610,7 +646,28 @@ class _Checker:
             else:
                 self._check_values(group, values, where, 'partial_attributes')
 
-    def check_attributes(self, attributes: Any, where: str) -> None:
+    def _applies(
+        self,
+        group: AttributeGroup,
+        category: Optional[str],
+        where: str,
+        field: str,
+    ) -> bool:
+        """Whether a group applies to a category; a defect if not."""
+        if category is None or group.applies_to(category):
+            return True
+        self.add(
+            where,
+            field,
+            f'group "{group.name}" does not apply to category "{category}" '
+            f'(it applies to {list(group.categories)}); remove the value or '
+            f'add "{category}" to the "categories" of the group',
+        )
+        return False
+
+    def check_attributes(
+        self, attributes: Any, where: str, category: Optional[str] = None
+    ) -> None:
         if not isinstance(attributes, dict):
             return  # None, or reported by check_fields
         for name, value in attributes.items():
@@ -618,6 +675,8 @@ class _Checker:
                 name, where, 'attributes'
             )
             if group is None or value is None:
+                continue
+            if not self._applies(group, category, where, f'attributes.{name}'):
                 continue
             if group.multi_label and type(value) is list:
                 try:  # declared names only: the common case, in one call
@@ -644,6 +703,7 @@ def check_attr_coco(
     img_dir: Optional[str] = None,
     warnings: Optional[List[str]] = None,
     progress: bool = False,
+    groups: Optional[List[dict]] = None,
 ) -> Tuple[dict, List[str]]:
     """Convert to attribute COCO and list the defects (errors).
 
@@ -656,6 +716,8 @@ def check_attr_coco(
             they do not make the file unusable.
         progress (bool): Show a progress bar over the annotations on a
             terminal. Defaults to False.
+        groups (list[dict], optional): The attribute groups of a file
+            that declares none (see :func:`.formats.to_canonical`).
 
     Returns:
         tuple[dict, list[str]]: The canonical dict (values not yet
@@ -679,7 +741,7 @@ def check_attr_coco(
             defects.append(
                 f'top level: field "{key}": expected a list ({got})'
             )
-    canonical = to_canonical(data, defects, warnings)
+    canonical = to_canonical(data, defects, warnings, groups)
     _Checker(canonical, img_dir, defects, warnings, progress).run()
     return canonical, defects
 

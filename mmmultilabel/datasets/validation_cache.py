@@ -3,7 +3,9 @@
 Validating a large file costs as much as reading it, and a training run
 reads the same file again in every start, rank and DataLoader worker that
 rebuilds the data set. A file that passed is recorded here, keyed by the
-SHA-256 of its text and :data:`~.validation.VALIDATOR_VERSION`; a later
+SHA-256 of its text and of the options that change what the validator
+finds (the config's ``attribute_groups``), and by
+:data:`~.validation.VALIDATOR_VERSION`; a later
 load of the same text skips the full validation and shows the recorded
 warnings again. Only the fact "this text passed, with these warnings" is
 stored, never the data; a file with defects is never recorded, so it is
@@ -22,7 +24,7 @@ import os
 import os.path as osp
 import tempfile
 from logging import WARNING
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 from mmengine.logging import print_log
 
@@ -45,10 +47,13 @@ def cache_dir() -> str:
     return osp.join(root, 'validated')
 
 
-def entry_key(text: str) -> str:
-    """Key of the record of the annotation file whose JSON text is ``text``:
-    its SHA-256 and the validator's version."""
+def entry_key(text: str, options: Mapping) -> str:
+    """Key of the record of the annotation file whose JSON text is ``text``,
+    validated with ``options`` (the arguments that change what the
+    validator finds, e.g. the config's ``attribute_groups``): the SHA-256
+    of both and the validator's version."""
     digest = hashlib.sha256(text.encode('utf-8', 'surrogatepass'))
+    digest.update(json.dumps(options, sort_keys=True, default=repr).encode())
     return f'{digest.hexdigest()}-v{VALIDATOR_VERSION}'
 
 

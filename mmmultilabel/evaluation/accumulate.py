@@ -268,3 +268,10 @@ def mean_precision(precision: np.ndarray, empty: float = -1.0) -> float:
     ``COCOeval.summarize``, NaN as PACO's ``get_AP_from_precisions``)."""
     valid = precision[precision > -1]
     return float(np.mean(valid)) if valid.size else empty
+
+
+def f1_from_counts(tp, fp, fn, empty: float = 0.0) -> np.ndarray:
+    """``F1 = 2 TP / (2 TP + FP + FN)`` of integer counts (any shape), and
+    ``empty`` where the denominator is 0 (nothing predicted or true)."""
+    denom = 2 * tp + fp + fn
+    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), empty)

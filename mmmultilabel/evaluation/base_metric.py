@@ -20,9 +20,10 @@ from mmengine.fileio import dump
 from mmengine.logging import MMLogger, print_log
 
 from mmmultilabel.datasets.formats import read_annotation_file
-from mmmultilabel.utils import AttributeSpec, expand_runs
+from mmmultilabel.utils import UNKNOWN, AttributeSpec, expand_runs
 from mmmultilabel.utils.errors import AnnotationDefectError, ConfigError
 
+from .result_forms import label_dtype
 from .results_io import load_attr_coco_api
 
 
@@ -48,12 +49,9 @@ class BaseAttrCocoMetric(CocoMetric):
 
     Args:
         metric (str | Sequence[str]): ``'bbox'`` and/or ``'segm'``.
-        format_only (bool): Only write the results files.
-        outfile_prefix (str, optional): Prefix of the results files.
-        backend_args (dict, optional): Arguments of the file backend.
-        collect_device (str): ``'cpu'`` or ``'gpu'``.
-        prefix (str, optional): Metric name prefix (default ``'coco'``).
-        **coco_args: The other arguments of ``CocoMetric``.
+        **coco_args: The other arguments of ``CocoMetric`` but
+            ``ann_file`` (``format_only``, ``outfile_prefix``,
+            ``backend_args``, ``collect_device``, ``prefix``, ...).
     """
 
     default_prefix: Optional[str] = 'coco'
@@ -61,11 +59,6 @@ class BaseAttrCocoMetric(CocoMetric):
     def __init__(
         self,
         metric: Union[str, Sequence[str]] = ('bbox', 'segm'),
-        format_only: bool = False,
-        outfile_prefix: Optional[str] = None,
-        backend_args: Optional[dict] = None,
-        collect_device: str = 'cpu',
-        prefix: Optional[str] = None,
         **coco_args,
     ) -> None:
         metrics = [metric] if isinstance(metric, str) else list(metric)
@@ -75,16 +68,7 @@ class BaseAttrCocoMetric(CocoMetric):
                     f'{type(self).__name__} evaluates "bbox" and "segm", got '
                     f'"{m}"; use mmdet\'s CocoMetric for proposals'
                 )
-        super().__init__(
-            ann_file=None,
-            metric=metrics,
-            format_only=format_only,
-            outfile_prefix=outfile_prefix,
-            backend_args=backend_args,
-            collect_device=collect_device,
-            prefix=prefix,
-            **coco_args,
-        )
+        super().__init__(ann_file=None, metric=metrics, **coco_args)
         self.ann_file: Optional[str] = None
         self._warned_no_attr = False
 
@@ -176,12 +160,10 @@ class BaseAttrCocoMetric(CocoMetric):
                     f'{tuple(arr.shape)}, expected ({num}, {width}) for '
                     f'{num} instances and attribute groups {spec.names}'
                 )
-        # small records: int8 unless a single-label group has > 127 values
-        widest = max(
-            (g.num_values for g in spec if not g.multi_label), default=0
-        )
-        dtype = np.int8 if widest <= 127 else np.int32
-        return labels.astype(dtype), scores.astype(np.float32)
+        # groups that do not apply to the predicted class: unknown
+        off = spec.inapplicable_columns(self.dataset_meta['classes'])
+        labels = np.where(off[pred['labels'].cpu().numpy()], UNKNOWN, labels)
+        return labels.astype(label_dtype(spec)), scores.astype(np.float32)
 
     # ------------------------------------------------------------ formatting
     def _results_to_coco(
@@ -197,6 +179,11 @@ class BaseAttrCocoMetric(CocoMetric):
         if 'masks' in preds[0]:
             out['segm'] = []
         slices = [(g, s.start, s.stop) for g, s in spec.score_slices.items()]
+        # the groups that apply to each class (label)
+        groups = [
+            set(spec.applicable_names(name))
+            for name in self.dataset_meta['classes']
+        ]
         decoded: dict = {}
         for pred in preds:
             img_id = pred['img_id']
@@ -216,40 +203,37 @@ class BaseAttrCocoMetric(CocoMetric):
                         decoded[row] = spec.decode(row)
                     attrs.append(decoded[row])
                 attr_scores = [
-                    {g: r[a:b] for g, a, b in slices}
-                    for r in pred['attr_scores'].tolist()
-                ]
-            for n in range(num):
-                out['bbox'].append(
-                    dict(
-                        image_id=img_id,
-                        bbox=boxes[n],
-                        score=scores[n],
-                        category_id=cats[n],
-                        attributes=attrs[n],
-                        attribute_scores=attr_scores[n],
+                    {g: r[a:b] for g, a, b in slices if g in groups[label]}
+                    for r, label in zip(
+                        pred['attr_scores'].tolist(), pred['labels'].tolist()
                     )
+                ]
+
+            def record(n: int, score: float, **mask) -> dict:
+                return dict(
+                    image_id=img_id,
+                    bbox=boxes[n],
+                    score=score,
+                    category_id=cats[n],
+                    **mask,
+                    attributes=attrs[n],
+                    attribute_scores=attr_scores[n],
                 )
+
+            out['bbox'].extend(record(n, scores[n]) for n in range(num))
             if 'segm' not in out:
                 continue
             mask_scores = pred.get('mask_scores', pred['scores']).tolist()
             for n, mask in enumerate(pred['masks']):
                 counts = mask['counts']
+                segmentation = dict(
+                    size=list(mask['size']),
+                    counts=counts.decode()
+                    if isinstance(counts, bytes)
+                    else counts,
+                )
                 out['segm'].append(
-                    dict(
-                        image_id=img_id,
-                        bbox=boxes[n],
-                        score=mask_scores[n],
-                        category_id=cats[n],
-                        segmentation=dict(
-                            size=list(mask['size']),
-                            counts=counts.decode()
-                            if isinstance(counts, bytes)
-                            else counts,
-                        ),
-                        attributes=attrs[n],
-                        attribute_scores=attr_scores[n],
-                    )
+                    record(n, mask_scores[n], segmentation=segmentation)
                 )
         return out
 

@@ -160,3 +160,53 @@ def match_ragged(
         dets = det_start[cells][:, None] + rank[None, :]  # (n, Dmax)
         out[:, dets[valid]] = match.transpose(1, 0, 2)[:, valid]
     return out
+
+
+def ignored_last(gts: Sequence[dict], a_rng: Sequence[float]):
+    """COCOeval's ground-truth order of a cell: ``ignore`` or outside the
+    area range ``a_rng`` last (stable).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: (G,) order and (G,) bool ignore
+        flags in that order.
+    """
+    ignore = np.array(
+        [
+            bool(g['ignore']) or g['area'] < a_rng[0] or g['area'] > a_rng[1]
+            for g in gts
+        ],
+        dtype=bool,
+    )
+    order = np.argsort(ignore, kind='mergesort')
+    return order, ignore[order]
+
+
+def match_records(
+    match: np.ndarray,
+    gts: Sequence[dict],
+    gt_ignore: np.ndarray,
+    dts: Sequence[dict],
+    a_rng: Sequence[float],
+):
+    """COCOeval's ``dtMatches`` and ``dtIgnore`` from matched indices.
+
+    Args:
+        match (np.ndarray): (..., D) index of the matched ground truth (in
+            the order of ``gts``) or -1.
+        gts (Sequence[dict]): (G,) ground truths, ignored ones last.
+        gt_ignore (np.ndarray): (G,) bool.
+        dts (Sequence[dict]): (D,) detections.
+        a_rng (Sequence[float]): The area range.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: (..., D) matched ground-truth id
+        (float, 0 if unmatched) and bool ignore flags: matched to an
+        ignored ground truth, or unmatched (a ground truth with id 0
+        counts as unmatched, as in COCOeval) and outside the area range.
+    """
+    gt_ids = np.array([g['id'] for g in gts] + [0], dtype=float)
+    dtm = gt_ids[match]  # -1 reads the trailing 0: unmatched
+    dt_ig = (match >= 0) & np.append(gt_ignore, False)[match]
+    areas = np.array([d['area'] for d in dts], dtype=float)
+    dt_ig |= (dtm == 0) & ((areas < a_rng[0]) | (areas > a_rng[1]))
+    return dtm, dt_ig

@@ -42,6 +42,8 @@ from typing import (
     Tuple,
 )
 
+import numpy as np
+
 from mmmultilabel.datasets.formats import (
     ATTR_COCO,
     ATTRIBUTE_ID_MAP,
@@ -153,24 +155,42 @@ def _read_own(res: Mapping, vocab: AttributeVocabulary, where: str):
         vocab.spec.encode(attributes)
     except (AttributeSpecError, TypeError) as err:
         raise ResultsError(f'{where}: field "attributes": {err}') from None
+    check_attribute_scores(scores, vocab.spec, where)
+    return dict(attributes), dict(scores)
+
+
+def check_attribute_scores(
+    scores, spec: AttributeSpec, where: str, error: type = ResultsError
+) -> None:
+    """Raise ``error`` unless ``scores`` (the ``attribute_scores`` of the
+    ``own`` form) maps declared groups to one probability per value."""
     if not isinstance(scores, Mapping):
-        raise ResultsError(
+        raise error(
             f'{where}: field "attribute_scores": expected {{group: [the '
             f'probability of every value]}}, got {scores!r}'
         )
     for name, probs in scores.items():
-        if name not in vocab.spec.names:
-            raise ResultsError(
+        sl = spec.score_slices.get(name)
+        if sl is None:
+            raise error(
                 f'{where}: field "attribute_scores": undeclared group '
-                f'"{name}"; declared groups are {vocab.spec.names}'
+                f'"{name}"; declared groups are {spec.names}'
             )
-        width = vocab.spec.group(name).num_values
-        if not isinstance(probs, (list, tuple)) or len(probs) != width:
-            raise ResultsError(
+        if not isinstance(probs, (list, tuple)) or len(probs) != (
+            sl.stop - sl.start
+        ):
+            raise error(
                 f'{where}: field "attribute_scores"["{name}"]: expected '
-                f'{width} probabilities, got {str(probs)[:100]}'
+                f'{sl.stop - sl.start} probabilities (values '
+                f'{list(spec.group(name).values)}), got {str(probs)[:100]}'
             )
-    return dict(attributes), dict(scores)
+
+
+def label_dtype(spec: AttributeSpec) -> type:
+    """dtype of small label rows: int8 unless a single-label group has
+    more than 127 values (multi-label columns hold -1, 0 or 1)."""
+    widest = max((g.num_values for g in spec if not g.multi_label), default=0)
+    return np.int8 if widest <= 127 else np.int32
 
 
 def _read_fashionpedia(res: Mapping, vocab: AttributeVocabulary, where: str):
@@ -396,6 +416,9 @@ def detect_result_form(
             not accept.
     """
     accepted = ACCEPTED_FORMS.get(vocab.gt_format, (OWN,))
+    fields = ' or '.join(
+        '/'.join(f'"{k}"' for k in FORM_FIELDS[f]) for f in accepted
+    )
     form = None
     for n, res in enumerate(results):
         if not isinstance(res, Mapping):
@@ -407,9 +430,6 @@ def detect_result_form(
         if this is None:
             if len(vocab.spec) == 0:
                 continue
-            fields = ' or '.join(
-                '/'.join(f'"{k}"' for k in FORM_FIELDS[f]) for f in accepted
-            )
             raise ResultsError(
                 f'{_where(source, n, res)}: no attribute field, while '
                 f'{vocab.source} ({vocab.gt_format} form) has attribute '
@@ -422,12 +442,8 @@ def detect_result_form(
                     f'{_where(source, n, res)}: field '
                     f'"{FORM_FIELDS[form][0]}" is the {form} form, which '
                     f'cannot be read against {vocab.source} '
-                    f'({vocab.gt_format} form); give '
-                    + ' or '.join(
-                        '/'.join(f'"{k}"' for k in FORM_FIELDS[f])
-                        for f in accepted
-                    )
-                    + ' (tools/dataset_converters/convert_results.py '
+                    f'({vocab.gt_format} form); give {fields} '
+                    '(tools/dataset_converters/convert_results.py '
                     'converts between forms)'
                 )
         elif this != form:

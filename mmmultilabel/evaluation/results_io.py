@@ -44,6 +44,7 @@ def load_attr_coco_api(
     ann_file: Union[str, Mapping],
     backend_args: Optional[dict] = None,
     validate: bool = True,
+    attribute_groups: Optional[list] = None,
 ) -> COCO:
     """Ground truth with attributes as a COCO api object.
 
@@ -62,13 +63,18 @@ def load_attr_coco_api(
         backend_args (dict, optional): Arguments of the file backend.
         validate (bool): Check the data and raise on any defect, listing
             all of them. Defaults to True.
+        attribute_groups (list[dict], optional): The groups of a file that
+            declares none (CVAT's COCO 1.0), e.g. the data set's.
 
     Returns:
         COCO: mmdet's COCO api over the canonical dict; its ``source``
         attribute is the file name (``<dict>`` for a dict).
     """
     data = load_attr_coco(
-        ann_file, backend_args=backend_args, validate=validate
+        ann_file,
+        backend_args=backend_args,
+        validate=validate,
+        attribute_groups=attribute_groups,
     )
     source = ann_file if isinstance(ann_file, str) else '<dict>'
     return coco_from_dict(data, source)
@@ -280,23 +286,20 @@ def check_result(
             f'{res.get("image_id")!r}, which is not an image of {gt_source}; '
             'evaluate against the ground truth the results were made for'
         )
+    where = f'{source}: result #{n + 1} (image id {res["image_id"]})'
     if res.get('category_id') not in coco_gt.cats:
         raise ResultsError(
-            f'{source}: result #{n + 1} (image id {res["image_id"]}) has '
-            f'category id {res.get("category_id")!r}, which is not a '
-            f'category of {gt_source} (ids {sorted(coco_gt.cats)[:50]})'
+            f'{where} has category id {res.get("category_id")!r}, which is '
+            f'not a category of {gt_source} (ids {sorted(coco_gt.cats)[:50]})'
         )
     seg, img = res.get('segmentation'), coco_gt.imgs[res['image_id']]
     size = [img.get('height'), img.get('width')]
     if isinstance(seg, Mapping) and list(seg.get('size') or []) != size:
         raise ResultsError(
-            f'{source}: result #{n + 1} (image id {res["image_id"]}): field '
-            f'"segmentation": mask size {seg.get("size")} differs from the '
-            f'image size [height, width] = {size} of {gt_source}'
+            f'{where}: field "segmentation": mask size {seg.get("size")} '
+            f'differs from the image size [height, width] = {size} of '
+            f'{gt_source}'
         )
     score = res.get('score')
     if not isinstance(score, numbers.Real) or isinstance(score, bool):
-        raise ResultsError(
-            f'{source}: result #{n + 1} (image id {res["image_id"]}) has no '
-            f'numeric "score" (got {score!r})'
-        )
+        raise ResultsError(f'{where} has no numeric "score" (got {score!r})')

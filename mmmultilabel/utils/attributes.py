@@ -63,11 +63,17 @@ AttrValue = Union[str, int, Sequence[Union[str, int]], None]
 
 @dataclass(frozen=True)
 class AttributeGroup:
-    """One attribute group: a name, its ordered values, and its kind."""
+    """One attribute group: a name, its ordered values, its kind and the
+    categories it applies to (None: every category)."""
 
     name: str
     values: tuple
     multi_label: bool = False
+    categories: Optional[tuple] = None
+
+    def applies_to(self, category: str) -> bool:
+        """Whether instances of the category (a name) have this group."""
+        return self.categories is None or category in self.categories
 
     @property
     def num_values(self) -> int:
@@ -109,8 +115,10 @@ class AttributeSpec:
 
     Args:
         groups (Sequence[dict | AttributeGroup]): Groups in order, each a
-            dict with ``name``, ``values`` and optional ``multi_label``
-            (default False) as in the ``attribute_groups`` of the data set;
+            dict with ``name``, ``values``, optional ``multi_label``
+            (default False) and optional ``categories`` (the category names
+            the group applies to; default every category) as in the
+            ``attribute_groups`` of the data set;
             or the path of an annotation file (any form that
             :func:`mmmultilabel.datasets.load_attr_coco` reads) whose groups
             are taken, so that a config need not repeat a long list.
@@ -120,6 +128,7 @@ class AttributeSpec:
         if isinstance(groups, str):
             groups = self._groups_from_file(groups)
         self.groups = tuple(self._to_group(g) for g in (groups or []))
+        self._inapplicable: Dict[tuple, np.ndarray] = {}
         names = [g.name for g in self.groups]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -158,10 +167,20 @@ class AttributeSpec:
                 "dict(name='color', values=['red', 'green'], "
                 f'multi_label=False); got {g!r}'
             )
+        categories = g.get('categories')
+        if categories is not None and (
+            isinstance(categories, str)
+            or not all(isinstance(c, str) for c in categories)
+        ):
+            raise AttributeSpecError(
+                f'attribute group "{g["name"]}": "categories" must be a list '
+                f'of category names, e.g. ["car", "bus"]; got {categories!r}'
+            )
         return AttributeGroup(
             name=str(g['name']),
             values=tuple(str(v) for v in g['values']),
             multi_label=bool(g.get('multi_label', False)),
+            categories=None if categories is None else tuple(categories),
         )
 
     # ------------------------------------------------------------------ layout
@@ -226,10 +245,43 @@ class AttributeSpec:
 
     def to_list(self) -> List[dict]:
         """Plain ``attribute_groups`` list, as stored in metainfo/JSON."""
-        return [
-            dict(name=g.name, values=list(g.values), multi_label=g.multi_label)
-            for g in self.groups
-        ]
+        out = []
+        for g in self.groups:
+            out.append(
+                dict(
+                    name=g.name,
+                    values=list(g.values),
+                    multi_label=g.multi_label,
+                )
+            )
+            if g.categories is not None:
+                out[-1]['categories'] = list(g.categories)
+        return out
+
+    # ----------------------------------------------------------- applicability
+    def inapplicable_columns(self, classes: Sequence[str]) -> np.ndarray:
+        """Which label columns each class does not have.
+
+        Args:
+            classes (Sequence[str]): Class names, in label order.
+
+        Returns:
+            np.ndarray: Shape (C, D), bool: True where the group of the
+            column does not apply to the class (its label is unknown).
+        """
+        classes = tuple(classes)
+        cached = self._inapplicable.get(classes)
+        if cached is None:
+            cached = np.zeros((len(classes), self.num_label_columns), bool)
+            for g, cols in zip(self.groups, self.label_slices.values()):
+                for c, name in enumerate(classes):
+                    cached[c, cols] = not g.applies_to(name)
+            self._inapplicable[classes] = cached
+        return cached
+
+    def applicable_names(self, category: str) -> List[str]:
+        """Names of the groups that apply to a category (a name)."""
+        return [g.name for g in self.groups if g.applies_to(category)]
 
     # ---------------------------------------------------------------- encoding
     def encode(

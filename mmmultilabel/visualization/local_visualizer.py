@@ -35,6 +35,7 @@ def format_attributes(
     attr_scores: Optional[Sequence[float]] = None,
     unknown_text: Optional[str] = '?',
     empty_text: str = '-',
+    category: Optional[str] = None,
 ) -> List[str]:
     """Texts ``group=value`` of one instance, one per attribute group.
 
@@ -50,6 +51,9 @@ def format_attributes(
             (``color=?``); None leaves unknown groups out. Defaults to '?'.
         empty_text (str): Text of a known multi-label group with no value
             present. Defaults to '-'.
+        category (str, optional): Class name of the instance: the groups
+            that do not apply to it are left out. Defaults to None (all
+            groups).
 
     Returns:
         list[str]: E.g. ``['color=red', 'size=?', 'pattern=striped,dotted']``.
@@ -76,6 +80,8 @@ def format_attributes(
     texts = []
     label_slices, score_slices = spec.label_slices, spec.score_slices
     for group in spec:
+        if category is not None and not group.applies_to(category):
+            continue
         cols = row[label_slices[group.name]]
         probs = None if scores is None else scores[score_slices[group.name]]
         if any(c == UNKNOWN for c in cols):
@@ -349,12 +355,13 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
         scores = _to_numpy(instances.scores) if 'scores' in instances else None
         texts = []
         for i, label in enumerate(labels):
+            name = None
+            if classes is not None and label < len(classes):
+                name = str(classes[label])
             if 'label_names' in instances:
                 head = str(instances.label_names[i])
-            elif classes is not None and label < len(classes):
-                head = str(classes[label])
             else:
-                head = f'class {label}'
+                head = name or f'class {label}'
             if scores is not None:
                 head += f' {float(scores[i]):.2f}'
             parts = [head]
@@ -365,6 +372,7 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
                     None if attr_scores is None else attr_scores[i],
                     unknown_text=self.unknown_text,
                     empty_text=self.empty_text,
+                    category=name,
                 )
             texts.append(parts)
         return texts

@@ -116,3 +116,92 @@ def test_clear_errors(attr_files, images_dir, tmp_path, capsys):
     empty.mkdir()
     assert tool.main([cfg, ckpt, str(empty), *out]) == 2
     assert 'no image in folder' in capsys.readouterr().err
+
+
+def _instances(coco: dict) -> dict:
+    """``{image name: sorted [(category, attributes, mask bytes)]}``."""
+    import pycocotools.mask as mask_util
+
+    cats = {c['id']: c['name'] for c in coco['categories']}
+    size = {i['id']: (i['height'], i['width']) for i in coco['images']}
+    names = {i['id']: osp.basename(i['file_name']) for i in coco['images']}
+    out = {name: [] for name in names.values()}
+    for a in coco['annotations']:
+        h, w = size[a['image_id']]
+        seg = a['segmentation']
+        rle = (
+            mask_util.merge(mask_util.frPyObjects(seg, h, w))
+            if isinstance(seg, list)
+            else seg
+        )
+        mask = mask_util.decode(rle)
+        attrs = {k: v for k, v in a.get('attributes', {}).items()}
+        out[names[a['image_id']]].append(
+            (cats[a['category_id']], json.dumps(attrs, sort_keys=True), mask)
+        )
+    return out
+
+
+@pytest.mark.parametrize('fmt', ['cvat', 'label-studio'])
+def test_export_reads_back(fmt, attr_files, images_dir, tmp_path):
+    """Predictions exported for a tool read back with that tool's reader:
+    the same instances, masks and attribute values as the records."""
+    import pycocotools.mask as mask_util
+
+    from mmmultilabel.datasets.cvat import CvatOptions, read_cvat
+    from mmmultilabel.datasets.label_studio import (
+        LabelConfig,
+        convert_label_studio,
+    )
+
+    tool = _load_tool()
+    out_dir = tmp_path / 'out'
+    argv = [*attr_files, str(images_dir), '--out-dir', str(out_dir)]
+    argv += ['--no-vis', '--score-thr', '0.02', '--export', fmt]
+    assert tool.main(argv) == 0
+    expected = {}
+    for name in sorted(os.listdir(out_dir / 'preds')):
+        with open(out_dir / 'preds' / name) as f:
+            record = json.load(f)
+        rows = []
+        for inst in record['instances']:
+            mask = mask_util.decode(inst['mask'])
+            if not mask.any():
+                continue
+            attrs = {
+                g: a['value']
+                for g, a in inst['attributes'].items()
+                if a['value'] is not None
+            }
+            rows.append(
+                (inst['category'], json.dumps(attrs, sort_keys=True), mask)
+            )
+        expected[osp.basename(record['image'])] = rows
+    assert sum(map(len, expected.values())) > 3
+    export = out_dir / fmt
+    if fmt == 'cvat':
+        (coco,) = read_cvat(
+            str(export / 'annotations.xml'),
+            # CVAT holds a multi-label group as the label's checkboxes
+            CvatOptions(
+                img_dir=str(images_dir),
+                checkboxes='group',
+                checkbox_group='pattern',
+            ),
+        ).subsets.values()
+    else:
+        config = LabelConfig.from_string(
+            (export / 'label_config.xml').read_text()
+        )
+        coco = convert_label_studio(
+            str(export / 'tasks.json'),
+            config,
+            img_dir=str(images_dir),
+            source='predictions',
+            progress=False,
+        ).coco
+    got = _instances(coco)
+    assert set(got) == set(expected)
+    key = lambda r: (r[0], r[1], r[2].tobytes())  # noqa: E731
+    for name, rows in expected.items():
+        assert sorted(map(key, got[name])) == sorted(map(key, rows)), name

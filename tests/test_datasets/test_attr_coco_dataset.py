@@ -149,3 +149,31 @@ def test_backend_args_reach_the_file_backend(five_instances):
         dataset_cfg(five_instances, [], backend_args=dict(backend='local'))
     )
     assert len(instances(dataset)) == 5
+
+
+def test_group_limited_to_some_categories(five_instances, tmp_path):
+    with open(five_instances['ann_file']) as f:
+        data = json.load(f)
+    cats = {c['id']: c['name'] for c in data['categories']}
+    first = data['attribute_groups'][0]
+    owners = sorted(
+        {
+            cats[a['category_id']]
+            for a in data['annotations']
+            if a.get('attributes', {}).get(first['name']) is not None
+        }
+    )
+    first['categories'] = owners
+    path = tmp_path / 'limited.json'
+    path.write_text(json.dumps(data))
+    cfg = dataset_cfg(dict(five_instances, ann_file=str(path)), [])
+    dataset = DATASETS.build(cfg)
+    assert dataset.metainfo['attribute_groups'][0]['categories'] == owners
+    assert {
+        i['bbox_label']: i['attr_labels'] for i in instances(dataset)
+    } == EXPECTED_ROWS
+    # a config that declares the group for every category does not match
+    with pytest.raises(
+        AnnotationDefectError, match='applies to categories all'
+    ):
+        DATASETS.build(dict(cfg, metainfo=dict(attribute_groups=GROUPS)))

@@ -149,6 +149,21 @@ DEFECTS = {
         'outside the image: RLE size [60, 40] differs from the image size '
         '[30, 40]',
     ),
+    'value of a group for a category it does not apply to': (
+        lambda d: (
+            d['attribute_groups'][0].update(categories=['car']),
+            ann(d).update(category_id=2),
+        ),
+        'annotation id=1 (image id=1): field "attributes.color": group '
+        '"color" does not apply to category "bus" (it applies to '
+        '[\'car\']); remove the value or add "bus" to the "categories" '
+        'of the group',
+    ),
+    'group applies to an undeclared category': (
+        lambda d: d['attribute_groups'][0].update(categories=['car', 'van']),
+        'top level: field "attribute_groups[0].categories": group "color" '
+        'applies to [\'van\'], which are not in "categories"',
+    ),
     'missing area': (
         lambda d: ann(d).pop('area'),
         'annotation id=1 (image id=1): field "area": missing',

@@ -14,7 +14,13 @@ import torch
 from attr_eval_cases import CLASSES, GROUPS, coco_eval, make_case
 from mmdet.registry import METRICS
 
+from mmmultilabel.datasets import AnnotationDefectError
 from mmmultilabel.evaluation import AttrCocoMetric, base_metric
+from mmmultilabel.evaluation.attr.evaluate import (
+    attr_coco_tables,
+    evaluate_attr_coco,
+)
+from mmmultilabel.evaluation.results_io import load_attr_coco_api
 from mmmultilabel.utils import AttributeSpec
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -332,3 +338,90 @@ def test_wide_single_label_group(tmp_path):
     assert out['coco/segm_subcat_acc'] == 1.0
     with open(str(tmp_path / 'res.segm.json')) as f:
         assert json.load(f)[0]['attributes'] == dict(subcat='s150')
+
+
+def test_groups_apply_to_their_categories_only(case, tmp_path):
+    """A group limited to some categories: no prediction and no metric for
+    the others. Expected: the same metric with those predictions made
+    unknown by hand and the group declared for every category."""
+    gt, results = copy.deepcopy(case)
+    for a in gt['annotations']:
+        if a['category_id'] != 1:  # color: cubes only
+            a['attributes'].pop('color', None)
+    path = str(tmp_path / 'gt.json')
+    with open(path, 'w') as f:
+        json.dump(gt, f)
+    limited = [dict(GROUPS[0], categories=['cube'])] + GROUPS[1:]
+    limited_path = str(tmp_path / 'gt_limited.json')
+    with open(limited_path, 'w') as f:
+        json.dump(dict(gt, attribute_groups=limited), f)
+    metric = METRICS.build(
+        dict(
+            type='AttrCocoMetric',
+            ann_file=limited_path,
+            metric='segm',
+            classwise=True,
+            outfile_prefix=str(tmp_path / 'res'),
+        )
+    )
+    metric.dataset_meta = dict(classes=CLASSES, attribute_groups=limited)
+    metric.process({}, to_samples(gt, results))
+    out = metric.evaluate(size=len(gt['images']))
+
+    by_hand = copy.deepcopy(results)
+    for r in by_hand:
+        if r['category_id'] != 1:
+            r['attributes'].pop('color', None)
+    expected = run_metric(
+        to_samples(gt, by_hand), path, metric='segm', classwise=True
+    )
+    assert out == expected
+    assert out['coco/segm_color_num'] > 0
+    # no pair row of a category the group does not apply to
+    tables = attr_coco_tables(
+        evaluate_attr_coco(
+            load_attr_coco_api(limited_path),
+            str(tmp_path / 'res.segm.json'),
+            'segm',
+        )
+    )
+    pair_rows = {
+        tuple(cell.strip() for cell in line.split('|')[1:3])
+        for line in tables[-1].splitlines()
+        if line.count('|') == 7
+    }
+    assert {('cube', 'color'), ('ball', 'size')} <= pair_rows
+    assert ('ball', 'color') not in pair_rows
+    # the results files: the group only on cubes, values and scores
+    with open(str(tmp_path / 'res.segm.json')) as f:
+        written = json.load(f)
+    for r in written:
+        has = r['category_id'] == 1
+        assert ('color' in r['attribute_scores']) == has
+        if not has:
+            assert 'color' not in r['attributes']
+    assert any(r['category_id'] == 1 for r in written)
+
+
+def test_cvat_coco_ground_truth_takes_the_data_set_groups(
+    case, gt_file, tmp_path
+):
+    """CVAT's COCO 1.0 declares no groups: the metric reads it with those
+    of ``dataset_meta``, and gives what the same file with its groups
+    gives; without groups it stops with the fix."""
+    gt, results = case
+    cvat = copy.deepcopy(gt)
+    del cvat['attribute_groups']
+    for a in cvat['annotations']:
+        a['attributes'] = dict(a.get('attributes') or {}, occluded=False)
+    path = str(tmp_path / 'instances_default.json')
+    with open(path, 'w') as f:
+        json.dump(cvat, f)
+    samples = to_samples(gt, results)
+    assert run_metric(samples, path, metric='segm') == run_metric(
+        samples, gt_file, metric='segm'
+    )
+    metric = METRICS.build(dict(type='AttrCocoMetric', ann_file=path))
+    metric.dataset_meta = dict(classes=CLASSES)
+    with pytest.raises(AnnotationDefectError, match='give attribute_groups'):
+        metric.process({}, samples[:1])

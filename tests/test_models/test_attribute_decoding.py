@@ -127,6 +127,19 @@ def test_records_of_labels_and_scores():
     assert record['size'] == {'value': 'large', 'score': pytest.approx(0.4)}
 
 
+def test_records_leave_out_groups_of_other_categories():
+    scores = [0.1, 0.2, 0.7, 0.3, 0.4, 0.8, 0.6]
+    spec = AttributeSpec(
+        [dict(ATTRIBUTE_GROUPS[0], categories=['car'])]
+        + list(ATTRIBUTE_GROUPS[1:])
+    )
+    full = attr_predictions([2, 0, 1, 1], scores, spec, 'car')
+    assert full == attr_predictions([2, 0, 1, 1], scores, SPEC)
+    assert attr_predictions([2, 0, 1, 1], scores, spec, 'bus') == {
+        k: v for k, v in full.items() if k != 'color'
+    }
+
+
 def test_group_thresholds():
     assert attr_group_thrs(None, SPEC, 'thr') == {}
     assert attr_group_thrs(0.6, SPEC, 'thr') == dict(

@@ -92,6 +92,22 @@ def test_format_attributes():
         'size=?',
         'pattern=?',
     ]
+    # a group that does not apply to the category is left out
+    spec = AttributeSpec(
+        [
+            dict(g, categories=['car']) if g['name'] == 'size' else g
+            for g in GROUPS
+        ]
+    )
+    assert format_attributes(spec, unknown, category='car') == [
+        'color=?',
+        'size=large',
+        'pattern=-',
+    ]
+    assert format_attributes(spec, unknown, category='bus') == [
+        'color=?',
+        'pattern=-',
+    ]
     scores = [0.2, 0.7, 0.9, 0.05, 0.8, 0.6]
     assert format_attributes(SPEC, ROW, scores) == [
         'color=red 0.20',

@@ -15,8 +15,6 @@ regions (line, linestrip, point, points) are skipped and counted per file.
 """
 
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 from typing import List, Optional
@@ -25,6 +23,12 @@ from mmmultilabel.datasets.labelme import (
     LabelmeError,
     LabelmeSpec,
     convert_labelme_dir,
+)
+from mmmultilabel.utils.output_files import (
+    print_error,
+    print_warnings,
+    refuse_overwrite,
+    write_json,
 )
 
 
@@ -129,19 +133,14 @@ def build_spec(args: argparse.Namespace) -> LabelmeSpec:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if not osp.isdir(args.src_dir):
-        print(f'error: {args.src_dir} is not a directory', file=sys.stderr)
-        return 1
-    if osp.exists(args.out) and not args.force:
-        print(
-            f'error: {args.out} exists; pass --force to overwrite it',
-            file=sys.stderr,
-        )
-        return 1
+        return print_error(f'{args.src_dir} is not a directory')
+    refused = refuse_overwrite([args.out], args.force)
+    if refused:
+        return refused
     try:
         spec = build_spec(args)
     except LabelmeError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+        return print_error(str(err))
     result = convert_labelme_dir(
         args.src_dir,
         spec,
@@ -149,8 +148,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         progress=not args.no_progress,
         exclude=[args.out],
     )
-    for warning in result.warnings:
-        print(f'warning: {warning}', file=sys.stderr)
+    print_warnings(result.warnings)
     for defect in result.defects:
         print(defect, file=sys.stderr)
     if result.defects and not args.skip_invalid:
@@ -161,12 +159,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             file=sys.stderr,
         )
         return 1
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = f'{args.out}.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(result.coco, f)
-    os.replace(tmp, args.out)
+    write_json(result.coco, args.out)
     coco = result.coco
     skipped = (
         f', skipped {len(result.skipped)} file(s) with defects'

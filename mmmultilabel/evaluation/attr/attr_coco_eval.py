@@ -42,8 +42,9 @@ from mmmultilabel.utils import (
     gc_paused,
 )
 
-from ..accumulate import coco_precision, mean_precision
+from ..accumulate import coco_precision, f1_from_counts, mean_precision
 from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
+from ..result_forms import check_attribute_scores, label_dtype
 from .pair_precision import (
     block_entries,
     match_flags,
@@ -201,14 +202,6 @@ class AttrCOCOeval(COCOeval):
                 cache[key] = row
         return row
 
-    def _label_dtype(self) -> type:
-        """Small label rows: int8 unless a single-label group has more
-        than 127 values (multi-label columns hold -1, 0 or 1)."""
-        widest = max(
-            (g.num_values for g in self.spec if not g.multi_label), default=0
-        )
-        return np.int8 if widest <= 127 else np.int32
-
     def _encode_gts(self) -> None:
         """Label rows of the evaluated ground truths, by annotation id
         (``_gt_row``; ``_gt_ids`` maps a row back to its id)."""
@@ -226,7 +219,7 @@ class AttrCOCOeval(COCOeval):
                 self._gt_row[g['id']] = len(rows)
                 rows.append(self._encode(g.get('attributes'), cache, where))
         self._gt_ids = np.array(list(self._gt_row), dtype=np.int64)
-        self._gt_labels = np.array(rows, dtype=self._label_dtype()).reshape(
+        self._gt_labels = np.array(rows, dtype=label_dtype(self.spec)).reshape(
             len(rows), self.spec.num_label_columns
         )
 
@@ -238,7 +231,8 @@ class AttrCOCOeval(COCOeval):
         self._dt_ids = np.array(ids, dtype=np.int64)
         self._dt_row = {i: r for r, i in enumerate(ids)}
         labels = np.empty(
-            (len(ids), self.spec.num_label_columns), dtype=self._label_dtype()
+            (len(ids), self.spec.num_label_columns),
+            dtype=label_dtype(self.spec),
         )
         probs = np.zeros((len(ids), self.spec.num_values))
         slices = self.spec.score_slices
@@ -250,29 +244,11 @@ class AttrCOCOeval(COCOeval):
             )
             labels[r] = self._encode(ann.get('attributes'), cache, where)
             scores = ann.get('attribute_scores') or {}
-            if not isinstance(scores, Mapping):
-                raise AttributeSpecError(
-                    f'{where}: "attribute_scores" must map group name to '
-                    f'the list of value probabilities; got {scores!r}'
-                )
+            check_attribute_scores(
+                scores, self.spec, where, AttributeSpecError
+            )
             for name, values in scores.items():
-                if name not in slices:
-                    raise AttributeSpecError(
-                        f'{where}: "attribute_scores" has undeclared group '
-                        f'"{name}"; declared groups are {self.spec.names}'
-                    )
-                sl = slices[name]
-                if (
-                    not isinstance(values, (list, tuple))
-                    or len(values) != sl.stop - sl.start
-                ):
-                    raise AttributeSpecError(
-                        f'{where}: "attribute_scores"["{name}"] must list '
-                        f'{sl.stop - sl.start} probabilities (values '
-                        f'{list(self.spec.group(name).values)}); got '
-                        f'{values!r}'
-                    )
-                probs[r, sl] = values
+                probs[r, slices[name]] = values
         self._dt_labels, self._dt_probs = labels, probs
 
     def _collect_cells(self) -> Tuple[np.ndarray, np.ndarray]:
@@ -624,10 +600,7 @@ def value_f1(
     tp = (pred & true).sum(0)
     fp = (pred & ~true).sum(0)
     fn = (~pred & true).sum(0)
-    denom = 2 * tp + fp + fn
-    with np.errstate(invalid='ignore', divide='ignore'):
-        f1 = np.where(denom > 0, 2 * tp / denom, np.nan)
-    return tp, fp, fn, f1
+    return tp, fp, fn, f1_from_counts(tp, fp, fn, np.nan)
 
 
 def multilabel_f1(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -645,8 +618,7 @@ def multilabel_f1(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """
     p, g = pred == 1, gt == 1
     both = (p & g).sum(1)
-    size = p.sum(1) + g.sum(1)
-    f1 = np.where(size == 0, 1.0, 2.0 * both / np.maximum(size, 1))
+    f1 = f1_from_counts(both, p.sum(1) - both, g.sum(1) - both, 1.0)
     return np.where(pred[:, 0] == UNKNOWN, 0.0, f1)
 
 

@@ -8,8 +8,13 @@ import numpy as np
 from mmdet.registry import METRICS
 from mmengine.logging import MMLogger
 
+from mmmultilabel.datasets.formats import (
+    CVAT_COCO,
+    detect_format,
+    read_annotation_file,
+)
 from mmmultilabel.utils import AttributeSpec
-from mmmultilabel.utils.errors import ConfigError
+from mmmultilabel.utils.errors import AnnotationDefectError, ConfigError
 
 from ..base_metric import BaseAttrCocoMetric
 from ..results_io import load_attr_coco_api
@@ -163,14 +168,56 @@ class AttrCocoMetric(BaseAttrCocoMetric):
         self.ann_file = ann_file
         self.attr_iou_thr = attr_iou_thr
         self.attr_f1_thr = attr_f1_thr
+        self._sort_categories = sort_categories
+        # the COCO 1.0 of CVAT declares no groups: read once dataset_meta
+        # gives them (the Runner sets it before the first batch)
+        self._pending_gt: Optional[tuple] = None
         if ann_file is not None:
-            self._coco_api = load_attr_coco_api(ann_file, backend_args)
-            if sort_categories:
-                cats = self._coco_api.cats
-                self._coco_api.cats = {i: cats[i] for i in sorted(cats)}
-                self._coco_api.dataset['categories'] = sorted(
-                    self._coco_api.dataset['categories'], key=lambda c: c['id']
-                )
+            try:
+                self._load_gt(ann_file, backend_args)
+            except AnnotationDefectError:
+                raw = read_annotation_file(ann_file, backend_args)
+                if detect_format(raw) != CVAT_COCO:
+                    raise
+                self._pending_gt = (ann_file, backend_args)
+
+    def _load_gt(
+        self,
+        ann_file: str,
+        backend_args: Optional[dict],
+        attribute_groups: Optional[list] = None,
+    ) -> None:
+        """Read the ground truth of ``ann_file`` into ``_coco_api``."""
+        self._coco_api = load_attr_coco_api(
+            ann_file, backend_args, attribute_groups=attribute_groups
+        )
+        if self._sort_categories:
+            cats = self._coco_api.cats
+            self._coco_api.cats = {i: cats[i] for i in sorted(cats)}
+            self._coco_api.dataset['categories'] = sorted(
+                self._coco_api.dataset['categories'], key=lambda c: c['id']
+            )
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        """Meta info of the data set (mmengine's ``BaseMetric``)."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        self._dataset_meta = dataset_meta
+        groups = (dataset_meta or {}).get('attribute_groups')
+        if self._pending_gt is not None and groups is not None:
+            self._load_gt(*self._pending_gt, attribute_groups=groups)
+            self._pending_gt = None
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """As :meth:`BaseAttrCocoMetric.process`; a ground truth still
+        waiting for its groups (no ``attribute_groups`` in
+        ``dataset_meta``) raises its defect here."""
+        if self._pending_gt is not None:
+            self._load_gt(*self._pending_gt)
+        super().process(data_batch, data_samples)
 
     def evaluate_results(
         self, metric: str, results: List[dict], spec: AttributeSpec

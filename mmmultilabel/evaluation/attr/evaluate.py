@@ -21,19 +21,12 @@ from .attr_coco_eval import AttrCOCOeval
 #: Index of each category metric in ``COCOeval.stats`` (as mmdet's
 #: ``CocoMetric``).
 COCO_METRIC_NAMES = {
-    'mAP': 0,
-    'mAP_50': 1,
-    'mAP_75': 2,
-    'mAP_s': 3,
-    'mAP_m': 4,
-    'mAP_l': 5,
-    'AR@100': 6,
-    'AR@300': 7,
-    'AR@1000': 8,
-    'AR_s@1000': 9,
-    'AR_m@1000': 10,
-    'AR_l@1000': 11,
-}
+    name: index
+    for index, name in enumerate(
+        ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l', 'AR@100',
+         'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000')
+    )
+}  # fmt: skip
 DEFAULT_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
 
 

@@ -63,7 +63,8 @@ from mmmultilabel.datasets.formats import (
 )
 from mmmultilabel.utils.errors import AnnotationDefectError
 
-from ..accumulate import coco_precision, mean_precision
+from ..accumulate import coco_precision, f1_from_counts, mean_precision
+from ..matching import ignored_last, match_records
 from ..result_forms import AttributeVocabulary, convert_results
 from ..results_io import load_results, official_gt_coco
 
@@ -118,8 +119,7 @@ def binary_macro_f1(pred: np.ndarray, gt: np.ndarray, num_attrs: int):
     tn = num_attrs - tp - fp - fn
     # label 1 occurs if a 1 is in either vector; label 0 if a 0 is
     has1, has0 = (tp + fp + fn) > 0, (tn + fp + fn) > 0
-    f1_1 = np.where(has1, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-    f1_0 = np.where(has0, 2 * tn / np.maximum(2 * tn + fp + fn, 1), 0.0)
+    f1_1, f1_0 = f1_from_counts(tp, fp, fn), f1_from_counts(tn, fn, fp)
     both = has1 & has0
     return np.where(both, (f1_1 + f1_0) / 2, np.where(has1, f1_1, f1_0))
 
@@ -192,35 +192,17 @@ class FashionpediaEval(COCOeval):
             self._multihot(dt), self._multihot(gt), len(self.attr_column)
         )
 
-    def evaluate(self) -> None:
-        """IoUs and F1s of every cell, then the per-image matching."""
-        p = self.params
-        if not p.useCats:
+    def _prepare(self) -> None:
+        """``COCOeval._prepare``, then the categories with attributes,
+        whose cells :meth:`evaluateImg` matches with F1s."""
+        if not self.params.useCats:
             raise ValueError('FashionpediaEval needs params.useCats = 1')
-        p.imgIds = list(np.unique(p.imgIds))
-        p.catIds = list(np.unique(p.catIds))
-        p.maxDets = sorted(p.maxDets)
-        self._prepare()
+        super()._prepare()
         # [FP-CATS] by category *id* here, by position in accumulate()
         self.attr_cat_ids = {
-            c for c in p.catIds if c in FP_CATS_WITH_ATTRIBUTES
+            c for c in self.params.catIds if c in FP_CATS_WITH_ATTRIBUTES
         }
-        self.ious = {
-            (i, c): self.computeIoU(i, c) for i in p.imgIds for c in p.catIds
-        }
-        self.f1s = {
-            (i, c): self.compute_f1(i, c)
-            for i in p.imgIds
-            for c in p.catIds
-            if c in self.attr_cat_ids
-        }
-        max_det = p.maxDets[-1]
-        self.evalImgs = [
-            self.evaluateImg(i, c, a, max_det)
-            for c in p.catIds
-            for a in p.areaRng
-            for i in p.imgIds
-        ]
+        self.f1s: Dict[Tuple[int, int], np.ndarray] = {}
 
     def evaluateImg(self, imgId, catId, aRng, maxDet) -> Optional[dict]:
         """Match one cell at every (IoU, F1) threshold pair.
@@ -241,18 +223,12 @@ class FashionpediaEval(COCOeval):
         gt, dt = self._gts[imgId, catId], self._dts[imgId, catId]
         if len(gt) == 0 and len(dt) == 0:
             return None
-        gt_ignore = np.array(
-            [
-                bool(g['ignore'] or g['area'] < aRng[0] or g['area'] > aRng[1])
-                for g in gt
-            ],
-            dtype=bool,
-        )
-        gtind = np.argsort(gt_ignore, kind='mergesort')  # ignored last
+        gtind, gt_ignore = ignored_last(gt, aRng)
         gt = [gt[i] for i in gtind]
-        gt_ignore = gt_ignore[gtind]
         dt_order = np.argsort([-d['score'] for d in dt], kind='mergesort')
         dt = [dt[i] for i in dt_order[:maxDet]]
+        if (imgId, catId) not in self.f1s:
+            self.f1s[imgId, catId] = self.compute_f1(imgId, catId)
         ious, f1s = self.ious[imgId, catId], self.f1s[imgId, catId]
         num_t, num_f = len(self.params.iouThrs), len(self.f1_thrs)
         match = np.full((num_t, num_f, len(dt)), -1, dtype=np.int64)
@@ -262,21 +238,12 @@ class FashionpediaEval(COCOeval):
                 np.asarray(f1s)[:, gtind],
                 gt_ignore,
             )
+        dt_matches, dt_ignore = match_records(match, gt, gt_ignore, dt, aRng)
         matched = match >= 0
-        gt_ids = np.array([g['id'] for g in gt] + [0], dtype=np.int64)
         dt_ids = np.array([d['id'] for d in dt], dtype=np.int64)
-        # match == -1 reads the trailing 0: "unmatched" as in COCOeval
-        dt_matches = gt_ids[match].astype(float)
         gt_matches = np.zeros((num_t, num_f, len(gt)))
         t_idx, f_idx, d_idx = np.nonzero(matched)
         gt_matches[t_idx, f_idx, match[matched]] = dt_ids[d_idx]
-        dt_ignore = matched & np.append(gt_ignore, False)[match]
-        dt_out = np.array(
-            [d['area'] < aRng[0] or d['area'] > aRng[1] for d in dt], bool
-        )
-        # unmatched (a ground truth with id 0 counts as unmatched, as in
-        # COCOeval) detections outside the area range are ignored
-        dt_ignore |= (dt_matches == 0) & dt_out[None, None, :]
         return {
             'image_id': imgId,
             'category_id': catId,
@@ -519,10 +486,12 @@ def category_list_warnings(categories: Sequence[dict]) -> List[str]:
 
 
 #: Output names: ``AP_iou_f1`` (AP^{IoU+F1}) and ``AP_iou`` (AP^{IoU}),
-#: each with ``_50``, ``_75``, ``_s``, ``_m``, ``_l``.
-FP_METRIC_SUFFIXES = OrderedDict(
-    [('AP', ''), ('AP50', '_50'), ('AP75', '_75'), ('APs', '_s'),
-     ('APm', '_m'), ('APl', '_l')]
+#: each with ``_50``, ``_75``, ``_s``, ``_m``, ``_l``, and the label of each
+#: row of :func:`fashionpedia_table` (``{IoU}``: the IoU range).
+FP_METRICS = OrderedDict(
+    [('AP', ('', 'IoU={IoU}')), ('AP50', ('_50', 'IoU=0.50')),
+     ('AP75', ('_75', 'IoU=0.75')), ('APs', ('_s', 'area=small')),
+     ('APm', ('_m', 'area=medium')), ('APl', ('_l', 'area=large'))]
 )  # fmt: skip
 
 
@@ -640,7 +609,7 @@ def evaluate_fashionpedia(
         ('AP_iou_f1', ev.stats_iou_f1),
         ('AP_iou', ev.stats_iou),
     ):
-        for key, suffix in FP_METRIC_SUFFIXES.items():
+        for key, (suffix, _) in FP_METRICS.items():
             metrics[prefix + suffix] = stats[key]
     return metrics, [fashionpedia_table(ev)]
 
@@ -648,15 +617,10 @@ def evaluate_fashionpedia(
 def fashionpedia_table(ev: FashionpediaEval) -> str:
     """AP^{IoU+F1} and AP^{IoU} side by side, as a printable table."""
     thr = f'{ev.params.iouThrs[0]:0.2f}:{ev.params.iouThrs[-2]:0.2f}'
-    labels = OrderedDict(
-        [('AP', f'IoU={thr}'), ('AP50', 'IoU=0.50'), ('AP75', 'IoU=0.75'),
-         ('APs', 'area=small'), ('APm', 'area=medium'),
-         ('APl', 'area=large')]
-    )  # fmt: skip
     rows = [['', 'AP^{IoU+F1} (F1=0.50:0.95)', 'AP^{IoU}']]
-    for key, label in labels.items():
+    for key, (_, label) in FP_METRICS.items():
         rows.append(
-            [f'{key} ({label})']
+            [f'{key} ({label.format(IoU=thr)})']
             + [f'{s[key]:0.3f}' for s in (ev.stats_iou_f1, ev.stats_iou)]
         )
     return AsciiTable(rows, f'Fashionpedia ({ev.params.iouType})').table

@@ -37,6 +37,7 @@ import io
 from collections import OrderedDict, defaultdict
 from typing import Dict, List, Mapping, NoReturn, Sequence, Tuple
 
+from mmmultilabel.datasets.completion import is_int
 from mmmultilabel.datasets.known_fields import FEDERATED_IMAGE_FIELDS
 from mmmultilabel.utils.errors import (
     AnnotationDefectError,
@@ -60,10 +61,6 @@ PACO_HINT = (
 
 #: PACO's default (and official) number of detections kept per image.
 PACO_MAX_DETS = 300
-
-
-def _is_id(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class PacoGroundTruth:
@@ -184,7 +181,7 @@ class PacoGroundTruth:
         for cat in cats:
             if (
                 not isinstance(cat, Mapping)
-                or not _is_id(cat.get('id'))
+                or not is_int(cat.get('id'))
                 or not isinstance(cat.get('name'), str)
             ):
                 self._fail(
@@ -216,7 +213,7 @@ class PacoGroundTruth:
         attributes = data.get('attributes') or []
         self.attr_names: Dict[int, str] = {}
         for entry in attributes:
-            if not isinstance(entry, Mapping) or not _is_id(entry.get('id')):
+            if not isinstance(entry, Mapping) or not is_int(entry.get('id')):
                 self._fail(
                     'attributes',
                     f'expected {{"id": int, "name": str}}, got {entry!r:.200}',
@@ -292,7 +289,7 @@ class PacoGroundTruth:
         self.joint: List[Tuple[int, int, int]] = []
         for e in entries:
             if not isinstance(e, Mapping) or not all(
-                _is_id(e.get(k)) for k in ('obj', 'attr', 'obj-attr')
+                is_int(e.get(k)) for k in ('obj', 'attr', 'obj-attr')
             ):
                 self._fail(
                     'joint_obj_attribute_categories',
@@ -383,7 +380,7 @@ class PacoGroundTruth:
         if isinstance(segm, Mapping) and isinstance(segm.get('counts'), str):
             return segm
         img = self.coco.imgs[ann['image_id']]
-        if not all(_is_id(img.get(k)) for k in ('height', 'width')):
+        if not all(is_int(img.get(k)) for k in ('height', 'width')):
             self._fail(
                 f'image id={ann["image_id"]}',
                 'fields "height" and "width" are needed to read the polygon '

@@ -66,7 +66,7 @@ from pycocotools.cocoeval import COCOeval
 from mmmultilabel.utils.errors import ResultsError
 
 from ..accumulate import coco_precision_sparse, mean_precision
-from ..matching import match_ragged
+from ..matching import ignored_last, match_ragged, match_records
 from ..result_forms import PACO, AttributeVocabulary, convert_results
 from .ground_truth import (
     PACO_EXCLUDED_ATTRS,
@@ -364,24 +364,14 @@ class PACOeval(COCOeval):
 
     @staticmethod
     def _gt_ignore(cell: dict, a_rng: List[float]) -> np.ndarray:
-        """(G,) bool, positives ignored in the area range (``ignore`` or
-        outside it); the cell's ground truths are reordered, ignored
-        ones last, as COCOeval orders them for matching."""
-        gts = cell['gts']
-        ignore = np.array(
-            [
-                bool(g['ignore'])
-                or g['area'] < a_rng[0]
-                or g['area'] > a_rng[1]
-                for g in gts
-            ],
-            dtype=bool,
-        )
-        order = np.argsort(ignore, kind='mergesort')
-        cell['gts'] = [gts[n] for n in order]
+        """(G,) bool, positives ignored in the area range; the cell's ground
+        truths are reordered as COCOeval orders them for matching
+        (:func:`~..matching.ignored_last`)."""
+        order, ignore = ignored_last(cell['gts'], a_rng)
+        cell['gts'] = [cell['gts'][n] for n in order]
         if cell['rows'] is not None:
             cell['rows'] = cell['rows'][:, order]
-        return ignore[order]
+        return ignore
 
     def _match_cells(self, cells: List[dict]) -> List[np.ndarray]:
         """COCO's greedy matching of every pair cell at once.
@@ -428,14 +418,8 @@ class PACOeval(COCOeval):
             0, ``dtIgnore`` (T, D) bool, ``num_pos`` (non-ignored
             positives).
         """
-        gts, dts, gt_ig = cell['gts'], cell['dts'], cell['gt_ignore']
-        hit = match >= 0
-        gt_ids = np.array([g['id'] for g in gts] + [0], dtype=float)
-        dtm = gt_ids[match]  # -1 reads the trailing 0: unmatched
-        dt_ig = hit & np.append(gt_ig, False)[match]
-        areas = np.array([d['area'] for d in dts], dtype=float)
-        out_rng = (areas < a_rng[0]) | (areas > a_rng[1])
-        dt_ig |= (dtm == 0) & out_rng[None, :]
+        dts, gt_ig = cell['dts'], cell['gt_ignore']
+        dtm, dt_ig = match_records(match, cell['gts'], gt_ig, dts, a_rng)
         # unknown rule, from the object-level match of each detection
         free = (dtm == 0) & ~dt_ig
         if free.any():

@@ -340,6 +340,7 @@ def attr_predictions(
     attr_labels: Sequence[int],
     attr_scores: Sequence[float],
     spec: AttributeSpec,
+    category: Optional[str] = None,
 ) -> dict:
     """``{group: {'value': ..., 'score': ...}}`` of one instance.
 
@@ -347,6 +348,8 @@ def attr_predictions(
         attr_labels (Sequence[int]): Label row of width D.
         attr_scores (Sequence[float]): Score row of width S.
         spec (AttributeSpec): The attribute groups.
+        category (str, optional): Class name of the instance: the groups
+            that do not apply to it are left out. Defaults to None.
 
     Returns:
         dict: single-label group ``{'value': str, 'score': float}``;
@@ -360,6 +363,8 @@ def attr_predictions(
         (attr_labels[s] for s in spec.label_slices.values()),
         (attr_scores[s] for s in spec.score_slices.values()),
     ):
+        if category is not None and not group.applies_to(category):
+            continue
         if any(c == UNKNOWN for c in cols):
             out[group.name] = dict(value=None, score=None)
             continue
