@@ -140,6 +140,14 @@ def test_changed_validator_version_validates_again(
     assert len(cache) == 2
 
 
+def test_config_groups_are_part_of_the_key(five_instances, cache):
+    path = five_instances['ann_file']
+    other = [dict(name='size', values=['s', 'l'], multi_label=False)]
+    for groups in (None, other, None, other):
+        load_attr_coco(path, validate='auto', attribute_groups=groups)
+    assert len(cache) == 2  # once per set of groups
+
+
 def _with_warnings(data):
     """An unknown field (a reader's warning) and a federated field naming
     an unknown category (a validator's warning)."""
