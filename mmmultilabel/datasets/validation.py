@@ -766,7 +766,8 @@ def is_parsable(data: Mapping) -> bool:
     without a crash: each top-level list is a list of objects; image and
     category ids are unique integers; images have a ``file_name`` and an
     integer size; every annotation refers to a declared image and category
-    and has a ``bbox`` of 4 numbers and a numeric ``area``.
+    and has a ``bbox`` of 4 numbers, a numeric ``area`` and
+    ``attributes`` and ``partial_attributes`` that are objects, if any.
 
     A file that passed :func:`check_attr_coco` passes these; they run on
     every load that skips the full validation (a file recorded as valid,
@@ -779,7 +780,7 @@ def is_parsable(data: Mapping) -> bool:
     Returns:
         bool: Whether the checks pass.
     """
-    numbers = {int, float}
+    numbers, mappings = {int, float}, {dict, type(None)}
     try:
         images, anns, cats = (
             data[k] for k in ('images', 'annotations', 'categories')
@@ -805,6 +806,8 @@ def is_parsable(data: Mapping) -> bool:
             and set(map(len, boxes)) <= {4}
             and set(map(type, chain.from_iterable(boxes))) <= numbers
             and set(map(type, map(itemgetter('area'), anns))) <= numbers
+            and {type(a.get('attributes')) for a in anns} <= mappings
+            and {type(a.get('partial_attributes')) for a in anns} <= mappings
         )
     except (KeyError, TypeError):  # a missing field, an unhashable id
         return False

@@ -277,6 +277,8 @@ def _canonical(path):
         lambda d: d['annotations'][0].update(bbox=[1, 2, 3, '4']),
         lambda d: d['annotations'][0].update(bbox=None),
         lambda d: d['annotations'][0].pop('area'),
+        lambda d: d['annotations'][0].update(attributes=['red']),
+        lambda d: d['annotations'][0].update(partial_attributes=3),
         lambda d: d['annotations'].append([]),
         lambda d: d.update(categories={}),
         lambda d: d['images'][0].update(id=[1]),  # not hashable
