@@ -14,6 +14,7 @@ from .errors import (
     is_number,
 )
 from .gc_pause import gc_paused
+from .lazy import lazy_exports
 
 __all__ = [
     'UNKNOWN',
@@ -22,6 +23,7 @@ __all__ = [
     'AttributeSpecError',
     'expand_runs',
     'gc_paused',
+    'lazy_exports',
     'AnnotationDefectError',
     'AnnotationSyntaxError',
     'ConfigError',
