@@ -409,7 +409,7 @@ class AttributeSpec:
                 if not isinstance(value, (list, tuple)):
                     value = [value]
                 for v in value:
-                    try:  # _index inlined: a row has hundreds of values
+                    try:  # _index inlined: runs for every value listed
                         c = start + lookup[v]
                     except (KeyError, TypeError):
                         c = start + g.value_index(v)  # raises the message
