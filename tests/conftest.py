@@ -1,5 +1,6 @@
 """Shared fixtures: mmdet's own Mask2Former config shrunk to run on a CPU."""
 
+import os
 import os.path as osp
 
 import pytest
@@ -72,3 +73,12 @@ def mask2former_cfg() -> Config:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _cache_dir(tmp_path_factory):
+    """Data sets record validated files in a folder of the test session
+    (also for the tools the tests run), not in the user's cache."""
+    os.environ['MMMULTILABEL_CACHE_DIR'] = str(
+        tmp_path_factory.mktemp('cache')
+    )

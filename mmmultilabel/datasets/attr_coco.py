@@ -7,11 +7,15 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
 from mmmultilabel.utils import AttributeSpec, gc_paused
-from mmmultilabel.utils.errors import AnnotationDefectError, AttributeSpecError
+from mmmultilabel.utils.errors import (
+    AnnotationDefectError,
+    AttributeSpecError,
+    ConfigError,
+)
 
 from .formats import ann_where
 from .known_fields import FEDERATED_IMAGE_FIELDS
-from .loader import load_attr_coco
+from .loader import VALIDATE_MODES, load_attr_coco
 from .transforms.formatting import AttrAlignmentError
 
 
@@ -54,14 +58,30 @@ class AttrCocoDataset(CocoDataset):
 
     Args:
         *args: Arguments of :class:`CocoDataset`.
+        validate (str): ``'auto'``: validate the file in full unless its
+            text passed before (recorded in a user cache folder, see
+            :mod:`~mmmultilabel.datasets.validation_cache`; its warnings
+            are logged again); ``'always'``: validate in full on every
+            load; ``'never'``: only the cheap checks that guard the parsing
+            (a file that fails them is validated in full). Defaults to
+            ``'auto'``.
         **kwargs: Arguments of :class:`CocoDataset` (``ann_file``,
             ``metainfo``, ``data_prefix``, ``filter_cfg``,
             ``serialize_data``, ``lazy_init``, ``backend_args``, ...).
+
+    Raises:
+        ConfigError: if ``validate`` is none of the above.
     """
 
     METAINFO: dict = dict()
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, validate: str = 'auto', **kwargs) -> None:
+        if validate not in VALIDATE_MODES:
+            raise ConfigError(
+                f'{type(self).__name__}: validate={validate!r}; expected '
+                f'one of {VALIDATE_MODES}'
+            )
+        self.validate = validate
         # mmengine's default prefix key is "img_path"; CocoDataset reads "img".
         kwargs.setdefault('data_prefix', dict(img=''))
         super().__init__(*args, **kwargs)
@@ -162,6 +182,7 @@ class AttrCocoDataset(CocoDataset):
         data = load_attr_coco(
             self.ann_file,
             backend_args=self.backend_args,
+            validate=self.validate,
             attribute_groups=self._metainfo.get('attribute_groups'),
         )
         self._spec = self._update_metainfo(data)
@@ -213,18 +234,24 @@ class AttrCocoDataset(CocoDataset):
             dict: Data info whose instances have ``attr_runs``.
         """
         img_info = raw_data_info['raw_img_info']
+        anns = raw_data_info['raw_ann_info']
         data_info = super().parse_data_info(
-            dict(raw_img_info=img_info, raw_ann_info=[])
+            dict(raw_img_info=img_info, raw_ann_info=anns)
         )
-        instances = []
-        for ann in raw_data_info['raw_ann_info']:
-            kept = super().parse_data_info(
-                dict(raw_img_info=img_info, raw_ann_info=[ann])
-            )['instances']
-            for instance in kept:
-                instance['attr_runs'] = self._encode(ann)
-            instances.extend(kept)
-        data_info['instances'] = instances
+        # CocoDataset makes one instance of an annotation or drops it: with
+        # as many instances as annotations, each is its annotation's.
+        if len(data_info['instances']) == len(anns):
+            pairs = list(zip(anns, data_info['instances']))
+        else:  # some dropped: which, CocoDataset says one by one
+            pairs = []
+            for ann in anns:
+                kept = super().parse_data_info(
+                    dict(raw_img_info=img_info, raw_ann_info=[ann])
+                )['instances']
+                pairs.extend((ann, instance) for instance in kept)
+            data_info['instances'] = [instance for _, instance in pairs]
+        for ann, instance in pairs:
+            instance['attr_runs'] = self._encode(ann)
         data_info['num_attr_columns'] = self._spec.num_label_columns
         for key in FEDERATED_IMAGE_FIELDS:
             if key in img_info:
@@ -239,16 +266,16 @@ class AttrCocoDataset(CocoDataset):
         1 in the columns of its listed values and keeps -1 in the others.
         """
         names = self._spec.label_slices
-        attributes = {
-            k: v
-            for k, v in (ann.get('attributes') or {}).items()
-            if k in names
-        }
-        partial = {
-            k: v
-            for k, v in (ann.get('partial_attributes') or {}).items()
-            if k in names and k not in attributes
-        }
+        attributes = ann.get('attributes') or {}
+        if not names.keys() >= attributes.keys():  # groups of the file only
+            attributes = {k: v for k, v in attributes.items() if k in names}
+        partial = ann.get('partial_attributes')
+        if partial:
+            partial = {
+                k: v
+                for k, v in partial.items()
+                if k in names and k not in attributes
+            }
         try:
             return self._spec.encode_runs(attributes, partial)
         except AttributeSpecError as err:

@@ -94,7 +94,17 @@ def read_annotation_file(
         AnnotationSyntaxError: if the file is not valid JSON; the message
             is ``FILE:LINE:COL: message``.
     """
-    text = get_text(str(path), backend_args=backend_args)
+    return parse_annotation_text(
+        get_text(str(path), backend_args=backend_args), path
+    )
+
+
+def parse_annotation_text(text: str, path: Union[str, Path]) -> Any:
+    """Parse the JSON text of the annotation file ``path``.
+
+    Raises:
+        AnnotationSyntaxError: as :func:`read_annotation_file`.
+    """
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -172,16 +182,23 @@ def _canonical(
             if attr_id in group_of
         ]
     out['annotations'] = [
-        {
-            k: v
-            for k, v in ann.items()
-            if k not in _FOREIGN_ANN_KEYS
-            and not (drop_prefix and k.startswith(drop_prefix))
-        }
+        _without_foreign_keys(ann, drop_prefix)
         if isinstance(ann, dict)
         else ann
         for ann in as_list(data.get('annotations'))
     ]
+    return out
+
+
+def _without_foreign_keys(ann: dict, drop_prefix: Optional[str]) -> dict:
+    """A copy of ``ann`` without the keys of :data:`_FOREIGN_ANN_KEYS` and
+    those starting with ``drop_prefix`` (the others in their order)."""
+    out = dict(ann)
+    for key in _FOREIGN_ANN_KEYS:
+        out.pop(key, None)
+    if drop_prefix:
+        for key in [k for k in out if k.startswith(drop_prefix)]:
+            del out[key]
     return out
 
 
@@ -361,6 +378,7 @@ def _from_attribute_ids(
         drop_prefix='unknown_' if paco else None,
     )
     listed_unknown: Dict[str, List[Any]] = {}
+    value_of = {k: (g, table[k]['name']) for k, g in group_of.items()}
     for src, ann in zip(as_list(data.get('annotations')), out['annotations']):
         if not isinstance(src, dict) or src.get('attribute_ids') is None:
             continue
@@ -379,19 +397,18 @@ def _from_attribute_ids(
             del attributes[group]
         partial: Dict[str, List[str]] = {}
         for attr_id in ids:
-            if not is_key(attr_id) or attr_id not in group_of:
+            group_value = value_of.get(attr_id) if is_key(attr_id) else None
+            if group_value is None:
                 defects.append(
                     f'{ann_where(src)}: field "attribute_ids": attribute '
                     f'id {attr_id!r} {not_found}'
                 )
                 continue
-            group = group_of[attr_id]
-            values = (
-                partial.setdefault(group, [])
-                if group in unknown
-                else attributes[group]
-            )
-            values.append(table[attr_id]['name'])
+            group, value = group_value
+            if group in unknown:
+                partial.setdefault(group, []).append(value)
+            else:
+                attributes[group].append(value)
         ann['attributes'] = attributes
         if partial:
             ann['partial_attributes'] = partial

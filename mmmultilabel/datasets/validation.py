@@ -16,6 +16,7 @@ import math
 import os.path as osp
 from collections import Counter
 from itertools import chain
+from operator import itemgetter
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -29,8 +30,17 @@ from .formats import to_canonical
 from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
 from .known_fields import short as _short
 
+#: Version of the checks: bump it whenever a check is added or changed, so
+#: that files recorded as valid by an earlier version are checked again
+#: (see :mod:`.validation_cache`).
+VALIDATOR_VERSION = 1
+
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
+
+#: Polygons whose coordinates are checked together: bounds the memory of
+#: the vectorised passes (about 1 KB per polygon of 16 points).
+POLYGON_CHUNK = 16384
 
 #: Per top-level list, what an entry is called and what it looks like (for
 #: the message of one that is not an object).
@@ -135,7 +145,7 @@ class _Checker:
         """``(index, entry, id is right)`` of the objects of the top-level
         list ``level``; entries that are not objects, ids that are not
         integers (named by index) and ids used twice are reported."""
-        ids = Counter()
+        ids = []  # the right ones, counted at the end
         kind, shape = _ENTRIES[level]
         for i, entry in enumerate(as_list(self.data.get(level))):
             if not isinstance(entry, dict):
@@ -149,9 +159,9 @@ class _Checker:
                 f'{level}[{i}]', entry, 'id', INT_ID
             )
             if id_ok:
-                ids[entry['id']] += 1
+                ids.append(entry['id'])
             yield i, entry, id_ok
-        for entry_id, n in ids.items():
+        for entry_id, n in Counter(ids).items():
             if n > 1:
                 self.add(
                     f'{kind} id={entry_id}',
@@ -488,8 +498,12 @@ class _Checker:
                     well_formed.append(item)
                 else:
                     self._not_a_polygon(*item[:3])
-        if not well_formed:
-            return
+        for begin in range(0, len(well_formed), POLYGON_CHUNK):
+            self._check_coordinates(well_formed[begin : begin + POLYGON_CHUNK])
+
+    def _check_coordinates(self, well_formed: list) -> None:
+        """The vectorised passes of :meth:`check_polygons` over some
+        well-formed polygons ``(where, index, polygon, image size)``."""
         # (P, ) points per polygon; all coordinates as one (2 * sum, ) array
         points = np.array([len(p[2]) // 2 for p in well_formed])
         coords = np.fromiter(
@@ -655,6 +669,12 @@ class _Checker:
                 continue
             if not self._applies(group, category, where, f'attributes.{name}'):
                 continue
+            if group.multi_label and type(value) is list:
+                try:  # declared names only: the common case, in one call
+                    if group.value_set.issuperset(value):
+                        continue
+                except TypeError:  # an unhashable value: reported below
+                    pass
             if not group.multi_label and isinstance(value, (list, tuple)):
                 self.add(
                     where,
@@ -730,3 +750,55 @@ def validate_attr_coco(
         annotation id and the field; empty when the data is usable.
     """
     return check_attr_coco(data, img_dir, warnings)[1]
+
+
+def is_parsable(data: Mapping) -> bool:
+    """Cheap checks that a canonical dict can be parsed into a data list
+    without a crash: each top-level list is a list of objects; image and
+    category ids are unique integers; images have a ``file_name`` and an
+    integer size; every annotation refers to a declared image and category
+    and has a ``bbox`` of 4 numbers, a numeric ``area`` and
+    ``attributes`` and ``partial_attributes`` that are objects, if any.
+
+    A file that passed :func:`check_attr_coco` passes these; they run on
+    every load that skips the full validation (a file recorded as valid,
+    or ``validate='never'``), and a file that fails them is validated in
+    full, so that its defects are named.
+
+    Args:
+        data (Mapping): Canonical dict from :func:`.formats.to_canonical`.
+
+    Returns:
+        bool: Whether the checks pass.
+    """
+    numbers, mappings = {int, float}, {dict, type(None)}
+    try:
+        images, anns, cats = (
+            data[k] for k in ('images', 'annotations', 'categories')
+        )
+        if not all(type(v) is list for v in (images, anns, cats)) or not all(
+            isinstance(e, dict) for e in chain(images, anns, cats)
+        ):
+            return False
+        img_ids = set(map(itemgetter('id'), images))
+        cat_ids = set(map(itemgetter('id'), cats))
+        boxes = list(map(itemgetter('bbox'), anns))
+        return (
+            len(img_ids) == len(images)
+            and len(cat_ids) == len(cats)
+            and set(map(type, chain(img_ids, cat_ids))) <= {int}
+            and set(map(type, map(itemgetter('name'), cats))) <= {str}
+            and set(map(type, map(itemgetter('file_name'), images))) <= {str}
+            and set(map(type, map(itemgetter('height'), images))) <= {int}
+            and set(map(type, map(itemgetter('width'), images))) <= {int}
+            and set(map(itemgetter('image_id'), anns)) <= img_ids
+            and set(map(itemgetter('category_id'), anns)) <= cat_ids
+            and set(map(type, boxes)) <= {list}
+            and set(map(len, boxes)) <= {4}
+            and set(map(type, chain.from_iterable(boxes))) <= numbers
+            and set(map(type, map(itemgetter('area'), anns))) <= numbers
+            and {type(a.get('attributes')) for a in anns} <= mappings
+            and {type(a.get('partial_attributes')) for a in anns} <= mappings
+        )
+    except (KeyError, TypeError):  # a missing field, an unhashable id
+        return False

@@ -341,6 +341,15 @@ class AttributeSpec:
             out[g.name] = lookup
         return out
 
+    @cached_property
+    def _run_layout(self) -> tuple:
+        """Per group: the group, its first and last + 1 label column and
+        its value -> index lookup (what :meth:`encode_runs` reads)."""
+        return tuple(
+            (g, sl.start, sl.stop, self._value_columns[g.name])
+            for g, sl in zip(self.groups, self.label_slices.values())
+        )
+
     def _index(self, group: AttributeGroup, value) -> int:
         try:
             return self._value_columns[group.name][value]
@@ -374,32 +383,36 @@ class AttributeSpec:
             AttributeSpecError: for an undeclared group or value.
         """
         attributes = attributes or {}
-        if not isinstance(attributes, Mapping):
+        # (a dict first: the ABC check costs more than the encoding)
+        if type(attributes) is not dict and not isinstance(
+            attributes, Mapping
+        ):
             self.encode(attributes)  # raises the full message
-        unknown = [k for k in attributes if k not in self.label_slices]
-        if unknown:
+        if not self.label_slices.keys() >= attributes.keys():
             self.encode(attributes)  # raises the full message
+        partial = partial or {}
         runs: List[int] = []
-        for g in self.groups:
-            cols = self.label_slices[g.name]
+        for g, start, stop, lookup in self._run_layout:
             value = attributes.get(g.name)
-            listed = (partial or {}).get(g.name)
             if value is None:
-                runs += (cols.start, cols.stop, UNKNOWN)
-                for v in listed or ():
-                    c = cols.start + self._index(g, v)
+                runs += (start, stop, UNKNOWN)
+                for v in partial.get(g.name) or ():
+                    c = start + self._index(g, v)
                     runs += (c, c + 1, 1)
             elif not g.multi_label:
                 if isinstance(value, (list, tuple)):
                     self.encode({g.name: value})  # raises the full message
                 index = self._index(g, value)
                 if index:
-                    runs += (cols.start, cols.stop, index)
+                    runs += (start, stop, index)
             else:
                 if not isinstance(value, (list, tuple)):
                     value = [value]
                 for v in value:
-                    c = cols.start + self._index(g, v)
+                    try:  # _index inlined: runs for every value listed
+                        c = start + lookup[v]
+                    except (KeyError, TypeError):
+                        c = start + g.value_index(v)  # raises the message
                     runs += (c, c + 1, 1)
         return tuple(runs)
 

@@ -84,6 +84,10 @@ class ConfigError(InputError):
 
 def is_number(value: Any) -> bool:
     """Whether ``value`` is a finite real number (not a bool)."""
+    if type(value) is int:  # the common cases, without the ABC check
+        return True
+    if type(value) is float:
+        return math.isfinite(value)
     return (
         isinstance(value, Real)
         and not isinstance(value, bool)
