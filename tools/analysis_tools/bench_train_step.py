@@ -255,7 +255,8 @@ def main():
     )
     print(
         f'training step, batch {bs}, {args.steps} rotated steps of two '
-        f'copies of each model ({torch.get_num_threads()} threads), '
+        f'copies of each model ({torch.get_num_threads()} threads, CPU '
+        f'kernels {torch.backends.cpu.get_cpu_capability()}), '
         f'attribute layout: {args.layout}'
     )
     print(
