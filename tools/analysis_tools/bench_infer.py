@@ -26,10 +26,8 @@ import gc
 import glob
 import os.path as osp
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -44,15 +42,9 @@ from mmmultilabel.apis import AttrInferencer
 from mmmultilabel.apis.inferencer import ANNOTATION_LOADERS
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from bench_utils import DEFAULT_CONFIG, REPO, make_shapes, timed  # noqa: E402
 from stock_config import stock_config  # noqa: E402
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEFAULT_CONFIG = osp.join(
-    REPO,
-    'configs',
-    'mask2former-attr',
-    'mask2former-attr_r18_1xb8-1500i_shapes.py',
-)
 SIDES = ('attr', 'stock')
 #: Keyword arguments of every inferencer call: data samples returned,
 #: nothing drawn or written.
@@ -109,20 +101,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='largest ratio attr / stock; exit 1 above it (default: 1.05)',
     )
     return parser.parse_args(argv)
-
-
-def timed(fn: Callable[[], object]) -> Tuple[float, float]:
-    """Wall-clock and CPU seconds of ``fn()``, without garbage collection
-    in it (as ``timeit``: the collector runs before and is paused during
-    the call, so that one side's garbage is not charged to the other)."""
-    gc.collect()
-    gc.disable()
-    try:
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        return time.perf_counter() - wall, time.process_time() - cpu
-    finally:
-        gc.enable()
 
 
 def stock_inference_config(cfg: Config) -> Config:
@@ -185,22 +163,7 @@ def val_images(data_root: Optional[str], num: int, tmp: str) -> List[str]:
         data_root = osp.join(REPO, 'data', 'shapes')
         if not glob.glob(osp.join(data_root, 'val', '*.png')):
             data_root = osp.join(tmp, 'shapes')
-            subprocess.run(
-                [
-                    sys.executable,
-                    osp.join(
-                        REPO, 'tools', 'dataset_converters', 'make_shapes.py'
-                    ),
-                    data_root,
-                    '--num-train',
-                    '1',
-                    '--num-val',
-                    str(num),
-                    '--no-progress',
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+            make_shapes(data_root, num_train=1, num_val=num)
     img_dir = osp.join(data_root, 'val')
     images = sorted(
         p
@@ -317,6 +280,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             side: (lambda image, f=f: f(image, **CALL_KWARGS))
             for side, f in inferencers.items()
         }
+        # the models and modules are never garbage: out of the collector's
+        # reach, the collection before every call takes milliseconds
+        gc.collect()
+        gc.freeze()
         wall, cpu = run_rounds(infer, images, args.rounds, args.warmup)
     print(
         f'inference, batch 1, {args.images} images x {args.rounds} '
