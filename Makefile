@@ -15,7 +15,7 @@ help:
 	@echo "make demo   install, then train and evaluate on the embedded shapes data"
 	@echo "make test   install, then lint and run the test suite (in a random order)"
 	@echo "make test-kernels  run the numeric tests again under another CPU kernel set and with one thread"
-	@echo "make bench  install, then time training steps, evaluation (also at Fashionpedia / PACO size) and data loading against stock mmdet, ONNX Runtime against PyTorch, and the cost of import mmmultilabel"
+	@echo "make bench  install, then time training steps, evaluation (also at Fashionpedia / PACO size), data loading and inference against stock mmdet, ONNX Runtime against PyTorch, and the cost of import mmmultilabel"
 	@echo "make bench-inverseform  train with and without the InverseForm loss and compare"
 
 install: $(STAMP)
@@ -107,6 +107,7 @@ bench: install
 	$(PY) tools/analysis_tools/bench_metric.py || status=1; \
 	$(PY) tools/analysis_tools/bench_metric_scale.py || status=1; \
 	$(PY) tools/analysis_tools/bench_dataset.py || status=1; \
+	$(PY) tools/analysis_tools/bench_infer.py || status=1; \
 	$(PY) tools/analysis_tools/bench_onnx.py || status=1; \
 	$(PY) tools/analysis_tools/bench_import.py || status=1; \
 	exit $$status

@@ -19,13 +19,10 @@ Example:
 
 import argparse
 import copy
-import gc
 import os.path as osp
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 import torch
 from mmdet.registry import DATASETS, MODELS
@@ -37,15 +34,8 @@ from mmengine.logging import MMLogger
 import mmmultilabel  # noqa: F401  (registers modules)
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from bench_utils import DEFAULT_CONFIG, REPO, make_shapes, timed  # noqa: E402
 from stock_config import stock_model_cfg  # noqa: E402
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEFAULT_CONFIG = osp.join(
-    REPO,
-    'configs',
-    'mask2former-attr',
-    'mask2former-attr_r18_1xb8-1500i_shapes.py',
-)
 
 
 def parse_args():
@@ -134,31 +124,17 @@ def wide_layout(cfg, batches, seed: int = 0) -> None:
 
 def step_time(model, optimizer, batch) -> tuple:
     """Wall-clock and CPU seconds of one training step, without garbage
-    collection in it.
-
-    As ``timeit``, the collector is paused while the step runs (and run
-    before it), so that a collection started by one model's garbage is not
-    charged to the other.
-    """
-    gc.collect()
-    gc.disable()
-    try:
-        cpu = time.process_time()
-        wall = _step_time(model, optimizer, batch)
-        return wall, time.process_time() - cpu
-    finally:
-        gc.enable()
+    collection in it (:func:`bench_utils.timed`)."""
+    return timed(lambda: _step(model, optimizer, batch))
 
 
-def _step_time(model, optimizer, batch) -> float:
-    start = time.perf_counter()
+def _step(model, optimizer, batch) -> None:
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
     loss, _ = model.parse_losses(losses)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    return time.perf_counter() - start
 
 
 def main():
@@ -171,22 +147,7 @@ def main():
     if not osp.isfile(osp.join(data_root, 'annotations', 'train.json')):
         tmp = tempfile.TemporaryDirectory()
         data_root = osp.join(tmp.name, 'shapes')
-        subprocess.run(
-            [
-                sys.executable,
-                osp.join(
-                    REPO, 'tools', 'dataset_converters', 'make_shapes.py'
-                ),
-                data_root,
-                '--num-train',
-                '64',
-                '--num-val',
-                '1',
-                '--no-progress',
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        make_shapes(data_root, num_train=64, num_val=1)
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     ds_cfg.data_root = data_root
     dataset = DATASETS.build(ds_cfg)
