@@ -11,8 +11,9 @@ def mask_pooled_features(mask_pred: Tensor, mask_feature: Tensor) -> Tensor:
     """Average of the mask features weighted by each query's soft mask.
 
     As open-vocabulary segmenters pool pixel features under a predicted mask:
-    ``einsum('qhw,chw->qc', m, f) / m.sum()`` with ``m = mask_pred.sigmoid()``
-    (a mask with no weight gives zeros).
+    ``einsum('qhw,chw->qc', m, f) / (m.sum() + eps)`` with
+    ``m = mask_pred.sigmoid()`` (a mask of almost no weight gives almost
+    zeros).
 
     Args:
         mask_pred (Tensor): Mask logits (B, Q, h, w).
@@ -26,7 +27,7 @@ def mask_pooled_features(mask_pred: Tensor, mask_feature: Tensor) -> Tensor:
     pooled = torch.einsum('bqhw,bchw->bqc', weights, mask_feature)
     # (B, Q, h, w) -> (B, Q, 1)
     area = weights.flatten(2).sum(-1, keepdim=True)
-    return pooled / area.clamp(min=torch.finfo(pooled.dtype).eps)
+    return pooled / (area + torch.finfo(pooled.dtype).eps)
 
 
 def mask_statistics(mask_pred: Tensor) -> Tensor:
