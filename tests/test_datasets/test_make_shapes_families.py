@@ -190,3 +190,14 @@ def test_longtail_values_are_long_tailed():
     pattern_counts = [patterns.count(p) for p in MAKE_SHAPES.LONGTAIL_PATTERNS]
     assert pattern_counts == sorted(pattern_counts, reverse=True)
     assert pattern_counts[0] > 30 * pattern_counts[-1] > 0
+
+
+def test_a_shape_that_cannot_fit_is_left_out():
+    rng = np.random.default_rng(0)
+    inst = dict(category='triangle', area=3800.0, aspect=2.2, labels={})
+    assert MAKE_SHAPES.family_shape(rng, inst, 128) is None
+    inst['aspect'] = 1.0
+    shape = MAKE_SHAPES.family_shape(rng, inst, 128)
+    points = np.array(shape['points'])
+    assert shape['label'] == 'triangle'
+    assert points.min() >= 2 and points.max() <= 126

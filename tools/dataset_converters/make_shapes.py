@@ -619,9 +619,12 @@ def family_spec(name: str) -> dict:
     )
 
 
-def family_shape(rng: np.random.Generator, inst: dict, size: int) -> dict:
+def family_shape(
+    rng: np.random.Generator, inst: dict, size: int
+) -> Optional[dict]:
     """A polygon of the instance's category, area, aspect and angle at a
-    random place, labelled ``category|group=value|group=v1,v2``."""
+    random place, labelled ``category|group=value|group=v1,v2``; None when
+    it does not fit in the image (a large stretched triangle)."""
     sides = SIDES[inst['category']]
     corners = sides or 32
     # unit radius polygon, a corner up (odd corners) or a side down (even:
@@ -642,6 +645,8 @@ def family_shape(rng: np.random.Generator, inst: dict, size: int) -> dict:
     )
     points = points @ rotation.T
     low, high = points.min(0), points.max(0)
+    if (high - low > size - 4).any():
+        return None
     centre = rng.uniform(2 - low, size - 2 - high)
     label = inst['category'] + ''.join(
         f'|{g}={",".join(v) if isinstance(v, list) else v}'
@@ -684,6 +689,8 @@ def make_family_image(
         inst = family.instance(rng, size)
         for _attempt in range(30):
             shape = family_shape(rng, inst, size)
+            if shape is None:
+                break  # left out: it cannot fit
             mask = rasterize(shape, size)
             if layout_ok(masks + [mask], family.min_visible):
                 insts.append(inst)
