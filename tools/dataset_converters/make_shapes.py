@@ -364,20 +364,57 @@ def make_image(
     patterns: Sequence[str] = PATTERNS,
 ) -> Tuple[np.ndarray, List[dict]]:
     """One RGB image (H, W, 3) uint8 and its labelme shapes."""
-    shapes, masks = [], []
+    return compose_image(
+        rng,
+        size,
+        max_objects,
+        lambda rng: random_attributes(rng, size, patterns),
+        lambda rng, attrs: random_shape(rng, attrs, size, rotate),
+        lambda canvas, mask, attrs, shape: paint(canvas, mask, shape),
+    )
+
+
+def compose_image(
+    rng: np.random.Generator,
+    size: int,
+    max_objects: int,
+    sample: Callable,
+    place: Callable,
+    draw: Callable,
+    min_visible: float = MIN_VISIBLE,
+) -> Tuple[np.ndarray, List[dict]]:
+    """Place up to ``max_objects`` shapes, paint them, add noise.
+
+    Args:
+        rng (np.random.Generator): The image's random numbers.
+        size (int): Image width and height.
+        max_objects (int): Most shapes.
+        sample (Callable): ``sample(rng)``, the attributes of one shape.
+        place (Callable): ``place(rng, attrs)``, a labelme shape at a random
+            place, or None if it cannot fit (the shape is left out).
+        draw (Callable): ``draw(canvas, mask, attrs, shape)`` paints it.
+        min_visible (float): Visible fraction every shape keeps.
+
+    Returns:
+        tuple: The RGB image (H, W, 3) uint8 and its labelme shapes.
+    """
+    placed, shapes, masks = [], [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
-        attrs = random_attributes(rng, size, patterns)
+        attrs = sample(rng)
         for _attempt in range(30):
-            shape = random_shape(rng, attrs, size, rotate)
+            shape = place(rng, attrs)
+            if shape is None:
+                break
             mask = rasterize(shape, size)
-            if layout_ok(masks + [mask]):
+            if layout_ok(masks + [mask], min_visible):
+                placed.append(attrs)
                 shapes.append(shape)
                 masks.append(mask)
                 break
     canvas = np.empty((size, size, 3), dtype=np.float64)
     canvas[:] = BACKGROUND
-    for shape, mask in zip(shapes, masks):
-        paint(canvas, mask, shape)
+    for attrs, shape, mask in zip(placed, shapes, masks):
+        draw(canvas, mask, attrs, shape)
     canvas += rng.normal(0, 3, canvas.shape)
     image = canvas.clip(0, 255).round().astype(np.uint8)
     return image, visible_shapes(shapes, masks, size)
@@ -684,26 +721,15 @@ def make_family_image(
     rng: np.random.Generator, family: Family, size: int
 ) -> Tuple[np.ndarray, List[dict]]:
     """One RGB image (H, W, 3) uint8 of a family and its labelme shapes."""
-    insts, shapes, masks = [], [], []
-    for _ in range(int(rng.integers(1, family.max_objects + 1))):
-        inst = family.instance(rng, size)
-        for _attempt in range(30):
-            shape = family_shape(rng, inst, size)
-            if shape is None:
-                break  # left out: it cannot fit
-            mask = rasterize(shape, size)
-            if layout_ok(masks + [mask], family.min_visible):
-                insts.append(inst)
-                shapes.append(shape)
-                masks.append(mask)
-                break
-    canvas = np.empty((size, size, 3), dtype=np.float64)
-    canvas[:] = BACKGROUND
-    for inst, mask in zip(insts, masks):
-        paint_instance(canvas, mask, inst)
-    canvas += rng.normal(0, 3, canvas.shape)
-    image = canvas.clip(0, 255).round().astype(np.uint8)
-    return image, visible_shapes(shapes, masks, size)
+    return compose_image(
+        rng,
+        size,
+        family.max_objects,
+        lambda rng: family.instance(rng, size),
+        lambda rng, inst: family_shape(rng, inst, size),
+        lambda canvas, mask, inst, shape: paint_instance(canvas, mask, inst),
+        family.min_visible,
+    )
 
 
 def write_split(
