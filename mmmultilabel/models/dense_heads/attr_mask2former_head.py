@@ -22,15 +22,13 @@ from ..losses.task_uncertainty import UncertaintyTaskWeights
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
 from ..task_modules.assigners.attribute_match_cost import AttrGroupsCost
 from ..utils import (
+    NUM_MASK_STATISTICS,
     attr_logit_channels,
     build_attr_spec,
-    split_class_attr_logits,
-)
-from ..utils.grad_scale import scale_grad
-from ..utils.mask_pooling import (
-    NUM_MASK_STATISTICS,
     mask_pooled_features,
     mask_statistics,
+    scale_grad,
+    split_class_attr_logits,
 )
 
 

@@ -5,12 +5,14 @@ from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmdet.registry import MODELS
 from torch import Tensor
 
 #: A loss key: an optional decoder layer prefix, ``loss_``, the task.
 _LOSS_KEY = re.compile(r'(?:d\d+\.)?loss_(.+)')
 
 
+@MODELS.register_module()
 class UncertaintyTaskWeights(nn.Module):
     """Weigh every task's loss by a learned ``exp(-s)``, plus ``s``.
 
