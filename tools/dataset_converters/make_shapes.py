@@ -28,6 +28,34 @@ converter to ``OUT_DIR/annotations/{train,val}.json``; the spec it uses is
 saved as ``OUT_DIR/labelme_spec.json``. The output depends only on the
 arguments: the same seed gives byte-identical files.
 
+Held-out families (``--family NAME``; ``shapes``, the default, is the set
+above): data sets whose attributes and scenes differ from the embedded
+set's, to judge options on data they were not chosen on. Each draws its
+own images from ``--seed`` (the same seed gives the same files).
+
+* ``geometry``: circles, triangles, squares in nuisance colours; ``size``
+  (small/medium/large by the area of the whole shape, as above, with up to
+  45% hidden), ``aspect`` (even, wide 2.2:1, tall 1:2.2) and
+  ``orientation`` (level, tilted 20-35 degrees; unknown for even circles);
+* ``texture``: shapes in nuisance colours; ``stripes`` (none, coarse
+  period 8 px, fine period 4 px) and ``direction`` (horizontal, vertical,
+  diagonal; unknown without stripes);
+* ``clutter``: up to 10 small overlapping shapes (half of each may be
+  hidden); ``color`` and ``size`` (small 150-300, medium 500-800, large
+  1100-1600 px);
+* ``partial``: six categories (circle, triangle, square, pentagon, hexagon,
+  octagon) and groups that apply to some of them only (the ``categories``
+  of ``attribute_groups``): ``color`` on all, ``size`` on circles,
+  triangles and pentagons, multi-label ``pattern`` (striped, dotted) on
+  squares, hexagons and octagons, ``border`` (plain, outlined) on circles,
+  squares and hexagons;
+* ``longtail``: long-tailed values as Fashionpedia's: ``color`` over eight
+  colours with frequencies falling as 1 / rank^1.6, multi-label
+  ``pattern`` (striped 35 %, dotted 12 %, checkered 4 %, hatched 1.5 %,
+  outlined 0.6 %).
+
+``--flat`` and ``--rotate`` change the ``shapes`` family only.
+
 It refuses to write into a non-empty OUT_DIR; ``--force`` first deletes
 what an earlier run wrote there (``train/``, ``val/``, ``annotations/``,
 ``labelme_spec.json``) and leaves other files alone.
@@ -44,7 +72,7 @@ import os
 import os.path as osp
 import shutil
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -140,6 +168,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'groups',
     )
     parser.add_argument(
+        '--family',
+        default='shapes',
+        choices=['shapes', *FAMILIES],
+        help='which data set: shapes (default, the embedded set) or a '
+        'held-out family whose attributes and scenes differ (see the module '
+        'docstring)',
+    )
+    parser.add_argument(
         '--force',
         action='store_true',
         help='replace the output of an earlier run',
@@ -147,7 +183,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--no-progress', action='store_true', help='do not show progress bars'
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.family != 'shapes' and (args.flat or args.rotate):
+        parser.error(
+            f'--flat and --rotate change the shapes family only; drop them '
+            f'or --family {args.family}'
+        )
+    return args
 
 
 def random_attributes(
@@ -232,12 +274,15 @@ def visible_parts(mask: np.ndarray) -> Optional[List[np.ndarray]]:
     return [labels == i for i in range(1, count)]
 
 
-def layout_ok(masks: List[np.ndarray]) -> bool:
-    """Whether every shape stays mostly visible, in simple pieces."""
+def layout_ok(
+    masks: List[np.ndarray], min_visible: float = MIN_VISIBLE
+) -> bool:
+    """Whether every shape keeps ``min_visible`` of its area visible, in
+    simple pieces."""
     above = np.zeros_like(masks[0])
     for mask in reversed(masks):
         visible = mask & ~above
-        if visible.sum() < MIN_VISIBLE * mask.sum():
+        if visible.sum() < min_visible * mask.sum():
             return False
         if visible.sum() < mask.sum():
             parts = visible_parts(visible)
@@ -278,18 +323,33 @@ def paint(canvas: np.ndarray, mask: np.ndarray, shape: dict) -> None:
     color_name = parse_label(shape['label'])[1]['color'][0]
     color = np.array(COLORS[color_name], dtype=np.float64)
     canvas[mask] = color
+    patterns = [p for p in PATTERNS if shape['flags'].get(f'pattern={p}')]
+    draw_patterns(canvas, mask, color, patterns)
+
+
+def draw_patterns(
+    canvas: np.ndarray,
+    mask: np.ndarray,
+    color: np.ndarray,
+    patterns: Sequence[str],
+) -> None:
+    """Draw the named patterns of :data:`PATTERNS` (and ``checkered``,
+    ``hatched``) over a shape of colour ``color`` (3, )."""
     h, w = mask.shape
     yy, xx = np.mgrid[:h, :w]
-    flags = shape['flags']
-    if flags.get('pattern=striped'):
+    if 'striped' in patterns:
         stripes = mask & ((xx + yy) % 6 < 2)
         canvas[stripes] = 0.45 * color + 0.55 * 255
-    if flags.get('pattern=dotted'):
+    if 'dotted' in patterns:
         dots = (
             mask & (xx % 6 >= 3) & (xx % 6 < 5) & (yy % 6 >= 3) & (yy % 6 < 5)
         )
         canvas[dots] = 0.35 * color
-    if flags.get('pattern=outlined'):
+    if 'checkered' in patterns:
+        canvas[mask & ((xx // 4 + yy // 4) % 2 == 0)] = 0.6 * color + 0.4 * 255
+    if 'hatched' in patterns:
+        canvas[mask & ((xx - yy) % 5 == 0)] = 0.25 * color
+    if 'outlined' in patterns:
         inner = cv2.erode(
             mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2
         ).astype(bool)
@@ -304,23 +364,68 @@ def make_image(
     patterns: Sequence[str] = PATTERNS,
 ) -> Tuple[np.ndarray, List[dict]]:
     """One RGB image (H, W, 3) uint8 and its labelme shapes."""
-    shapes, masks = [], []
+    return compose_image(
+        rng,
+        size,
+        max_objects,
+        lambda rng: random_attributes(rng, size, patterns),
+        lambda rng, attrs: random_shape(rng, attrs, size, rotate),
+        lambda canvas, mask, attrs, shape: paint(canvas, mask, shape),
+    )
+
+
+def compose_image(
+    rng: np.random.Generator,
+    size: int,
+    max_objects: int,
+    sample: Callable,
+    place: Callable,
+    draw: Callable,
+    min_visible: float = MIN_VISIBLE,
+) -> Tuple[np.ndarray, List[dict]]:
+    """Place up to ``max_objects`` shapes, paint them, add noise.
+
+    Args:
+        rng (np.random.Generator): The image's random numbers.
+        size (int): Image width and height.
+        max_objects (int): Most shapes.
+        sample (Callable): ``sample(rng)``, the attributes of one shape.
+        place (Callable): ``place(rng, attrs)``, a labelme shape at a random
+            place, or None if it cannot fit (the shape is left out).
+        draw (Callable): ``draw(canvas, mask, attrs, shape)`` paints it.
+        min_visible (float): Visible fraction every shape keeps.
+
+    Returns:
+        tuple: The RGB image (H, W, 3) uint8 and its labelme shapes.
+    """
+    placed, shapes, masks = [], [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
-        attrs = random_attributes(rng, size, patterns)
+        attrs = sample(rng)
         for _attempt in range(30):
-            shape = random_shape(rng, attrs, size, rotate)
+            shape = place(rng, attrs)
+            if shape is None:
+                break
             mask = rasterize(shape, size)
-            if layout_ok(masks + [mask]):
+            if layout_ok(masks + [mask], min_visible):
+                placed.append(attrs)
                 shapes.append(shape)
                 masks.append(mask)
                 break
     canvas = np.empty((size, size, 3), dtype=np.float64)
     canvas[:] = BACKGROUND
-    for shape, mask in zip(shapes, masks):
-        paint(canvas, mask, shape)
+    for attrs, shape, mask in zip(placed, shapes, masks):
+        draw(canvas, mask, attrs, shape)
     canvas += rng.normal(0, 3, canvas.shape)
     image = canvas.clip(0, 255).round().astype(np.uint8)
+    return image, visible_shapes(shapes, masks, size)
 
+
+def visible_shapes(
+    shapes: List[dict], masks: List[np.ndarray], size: int
+) -> List[dict]:
+    """The labelme shapes of the visible parts, the bottom one first:
+    occluded shapes become polygons of what stays visible (split parts
+    joined by ``group_id``)."""
     out_shapes = []
     above = np.zeros((size, size), dtype=bool)
     for index in reversed(range(len(shapes))):
@@ -340,7 +445,291 @@ def make_image(
                     group_id=index if len(polygons) > 1 else None,
                 )
             )
-    return image, out_shapes[::-1]
+    return out_shapes[::-1]
+
+
+# --- Held-out families -----------------------------------------------------
+# Each family changes what the attributes are and how the scene looks; its
+# images come from ``make_family_image`` with its own instance sampler.
+
+#: More colours, for the nuisance colours and the long-tailed ``color``.
+PALETTE = dict(
+    COLORS,
+    purple=(140, 60, 190),
+    orange=(240, 130, 30),
+    cyan=(40, 190, 200),
+    brown=(120, 80, 40),
+)
+#: Corners of each category (0: an ellipse, drawn with 32 corners).
+SIDES = dict(circle=0, triangle=3, square=4, pentagon=5, hexagon=6, octagon=8)
+ASPECTS = dict(even=1.0, wide=2.2, tall=1 / 2.2)
+CLUTTER_SIZES = dict(small=(150, 300), medium=(500, 800), large=(1100, 1600))
+STRIPE_PERIODS = dict(none=0, coarse=8, fine=4)
+LONGTAIL_PATTERNS = dict(
+    striped=0.35, dotted=0.12, checkered=0.04, hatched=0.015, outlined=0.006
+)
+
+
+def _choice(rng: np.random.Generator, values: Sequence, p=None):
+    return values[int(rng.choice(len(values), p=p))]
+
+
+def _nuisance_color(rng: np.random.Generator) -> tuple:
+    return PALETTE[_choice(rng, list(PALETTE))]
+
+
+def geometry_instance(rng: np.random.Generator, size: int) -> dict:
+    """Size by the area of the whole shape (under heavier occlusion), aspect
+    and orientation; colour is noise."""
+    category = _choice(rng, ('circle', 'triangle', 'square'))
+    size_name = _choice(rng, list(SIZES))
+    aspect = _choice(rng, list(ASPECTS))
+    orientation = _choice(rng, ('level', 'tilted'))
+    angle = rng.uniform(20, 35) * rng.choice((-1, 1))
+    labels = dict(size=size_name, aspect=aspect, orientation=orientation)
+    if category == 'circle' and aspect == 'even':
+        del labels['orientation']  # a turned circle looks the same
+    return dict(
+        category=category,
+        area=rng.uniform(*SIZES[size_name]) * (size / 128) ** 2,
+        aspect=ASPECTS[aspect],
+        angle=angle if orientation == 'tilted' else 0.0,
+        rgb=_nuisance_color(rng),
+        labels=labels,
+    )
+
+
+def texture_instance(rng: np.random.Generator, size: int) -> dict:
+    """Stripe frequency and direction, drawn in the shape's own colour
+    (colour is noise)."""
+    stripes = _choice(rng, list(STRIPE_PERIODS))
+    direction = _choice(rng, ('horizontal', 'vertical', 'diagonal'))
+    labels = dict(stripes=stripes)
+    if stripes != 'none':
+        labels['direction'] = direction
+    return dict(
+        category=_choice(rng, ('circle', 'triangle', 'square')),
+        area=rng.uniform(900, 2600) * (size / 128) ** 2,
+        rgb=_nuisance_color(rng),
+        stripes=(STRIPE_PERIODS[stripes], direction),
+        labels=labels,
+    )
+
+
+def clutter_instance(rng: np.random.Generator, size: int) -> dict:
+    """Colour and size of up to 10 small, overlapping shapes."""
+    color = _choice(rng, list(COLORS))
+    size_name = _choice(rng, list(CLUTTER_SIZES))
+    return dict(
+        category=_choice(rng, ('circle', 'triangle', 'square')),
+        area=rng.uniform(*CLUTTER_SIZES[size_name]) * (size / 128) ** 2,
+        rgb=COLORS[color],
+        labels=dict(color=color, size=size_name),
+    )
+
+
+PARTIAL_GROUPS = [
+    dict(name='color', values=list(COLORS), multi_label=False),
+    dict(
+        name='size',
+        values=['small', 'large'],
+        multi_label=False,
+        categories=['circle', 'triangle', 'pentagon'],
+    ),
+    dict(
+        name='pattern',
+        values=['striped', 'dotted'],
+        multi_label=True,
+        categories=['square', 'hexagon', 'octagon'],
+    ),
+    dict(
+        name='border',
+        values=['plain', 'outlined'],
+        multi_label=False,
+        categories=['circle', 'square', 'hexagon'],
+    ),
+]
+
+
+def partial_instance(rng: np.random.Generator, size: int) -> dict:
+    """Six categories; each group is labelled (and drawn) only on the
+    categories it applies to."""
+    category = _choice(rng, list(SIDES))
+    color = _choice(rng, list(COLORS))
+    labels, patterns = dict(color=color), []
+    area = rng.uniform(450, 2600)
+    for group in PARTIAL_GROUPS[1:]:
+        if category not in group['categories']:
+            continue
+        if group['name'] == 'size':
+            labels['size'] = _choice(rng, ('small', 'large'))
+            area = rng.uniform(
+                *((450, 1000) if labels['size'] == 'small' else (1800, 2600))
+            )
+        elif group['name'] == 'pattern':
+            labels['pattern'] = [
+                p for p in group['values'] if rng.random() < PATTERN_PROB
+            ]
+            patterns += labels['pattern']
+        else:
+            labels['border'] = _choice(rng, group['values'])
+            patterns += ['outlined'] * (labels['border'] == 'outlined')
+    return dict(
+        category=category,
+        area=area * (size / 128) ** 2,
+        rgb=COLORS[color],
+        patterns=patterns,
+        labels=labels,
+    )
+
+
+def longtail_instance(rng: np.random.Generator, size: int) -> dict:
+    """Long-tailed values, as Fashionpedia's: colour frequencies fall as
+    1 / rank^1.6, patterns from 35 % to 0.6 %."""
+    ranks = np.arange(1, len(PALETTE) + 1) ** -1.6
+    color = _choice(rng, list(PALETTE), p=ranks / ranks.sum())
+    patterns = [p for p, q in LONGTAIL_PATTERNS.items() if rng.random() < q]
+    return dict(
+        category=_choice(rng, ('circle', 'triangle', 'square')),
+        area=rng.uniform(700, 2600) * (size / 128) ** 2,
+        rgb=PALETTE[color],
+        patterns=patterns,
+        labels=dict(color=color, pattern=patterns),
+    )
+
+
+class Family(NamedTuple):
+    """A held-out family: its groups, its scenes and its instances."""
+
+    attribute_groups: List[dict]
+    instance: Callable[[np.random.Generator, int], dict]
+    max_objects: int = 4
+    min_visible: float = MIN_VISIBLE
+    categories: Sequence[str] = CATEGORIES
+
+
+def _groups(**groups) -> List[dict]:
+    """``name=values`` (a tuple: single-label, a list: multi-label)."""
+    return [
+        dict(name=n, values=list(v), multi_label=isinstance(v, list))
+        for n, v in groups.items()
+    ]
+
+
+FAMILIES = dict(
+    geometry=Family(
+        _groups(
+            size=tuple(SIZES),
+            aspect=tuple(ASPECTS),
+            orientation=('level', 'tilted'),
+        ),
+        geometry_instance,
+        min_visible=0.55,
+    ),
+    texture=Family(
+        _groups(
+            stripes=tuple(STRIPE_PERIODS),
+            direction=('horizontal', 'vertical', 'diagonal'),
+        ),
+        texture_instance,
+    ),
+    clutter=Family(
+        _groups(color=tuple(COLORS), size=tuple(CLUTTER_SIZES)),
+        clutter_instance,
+        max_objects=10,
+        min_visible=0.5,
+    ),
+    partial=Family(PARTIAL_GROUPS, partial_instance, categories=tuple(SIDES)),
+    longtail=Family(
+        _groups(color=tuple(PALETTE), pattern=list(LONGTAIL_PATTERNS)),
+        longtail_instance,
+    ),
+)
+
+
+def family_spec(name: str) -> dict:
+    """The labelme spec (categories, attribute groups) of a family."""
+    family = FAMILIES[name]
+    return dict(
+        categories=list(family.categories),
+        attribute_groups=family.attribute_groups,
+    )
+
+
+def family_shape(
+    rng: np.random.Generator, inst: dict, size: int
+) -> Optional[dict]:
+    """A polygon of the instance's category, area, aspect and angle at a
+    random place, labelled ``category|group=value|group=v1,v2``; None when
+    it does not fit in the image (a large stretched triangle)."""
+    sides = SIDES[inst['category']]
+    corners = sides or 32
+    # unit radius polygon, a corner up (odd corners) or a side down (even:
+    # squares are axis-aligned); its area
+    start = -np.pi / 2 + (np.pi / corners if corners % 2 == 0 else 0)
+    turns = 2 * np.pi * np.arange(corners) / corners + start
+    unit = np.stack([np.cos(turns), np.sin(turns)], axis=1)
+    unit_area = 0.5 * corners * np.sin(2 * np.pi / corners)
+    aspect = inst.get('aspect', 1.0)
+    points = unit * math.sqrt(inst['area'] / unit_area)
+    points *= [math.sqrt(aspect), 1 / math.sqrt(aspect)]
+    theta = math.radians(inst.get('angle', 0.0))
+    rotation = np.array(
+        [
+            [math.cos(theta), -math.sin(theta)],
+            [math.sin(theta), math.cos(theta)],
+        ]
+    )
+    points = points @ rotation.T
+    low, high = points.min(0), points.max(0)
+    if (high - low > size - 4).any():
+        return None
+    centre = rng.uniform(2 - low, size - 2 - high)
+    label = inst['category'] + ''.join(
+        f'|{g}={",".join(v) if isinstance(v, list) else v}'
+        for g, v in inst['labels'].items()
+    )
+    return dict(
+        label=label,
+        points=[
+            [round(float(x), 2), round(float(y), 2)]
+            for x, y in points + centre
+        ],
+        group_id=None,
+        description='',
+        shape_type='polygon',
+        flags={},
+    )
+
+
+def paint_instance(canvas: np.ndarray, mask: np.ndarray, inst: dict) -> None:
+    """Paint a family's instance: colour, patterns, stripes."""
+    color = np.array(inst['rgb'], dtype=np.float64)
+    canvas[mask] = color
+    draw_patterns(canvas, mask, color, inst.get('patterns', ()))
+    period, direction = inst.get('stripes', (0, None))
+    if period:
+        h, w = mask.shape
+        yy, xx = np.mgrid[:h, :w]
+        coord = dict(horizontal=yy, vertical=xx, diagonal=xx + yy)[direction]
+        canvas[mask & (coord % period < period // 2)] = (
+            0.45 * color + 0.55 * 255
+        )
+
+
+def make_family_image(
+    rng: np.random.Generator, family: Family, size: int
+) -> Tuple[np.ndarray, List[dict]]:
+    """One RGB image (H, W, 3) uint8 of a family and its labelme shapes."""
+    return compose_image(
+        rng,
+        size,
+        family.max_objects,
+        lambda rng: family.instance(rng, size),
+        lambda rng, inst: family_shape(rng, inst, size),
+        lambda canvas, mask, inst, shape: paint_instance(canvas, mask, inst),
+        family.min_visible,
+    )
 
 
 def write_split(
@@ -355,14 +744,22 @@ def write_split(
         unit='img',
         disable=args.no_progress,
     ):
-        rng = np.random.default_rng([args.seed, split_id, i])
-        image, shapes = make_image(
-            rng,
-            args.image_size,
-            args.max_objects,
-            args.rotate,
-            () if args.flat else PATTERNS,
-        )
+        if args.family == 'shapes':
+            rng = np.random.default_rng([args.seed, split_id, i])
+            image, shapes = make_image(
+                rng,
+                args.image_size,
+                args.max_objects,
+                args.rotate,
+                () if args.flat else PATTERNS,
+            )
+        else:
+            # each family draws its own images from the same seed
+            family_id = 1 + list(FAMILIES).index(args.family)
+            rng = np.random.default_rng([args.seed, split_id, i, family_id])
+            image, shapes = make_family_image(
+                rng, FAMILIES[args.family], args.image_size
+            )
         name = f'{i:06d}'
         cv2.imwrite(osp.join(split_dir, f'{name}.png'), image[..., ::-1])
         labelme = dict(
@@ -396,7 +793,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             elif osp.exists(path):
                 os.remove(path)
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    spec_dict = FLAT_SPEC if args.flat else SPEC
+    if args.family != 'shapes':
+        spec_dict = family_spec(args.family)
+    else:
+        spec_dict = FLAT_SPEC if args.flat else SPEC
     with open(osp.join(out_dir, 'labelme_spec.json'), 'w') as f:
         json.dump(spec_dict, f, indent=1)
     spec = LabelmeSpec.from_dict(spec_dict)

@@ -18,11 +18,16 @@ from torch import Tensor
 from mmmultilabel.utils import UNKNOWN, AttributeGroup
 
 from ..losses.attr_group_losses import AttrGroupLosses
+from ..losses.task_uncertainty import UncertaintyTaskWeights
 from ..task_modules import AttrBinaryCrossEntropyCost, AttrClassificationCost
 from ..task_modules.assigners.attribute_match_cost import AttrGroupsCost
 from ..utils import (
+    NUM_MASK_STATISTICS,
     attr_logit_channels,
     build_attr_spec,
+    mask_pooled_features,
+    mask_statistics,
+    scale_grad,
     split_class_attr_logits,
 )
 
@@ -135,6 +140,27 @@ class AttrMask2FormerHead(Mask2FormerHead):
             labels come from ``LoadAttrAnnotations`` (encoded by the data
             set's groups, which ``AttrGroupsCheckHook`` compares with the
             model's) can turn it off. Defaults to True.
+        attr_grad_scale (float): Multiplier of the gradient that the
+            attribute losses send into the shared decoder and pixel decoder
+            (through every input of ``attr_embed``); the attribute
+            classifiers themselves learn at the full rate. 1 (the default)
+            is plain backpropagation, 0 trains the classifiers on features
+            that only the class and mask losses shape.
+        learned_task_weights (bool): Weigh the losses of ``cls``, ``mask``,
+            ``dice`` and every attribute group by learned homoscedastic
+            uncertainty (:class:`UncertaintyTaskWeights`: ``loss *
+            exp(-s) + s``, one learned ``s`` per task, shared by the decoder
+            layers, in the parameter ``task_weights.log_vars``). Defaults to
+            False.
+        attr_mask_features (bool): The attribute classifiers also read the
+            pixel decoder's mask features averaged under each query's
+            predicted soft mask (:func:`mask_pooled_features`, after a
+            LayerNorm ``attr_pool_norm``), concatenated to the query
+            features. Defaults to False.
+        attr_mask_stats (bool): The attribute classifiers also read the
+            geometry of each query's predicted mask (:func:`mask_statistics`:
+            area fraction, box width and height fractions, log box aspect),
+            concatenated to their other inputs. Defaults to False.
         **kwargs: Keyword arguments of ``Mask2FormerHead``.
     """
 
@@ -149,6 +175,10 @@ class AttrMask2FormerHead(Mask2FormerHead):
         attr_loss_weights: Optional[Dict[str, float]] = None,
         attr_head_layers: int = 1,
         check_attr_labels: bool = True,
+        attr_grad_scale: float = 1.0,
+        learned_task_weights: bool = False,
+        attr_mask_features: bool = False,
+        attr_mask_stats: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -179,15 +209,38 @@ class AttrMask2FormerHead(Mask2FormerHead):
                 )
 
         self.attr_channels = sum(attr_logit_channels(self.attr_spec))
+        self.attr_grad_scale = float(attr_grad_scale)
+        if not self.attr_grad_scale >= 0:
+            raise ValueError(
+                'AttrMask2FormerHead: attr_grad_scale must be a number >= 0 '
+                f'(1 is plain backpropagation), got {attr_grad_scale!r}'
+            )
+        self.attr_mask_features = bool(attr_mask_features)
+        self.attr_mask_stats = bool(attr_mask_stats)
+        # The inputs of attr_embed: query features (c), then optionally the
+        # pooled mask features (c_mask) and the mask statistics.
+        in_channels = self.cls_embed.in_features
+        if self.attr_mask_features:
+            mask_channels = self.mask_embed[-1].out_features
+            self.attr_pool_norm = nn.LayerNorm(mask_channels)
+            in_channels += mask_channels
+        if self.attr_mask_stats:
+            in_channels += NUM_MASK_STATISTICS
         # The classifiers of all groups, one module with the groups' outputs
         # side by side (A in all).
         self.attr_embed = (
             self._build_attr_embed(
-                self.cls_embed.in_features,
-                self.attr_channels,
-                attr_head_layers,
+                in_channels, self.attr_channels, attr_head_layers
             )
             if self.attr_channels
+            else None
+        )
+        self.task_weights = (
+            UncertaintyTaskWeights(
+                ['cls', 'mask', 'dice']
+                + [f'attr_{name}' for name in self.attr_spec.names]
+            )
+            if learned_task_weights
             else None
         )
         self.loss_attrs = nn.ModuleList(
@@ -238,7 +291,8 @@ class AttrMask2FormerHead(Mask2FormerHead):
     def _build_attr_embed(
         in_channels: int, out_channels: int, num_layers: int
     ) -> nn.Module:
-        """``num_layers`` linear layers (c -> c with ReLU, then c -> A)."""
+        """``num_layers`` linear layers (c -> c with ReLU, then c -> A), ``c``
+        being the width of the classifiers' input."""
         if int(num_layers) != num_layers or num_layers < 1:
             raise ValueError(
                 f'AttrMask2FormerHead: attr_head_layers must be a positive '
@@ -379,10 +433,49 @@ class AttrMask2FormerHead(Mask2FormerHead):
         # The parent normalises decoder_out for cls_embed without returning
         # it; the attribute classifiers read the same normalised features.
         query_feat = self.transformer_decoder.post_norm(decoder_out)
-        # (B, Q, c) -> (B, Q, A)
-        attr_pred = self.attr_embed(query_feat)
+        # (B, Q, A)
+        attr_pred = self.attr_embed(
+            self._attr_inputs(query_feat, mask_feature, mask_pred)
+        )
         # (B, Q, C + 1), (B, Q, A) -> (B, Q, C + 1 + A)
         return torch.cat([cls_pred, attr_pred], dim=-1), mask_pred, attn_mask
+
+    def _attr_inputs(
+        self, query_feat: Tensor, mask_feature: Tensor, mask_pred: Tensor
+    ) -> Tensor:
+        """What the attribute classifiers of one decoder layer read.
+
+        The query features, then (with ``attr_mask_features``) the mask
+        features pooled under the query's soft mask and (with
+        ``attr_mask_stats``) its mask statistics, concatenated:
+        concatenation keeps the query path as it is without the options (a
+        classifier can ignore what it does not need) and needs no projection
+        to put the four statistics beside ``c`` features. The predicted
+        masks enter detached: the mask and dice losses alone shape them.
+        What comes from the shared decoders passes
+        :func:`~mmmultilabel.models.utils.grad_scale.scale_grad` with
+        ``attr_grad_scale``.
+
+        Args:
+            query_feat (Tensor): Normalised query features (B, Q, c).
+            mask_feature (Tensor): Pixel decoder features (B, c_mask, h, w).
+            mask_pred (Tensor): Mask logits (B, Q, h, w).
+
+        Returns:
+            Tensor: Shape (B, Q, c), with both options
+            (B, Q, c + c_mask + 4).
+        """
+        inputs = [scale_grad(query_feat, self.attr_grad_scale)]
+        if self.attr_mask_features:
+            feature = scale_grad(mask_feature, self.attr_grad_scale)
+            # (B, Q, h, w), (B, c_mask, h, w) -> (B, Q, c_mask)
+            pooled = mask_pooled_features(mask_pred.detach(), feature)
+            inputs.append(self.attr_pool_norm(pooled))
+        if self.attr_mask_stats:
+            # (B, Q, h, w) -> (B, Q, 4)
+            inputs.append(mask_statistics(mask_pred.detach()))
+        # (B, Q, c) + ... -> (B, Q, c + ...)
+        return inputs[0] if len(inputs) == 1 else torch.cat(inputs, dim=-1)
 
     def preprocess_gt(
         self,
@@ -812,7 +905,10 @@ class AttrMask2FormerHead(Mask2FormerHead):
             [batch_gt_instances] * num_dec_layers,
             [batch_img_metas] * num_dec_layers,
         )
-        return self._name_layer_losses(losses)
+        loss_dict = self._name_layer_losses(losses)
+        if self.task_weights is not None:
+            loss_dict = self.task_weights(loss_dict)
+        return loss_dict
 
     def _name_layer_losses(self, losses: Sequence[List[Tensor]]) -> dict:
         """The loss dict of :meth:`loss_by_feat`.

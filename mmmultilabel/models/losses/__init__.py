@@ -5,6 +5,7 @@ from .attribute_losses import (
     attr_cross_entropy,
     attr_sigmoid_focal_loss,
 )
+from .task_uncertainty import UncertaintyTaskWeights
 
 __all__ = [
     'AttrCrossEntropyLoss',
@@ -12,4 +13,5 @@ __all__ = [
     'AttrFocalLoss',
     'attr_cross_entropy',
     'attr_sigmoid_focal_loss',
+    'UncertaintyTaskWeights',
 ]

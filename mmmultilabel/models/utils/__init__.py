@@ -12,6 +12,12 @@ from .attribute_logits import (
     split_attr_logits,
     split_class_attr_logits,
 )
+from .grad_scale import ScaleGradient, scale_grad
+from .mask_pooling import (
+    NUM_MASK_STATISTICS,
+    mask_pooled_features,
+    mask_statistics,
+)
 
 __all__ = [
     'AttrThrs',
@@ -26,4 +32,9 @@ __all__ = [
     'mark_unknown_attrs',
     'split_attr_logits',
     'split_class_attr_logits',
+    'ScaleGradient',
+    'scale_grad',
+    'NUM_MASK_STATISTICS',
+    'mask_pooled_features',
+    'mask_statistics',
 ]
