@@ -10,7 +10,7 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 
 def print_error(message: str) -> int:
@@ -23,6 +23,34 @@ def print_warnings(warnings: Iterable[str]) -> None:
     """Print each warning as ``warning: ...`` on stderr."""
     for warning in warnings:
         print(f'warning: {warning}', file=sys.stderr)
+
+
+def refuse_defects(
+    defects: Sequence[str], num_sources: int, unit: str, skip_invalid: bool
+) -> Optional[int]:
+    """Print every defect on stderr; unless ``skip_invalid``, refuse to
+    write anything when there is one.
+
+    Args:
+        defects (Sequence[str]): The defects, each naming its place.
+        num_sources (int): How many sources (files, tasks) have defects.
+        unit (str): What a source is, e.g. ``'file'`` or ``'task'``.
+        skip_invalid (bool): The sources with defects are left out.
+
+    Returns:
+        int, optional: The exit status 1 when refused, else None.
+    """
+    for defect in defects:
+        print(defect, file=sys.stderr)
+    if not defects or skip_invalid:
+        return None
+    print(
+        f'error: {len(defects)} defect(s) in {num_sources} {unit}(s); '
+        'nothing written. Fix them or pass --skip-invalid to leave those '
+        f'{unit}s out.',
+        file=sys.stderr,
+    )
+    return 1
 
 
 def refuse_overwrite(paths: Iterable[str], force: bool) -> Optional[int]:

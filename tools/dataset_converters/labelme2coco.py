@@ -27,6 +27,7 @@ from mmmultilabel.datasets.labelme import (
 from mmmultilabel.utils.output_files import (
     print_error,
     print_warnings,
+    refuse_defects,
     refuse_overwrite,
     write_json,
 )
@@ -149,16 +150,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         exclude=[args.out],
     )
     print_warnings(result.warnings)
-    for defect in result.defects:
-        print(defect, file=sys.stderr)
-    if result.defects and not args.skip_invalid:
-        print(
-            f'error: {len(result.defects)} defect(s) in '
-            f'{len(result.skipped)} file(s); nothing written. Fix them '
-            'or pass --skip-invalid to leave those files out.',
-            file=sys.stderr,
-        )
-        return 1
+    status = refuse_defects(
+        result.defects, len(result.skipped), 'file', args.skip_invalid
+    )
+    if status is not None:
+        return status
     write_json(result.coco, args.out)
     coco = result.coco
     skipped = (

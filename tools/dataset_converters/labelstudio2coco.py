@@ -30,6 +30,7 @@ from mmmultilabel.utils import InputError
 from mmmultilabel.utils.output_files import (
     print_error,
     print_warnings,
+    refuse_defects,
     refuse_overwrite,
     write_json,
 )
@@ -121,16 +122,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except InputError as err:
         return print_error(str(err))
     print_warnings(result.warnings)
-    for defect in result.defects:
-        print(defect, file=sys.stderr)
-    if result.defects and not args.skip_invalid:
-        print(
-            f'error: {len(result.defects)} defect(s) in '
-            f'{len(result.skipped_tasks)} task(s); nothing written. Fix them '
-            'or pass --skip-invalid to leave those tasks out.',
-            file=sys.stderr,
-        )
-        return 1
+    status = refuse_defects(
+        result.defects, len(result.skipped_tasks), 'task', args.skip_invalid
+    )
+    if status is not None:
+        return status
     write_json(result.coco, args.out)
     coco = result.coco
     print(
