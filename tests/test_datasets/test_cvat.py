@@ -159,6 +159,17 @@ def test_task_groups_shapes_and_z_order(tmp_path):
     assert 'skipped 4 shape(s)' in text
 
 
+def test_grouped_shapes_are_named(tmp_path):
+    xml = open(osp.join(CVAT, 'task.xml')).read()
+    xml = xml.replace(
+        '<polygon label="car" source="manual"',
+        '<polygon label="car" group_id="3" source="manual"',
+    )
+    result = read_cvat(task_export(tmp_path, xml))
+    assert result.kept == {'polygon': 2, 'mask': 1, 'ellipse': 1}
+    assert '1 shape(s) carry a "group_id"' in '\n'.join(result.warnings)
+
+
 def test_task_options_boxes_and_occluded(tmp_path):
     result = read_cvat(
         task_export(tmp_path), CvatOptions(boxes='keep', occluded=True)

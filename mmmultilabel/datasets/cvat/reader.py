@@ -19,7 +19,8 @@ where every shape of a track is read on its frame and those with
 ``ellipse`` instance loses the pixels of every instance of its image with
 a higher ``z_order`` (an instance left with no pixel is skipped and
 counted); polygons keep their vertices (COCO instances may overlap).
-``group_id`` is not read: each shape is one instance.
+``group_id`` (CVAT's grouping of shapes) is not read: each shape is one
+instance, and the shapes that carry one are counted in a named warning.
 
 Attribute values (:mod:`.labels` makes the groups): ``__undefined__`` and
 absent values are unknown; a shape without a label, a value outside the
@@ -273,6 +274,7 @@ class _Reader:
         self.defects: List[str] = []
         self.kept: Counter = Counter()
         self.skipped: Counter = Counter()
+        self.grouped = 0  # kept shapes with a group_id
 
     def attributes(self, el: Element, label: str) -> dict:
         given = {a.get('name'): a.text or '' for a in el.findall('attribute')}
@@ -336,6 +338,8 @@ class _Reader:
                 f'{list(self.labels.specs)}); export again from CVAT, or '
                 'add the label to the project or task'
             )
+        if el.get('group_id', '0') not in ('', '0'):
+            self.grouped += 1
         inst = _Instance(
             label, kind, _int(el.get('z_order')) or 0,
             self.attributes(el, label),
@@ -538,5 +542,12 @@ def read_cvat(
         result.warnings.append(
             f'{export.xml_name}: skipped {sum(shown.values())} shape(s) '
             f'that are not instances to learn ({parts})'
+        )
+    if reader.grouped:
+        result.warnings.append(
+            f'{export.xml_name}: {reader.grouped} shape(s) carry a "group_id" '
+            '(shapes grouped in CVAT), which is not read: each shape is its '
+            'own instance; draw one object as one shape (or one mask) if '
+            'the grouped shapes are one object'
         )
     return result
