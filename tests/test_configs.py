@@ -11,7 +11,10 @@ from mmmultilabel.utils import AttributeSpec
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
-    glob.glob(osp.join(REPO, 'configs', 'mask2former-attr', '*.py'))
+    glob.glob(
+        osp.join(REPO, 'configs', 'mask2former-attr', '**', '*.py'),
+        recursive=True,
+    )
 )
 FASHIONPEDIA_SAMPLE = osp.join(
     REPO, 'tests', 'data', 'formats', 'fashionpedia.json'
@@ -35,6 +38,9 @@ def test_configs_found():
         'mask2former-attr_r50_8xb2-lsj-50e_coco-attr.py',
         'mask2former-attr_r50_8xb2-amp-lsj-50e_coco-attr.py',
         'mask2former-attr_r50_8xb2-lsj-50e_fashionpedia.py',
+    } | {
+        f'mask2former-attr_r18_1xb8-1500i_{family}.py'
+        for family in ('geometry', 'texture', 'clutter', 'partial', 'longtail')
     } <= names
 
 
@@ -73,7 +79,9 @@ def test_fashionpedia_groups_come_from_supercategories():
 
 def test_amp_config_differs_only_by_the_optim_wrapper():
     def load(name):
-        return Config.fromfile(osp.join(osp.dirname(CONFIGS[0]), name))
+        return Config.fromfile(
+            osp.join(REPO, 'configs', 'mask2former-attr', name)
+        )
 
     amp = load('mask2former-attr_r50_8xb2-amp-lsj-50e_coco-attr.py')
     base = load('mask2former-attr_r50_8xb2-lsj-50e_coco-attr.py')

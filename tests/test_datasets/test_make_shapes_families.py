@@ -201,3 +201,39 @@ def test_a_shape_that_cannot_fit_is_left_out():
     points = np.array(shape['points'])
     assert shape['label'] == 'triangle'
     assert points.min() >= 2 and points.max() <= 126
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_family_config_reads_what_the_generator_writes(tmp_path, family):
+    """The family's config loads both splits of the generated family.
+
+    The data set refuses a config whose classes or groups (names, values,
+    multi-label, categories) differ from the file's, so loading is the check.
+    """
+    from mmdet.registry import DATASETS
+    from mmengine.config import Config
+
+    out = _make(tmp_path / family, family)
+    cfg = Config.fromfile(
+        osp.join(
+            REPO,
+            'configs',
+            'mask2former-attr',
+            'families',
+            f'mask2former-attr_r18_1xb8-1500i_{family}.py',
+        )
+    )
+    assert cfg.data_root == f'data/families/{family}/'
+    assert list(cfg.classes) == MAKE_SHAPES.family_spec(family)['categories']
+    head = cfg.model.panoptic_head
+    assert head.num_things_classes == len(cfg.classes)
+    assert len(head.loss_cls.class_weight) == len(cfg.classes) + 1
+    for split, loader in (
+        ('train', cfg.train_dataloader),
+        ('val', cfg.val_dataloader),
+    ):
+        dataset_cfg = loader.dataset.copy()
+        dataset_cfg.update(data_root=str(out) + '/', validate='always')
+        dataset = DATASETS.build(dataset_cfg)
+        dataset.full_init()
+        assert len(dataset) == len(_coco(out, split)['images'])

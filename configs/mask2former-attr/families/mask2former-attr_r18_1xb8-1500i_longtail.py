@@ -11,8 +11,14 @@ attribute_groups = [
     dict(
         name='color',
         values=[
-            'red', 'green', 'blue', 'yellow',
-            'purple', 'orange', 'cyan', 'brown',
+            'red',
+            'green',
+            'blue',
+            'yellow',
+            'purple',
+            'orange',
+            'cyan',
+            'brown',
         ],
     ),
     dict(
