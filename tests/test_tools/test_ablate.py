@@ -204,3 +204,27 @@ def test_a_run_stopped_in_its_last_validation_is_not_finished(tmp_path):
     assert not ABLATE.finished(str(tmp_path), 'iter_10.pth')
     (tmp_path / ABLATE.FINISHED).write_text('iter_10.pth\n')
     assert ABLATE.finished(str(tmp_path), 'iter_10.pth')
+
+
+def test_train_only_some_variants(tmp_path, monkeypatch):
+    """``--train`` queues the named variants' runs and no other."""
+    queued = []
+
+    def fake_train(cfg_path, out, seed, checkpoint, threads):
+        queued.append((osp.relpath(out, tmp_path), seed))
+        return out, 0, 0.0
+
+    monkeypatch.setattr(ABLATE, 'train_one', fake_train)
+    argv = [CPU_CONFIG, '--work-dir', str(tmp_path), '--stock']
+    argv += ['--seeds', '1', '2', '--variant', 'grad', 'a.b=1']
+    args = ABLATE.parse_args(argv + ['--train', 'stock', 'grad'])
+    assert ABLATE.train_all(ABLATE.parse_variants(args), args) == []
+    assert sorted(queued) == [
+        ('grad/seed1', 1),
+        ('grad/seed2', 2),
+        ('stock/seed1', 1),
+        ('stock/seed2', 2),
+    ]
+    args = ABLATE.parse_args(argv + ['--train', 'stock', 'mlp'])
+    with pytest.raises(ABLATE.AblationError, match='--train mlp: no such'):
+        ABLATE.train_all(ABLATE.parse_variants(args), args)

@@ -133,6 +133,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "'segm_*_f1'); the first one is compared with the reference",
     )
     parser.add_argument(
+        '--train',
+        nargs='+',
+        metavar='VARIANT',
+        help='train only these variants (config, stock or the name of a '
+        '--variant) and summarise every variant from the runs that exist, '
+        'e.g. to add seeds to the finalists of a study',
+    )
+    parser.add_argument(
         '--summary-only',
         action='store_true',
         help='train nothing; summarise the runs that exist',
@@ -315,9 +323,16 @@ def train_all(
     """Train every unfinished run; return the logs of the failed ones."""
     from tqdm import tqdm
 
+    unknown = sorted(set(args.train or ()) - set(variants))
+    if unknown:
+        raise AblationError(
+            f'--train {" ".join(unknown)}: no such variant (the variants: '
+            f'{list(variants)})'
+        )
     configs = {
         name: build_config(variant, args, osp.join(args.work_dir, name))
         for name, variant in variants.items()
+        if not args.train or name in args.train
     }
     # Seed by seed, so that a study stopped early compares every variant.
     todo = []
