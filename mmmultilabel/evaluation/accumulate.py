@@ -29,7 +29,8 @@ positives (see its docstring), so the other detections need no ranking.
 The tests compare them with ``COCOeval.accumulate`` on random records.
 """
 
-from typing import Sequence, Tuple
+from collections import OrderedDict
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -262,12 +263,57 @@ def coco_precision_counted(
     return precision
 
 
-def mean_precision(precision: np.ndarray, empty: float = -1.0) -> float:
+#: COCO's six AP summaries as ``(name, IoU threshold or None for all,
+#: area range label)``: ``AP``, ``AP50``, ``AP75``, ``APs``, ``APm``, ``APl``.
+COCO_AP_SUMMARY = (
+    ('AP', None, 'all'), ('AP50', 0.5, 'all'), ('AP75', 0.75, 'all'),
+    ('APs', None, 'small'), ('APm', None, 'medium'), ('APl', None, 'large'),
+)  # fmt: skip
+
+
+def summarize_ap(
+    precision: np.ndarray,
+    iou_thrs: Optional[Sequence[float]] = None,
+    iou_thr: Optional[float] = None,
+    exact: bool = True,
+    empty: float = -1.0,
+) -> float:
     """COCO's summary of a precision array: the mean of its valid entries
-    (> -1; NaN is not valid), ``empty`` when there is none (-1 as
-    ``COCOeval.summarize``, NaN as PACO's ``get_AP_from_precisions``)."""
+    (> -1; NaN is not valid) at one IoU threshold or all of them.
+
+    The protocols differ in two rules, which the caller states:
+
+    * ``exact``: the row of ``iou_thr`` is the one equal to it (``==``,
+      as ``COCOeval.summarize``, LVIS and FPEval) or the one close to it
+      (``np.isclose``, this project's metrics); no such row selects
+      nothing;
+    * ``empty``: the value when nothing is valid, -1 (``COCOeval``) or NaN
+      (PACO's ``get_AP_from_precisions``, this project's tables).
+
+    Args:
+        precision (np.ndarray): (T, ...) precision, IoU thresholds first.
+        iou_thrs (Sequence[float], optional): (T,) the IoU thresholds;
+            needed with ``iou_thr``.
+        iou_thr (float, optional): One IoU threshold; None for every row.
+        exact (bool): The rule above. Defaults to True.
+        empty (float): The rule above. Defaults to -1.
+
+    Returns:
+        float: The mean, or ``empty``.
+    """
+    if iou_thr is not None:
+        thrs = np.asarray(iou_thrs)
+        rows = thrs == iou_thr if exact else np.isclose(thrs, iou_thr)
+        precision = precision[np.nonzero(rows)[0]]
     valid = precision[precision > -1]
     return float(np.mean(valid)) if valid.size else empty
+
+
+def coco_ap_summary(mean_ap) -> Dict[str, float]:
+    """:data:`COCO_AP_SUMMARY` of ``mean_ap(iou_thr, area)``, in order."""
+    return OrderedDict(
+        (key, mean_ap(thr, area)) for key, thr, area in COCO_AP_SUMMARY
+    )
 
 
 def f1_from_counts(tp, fp, fn, empty: float = 0.0) -> np.ndarray:

@@ -63,10 +63,15 @@ from mmmultilabel.datasets.formats import (
 )
 from mmmultilabel.utils.errors import AnnotationDefectError
 
-from ..accumulate import coco_precision, f1_from_counts, mean_precision
+from ..accumulate import (
+    coco_ap_summary,
+    coco_precision,
+    f1_from_counts,
+    summarize_ap,
+)
 from ..matching import ignored_last, match_records
 from ..result_forms import AttributeVocabulary, convert_results
-from ..results_io import load_results, official_gt_coco
+from ..results_io import check_iou_type, load_results, official_gt_coco
 
 #: [FP-CATS] Positions of the categories with attributes (``FPParams``).
 FP_CATS_WITH_ATTRIBUTES = (
@@ -142,11 +147,7 @@ class FashionpediaEval(COCOeval):
     """
 
     def __init__(self, cocoGt=None, cocoDt=None, iouType: str = 'segm'):
-        if iouType not in ('segm', 'bbox'):
-            raise ValueError(
-                'FashionpediaEval supports iouType "segm" and "bbox", got '
-                f'{iouType!r}'
-            )
+        check_iou_type(iouType, 'FashionpediaEval')
         super().__init__(cocoGt, cocoDt, iouType)
         # [FP-THR] the last IoU threshold -1 means "no IoU constraint"
         self.params.iouThrs = np.append(self.params.iouThrs, -1.0)
@@ -395,10 +396,10 @@ class FashionpediaEval(COCOeval):
         recall[:, slices] = tps.sum(axis=2) / num_pos
 
     # ------------------------------------------------------------ summarize
-    def _mean_precision(
-        self, f1: bool, iou_thr=None, area: str = 'all', max_det: int = 100
-    ) -> float:
-        """``FPEval._summarize('ap', ...)`` over all categories.
+    def _mean_precision(self, f1: bool, iou_thr=None, area='all') -> float:
+        """``FPEval._summarize('ap', ...)`` over all categories at
+        ``maxDets`` 100 (``==`` picks the IoU threshold, -1 if nothing is
+        measured, as ``COCOeval.summarize``).
 
         Args:
             f1 (bool): AP^{IoU+F1} ([FP-AVG] weighting) if True, else
@@ -406,19 +407,13 @@ class FashionpediaEval(COCOeval):
             iou_thr (float, optional): One IoU threshold; None for all
                 but the last (-1).
             area (str): Area range label.
-            max_det (int): One of ``params.maxDets``.
-
-        Returns:
-            float: Mean of the valid precisions, -1 if there is none.
         """
         p = self.params
         aidx = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == area]
-        midx = [i for i, m in enumerate(p.maxDets) if m == max_det]
+        midx = [i for i, m in enumerate(p.maxDets) if m == 100]
         s = self.eval['precision']
         if iou_thr is None:
             s = s[:-1]
-        else:
-            s = s[np.where(iou_thr == p.iouThrs)[0]]
         if f1:
             parts = []
             for c in range(len(p.catIds)):
@@ -430,7 +425,7 @@ class FashionpediaEval(COCOeval):
             s = s[..., aidx, :][..., midx]
         else:
             s = s[:, -1:][:, :, :, :, aidx][..., midx]
-        return mean_precision(s)
+        return summarize_ap(s, p.iouThrs, iou_thr, exact=True, empty=-1.0)
 
     def summarize(self) -> None:
         """Fill :attr:`stats_iou_f1` and :attr:`stats_iou`.
@@ -443,11 +438,11 @@ class FashionpediaEval(COCOeval):
             raise RuntimeError('Please run accumulate() first')
         for stats, f1 in ((self.stats_iou_f1, True), (self.stats_iou, False)):
             stats.clear()
-            stats['AP'] = self._mean_precision(f1)
-            stats['AP50'] = self._mean_precision(f1, iou_thr=0.5)
-            stats['AP75'] = self._mean_precision(f1, iou_thr=0.75)
-            for area in ('small', 'medium', 'large'):
-                stats[f'AP{area[0]}'] = self._mean_precision(f1, area=area)
+            stats.update(
+                coco_ap_summary(
+                    lambda thr, area: self._mean_precision(f1, thr, area)
+                )
+            )
 
 
 def category_list_warnings(categories: Sequence[dict]) -> List[str]:
@@ -567,10 +562,7 @@ def evaluate_fashionpedia(
             that ``FPEval`` cannot read.
         ResultsError: results that cannot be read (named).
     """
-    if iou_type not in ('segm', 'bbox'):
-        raise ValueError(
-            f'iou_type must be "segm" or "bbox", got {iou_type!r}'
-        )
+    check_iou_type(iou_type, 'The fashionpedia protocol')
     fmt = detect_format(gt) if isinstance(gt, Mapping) else None
     if fmt != FASHIONPEDIA:
         raise AnnotationDefectError(

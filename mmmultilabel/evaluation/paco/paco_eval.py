@@ -65,9 +65,10 @@ from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.utils.errors import ResultsError
 
-from ..accumulate import coco_precision_sparse, mean_precision
+from ..accumulate import coco_ap_summary, coco_precision_sparse, summarize_ap
 from ..matching import ignored_last, match_ragged, match_records
 from ..result_forms import PACO, AttributeVocabulary, convert_results
+from ..results_io import check_iou_type
 from .ground_truth import (
     PACO_EXCLUDED_ATTRS,
     PACO_MAX_DETS,
@@ -90,8 +91,9 @@ def _nanmean(values) -> float:
 
 
 def _ap(precision: np.ndarray) -> float:
-    """PACO's ``get_AP_from_precisions``: mean of precision > -1."""
-    return mean_precision(precision, empty=NAN)
+    """PACO's ``get_AP_from_precisions``: mean of precision > -1, NaN if
+    there is none."""
+    return summarize_ap(precision, empty=NAN)
 
 
 class PACOeval(COCOeval):
@@ -123,10 +125,7 @@ class PACOeval(COCOeval):
         max_dets: int = PACO_MAX_DETS,
         img_ids: Optional[Sequence[int]] = None,
     ) -> None:
-        if iou_type not in ('segm', 'bbox'):
-            raise ValueError(
-                f'PACO evaluates "segm" or "bbox", got {iou_type!r}'
-            )
+        check_iou_type(iou_type, 'PACO')
         super().__init__(iouType=iou_type)
         self.gt = gt
         self.dts = dts
@@ -491,13 +490,12 @@ class PACOeval(COCOeval):
 
 
 def _lvis_ap(precision, params, iou_thr=None, area='all', cats=None) -> float:
-    """LVIS' ``_summarize('ap')`` on (T, R, K, A) precision."""
-    s = precision
-    if iou_thr is not None:
-        s = s[np.where(iou_thr == params.iouThrs)[0]]
+    """LVIS' ``_summarize('ap')`` on (T, R, K, A) precision (``==`` picks
+    the IoU threshold, -1 if nothing is measured)."""
     if cats is not None:
-        s = s[:, :, cats]
-    return mean_precision(s[..., params.areaRngLbl.index(area)])
+        precision = precision[:, :, cats]
+    precision = precision[..., params.areaRngLbl.index(area)]
+    return summarize_ap(precision, params.iouThrs, iou_thr, True, -1.0)
 
 
 def paco_summary(ev: PACOeval) -> Dict[str, float]:
@@ -521,15 +519,7 @@ def paco_summary(ev: PACOeval) -> Dict[str, float]:
         for t, v in tables[kind]['types'].items():
             stats[f'{key}_{t}'] = v
     prec = ev.eval['precision'][..., 0]  # (T, R, K, A)
-    for key, kw in (
-        ('AP', {}),
-        ('AP50', dict(iou_thr=0.5)),
-        ('AP75', dict(iou_thr=0.75)),
-        ('APs', dict(area='small')),
-        ('APm', dict(area='medium')),
-        ('APl', dict(area='large')),
-    ):
-        stats[key] = _lvis_ap(prec, p, **kw)
+    stats.update(coco_ap_summary(lambda thr, a: _lvis_ap(prec, p, thr, a)))
     freq = [gt.cats[c].get('frequency') for c in p.catIds]
     if all(f in FREQ_GROUPS for f in freq):
         for g in FREQ_GROUPS:
