@@ -129,47 +129,28 @@ def coco_precision_sparse(
     return classes, precision
 
 
-def coco_precision(
-    num_classes: int,
-    det_class: np.ndarray,
-    det_img: np.ndarray,
-    det_rank: np.ndarray,
-    det_score: np.ndarray,
-    det_tp: np.ndarray,
-    det_fp: np.ndarray,
-    num_pos: np.ndarray,
-    rec_thrs: Sequence[float],
+def dense_precision(
+    classes: np.ndarray, precision: np.ndarray, num_classes: int
 ) -> np.ndarray:
+    """(T, R, K) precision from the (T, R, A) columns of the classes
+    ``classes`` (A,); the other classes are -1."""
+    dense = -np.ones(precision.shape[:2] + (num_classes,))
+    dense[:, :, classes] = precision
+    return dense
+
+
+def coco_precision(num_classes: int, *args, **kwargs) -> np.ndarray:
     """Interpolated precision of every class, as ``COCOeval.accumulate``.
 
     Args:
         num_classes (int): Number of classes ``K``.
-        det_class (np.ndarray): (N,) class of each detection.
-        det_img (np.ndarray): (N,) image index (order of ``imgIds``).
-        det_rank (np.ndarray): (N,) rank in its (image, class) matching.
-        det_score (np.ndarray): (N,) score.
-        det_tp (np.ndarray): (T, N) bool, true positive at each threshold.
-        det_fp (np.ndarray): (T, N) bool, false positive (neither flag:
-            ignored).
-        num_pos (np.ndarray): (K,) number of non-ignored ground truths.
-        rec_thrs (Sequence[float]): (R,) recall thresholds.
+        *args, **kwargs: The arguments of :func:`coco_precision_sparse`.
 
     Returns:
         np.ndarray: (T, R, K) precision, -1 for classes with no positive.
     """
-    classes, sparse = coco_precision_sparse(
-        det_class,
-        det_img,
-        det_rank,
-        det_score,
-        det_tp,
-        det_fp,
-        num_pos,
-        rec_thrs,
-    )
-    precision = -np.ones((det_tp.shape[0], len(rec_thrs), num_classes))
-    precision[:, :, classes] = sparse
-    return precision
+    classes, precision = coco_precision_sparse(*args, **kwargs)
+    return dense_precision(classes, precision, num_classes)
 
 
 def _first_reaching(num_pos: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:

@@ -42,7 +42,12 @@ from mmmultilabel.utils import (
     gc_paused,
 )
 
-from ..accumulate import coco_precision, f1_from_counts, summarize_ap
+from ..accumulate import (
+    coco_precision,
+    dense_precision,
+    f1_from_counts,
+    summarize_ap,
+)
 from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
 from ..result_forms import check_attribute_scores, label_dtype
 from ..results_io import check_iou_type
@@ -75,10 +80,7 @@ class _AttrEval(dict):
 
     def __missing__(self, key):
         if key == 'pair_precision' and self.accumulated:
-            classes, precision, num_classes = self.pair_columns
-            dense = -np.ones(precision.shape[:2] + (num_classes,))
-            dense[:, :, classes] = precision
-            return dense
+            return dense_precision(*self.pair_columns)
         raise KeyError(key)
 
 

@@ -173,26 +173,6 @@ class FashionpediaEval(COCOeval):
                 out[n, self.attr_column[attr_id]] = 1
         return out
 
-    def compute_f1(self, img_id: int, cat_id: int) -> np.ndarray:
-        """[FP-F1] F1 of every (detection, ground truth) pair of a cell.
-
-        Returns:
-            np.ndarray: (D, G) in ``computeIoU``'s order (detections by
-            score, at most ``maxDets[-1]``; ground truths as given), or
-            an empty list when the cell is empty.
-        """
-        gt = self._gts[img_id, cat_id]
-        dt = self._dts[img_id, cat_id]
-        if len(gt) == 0 and len(dt) == 0:
-            return []
-        order = np.argsort([-d['score'] for d in dt], kind='mergesort')
-        dt = [dt[i] for i in order[: self.params.maxDets[-1]]]
-        if len(dt) == 0 or len(gt) == 0:
-            return np.zeros((len(dt), len(gt)))
-        return binary_macro_f1(
-            self._multihot(dt), self._multihot(gt), len(self.attr_column)
-        )
-
     def _prepare(self) -> None:
         """``COCOeval._prepare``, then the categories with attributes,
         whose cells :meth:`evaluateImg` matches with F1s."""
@@ -228,15 +208,20 @@ class FashionpediaEval(COCOeval):
         gt = [gt[i] for i in gtind]
         dt_order = np.argsort([-d['score'] for d in dt], kind='mergesort')
         dt = [dt[i] for i in dt_order[:maxDet]]
-        if (imgId, catId) not in self.f1s:
-            self.f1s[imgId, catId] = self.compute_f1(imgId, catId)
-        ious, f1s = self.ious[imgId, catId], self.f1s[imgId, catId]
+        ious = self.ious[imgId, catId]
         num_t, num_f = len(self.params.iouThrs), len(self.f1_thrs)
         match = np.full((num_t, num_f, len(dt)), -1, dtype=np.int64)
         if len(ious) > 0 and len(gt) > 0:
+            # [FP-F1] (D, G) in computeIoU's order, once for all area ranges
+            if (imgId, catId) not in self.f1s:
+                self.f1s[imgId, catId] = binary_macro_f1(
+                    self._multihot(dt),
+                    self._multihot(self._gts[imgId, catId]),
+                    len(self.attr_column),
+                )
             match = self._match_attr_cell(
                 np.asarray(ious)[:, gtind],
-                np.asarray(f1s)[:, gtind],
+                self.f1s[imgId, catId][:, gtind],
                 gt_ignore,
             )
         dt_matches, dt_ignore = match_records(match, gt, gt_ignore, dt, aRng)
