@@ -153,6 +153,37 @@ def coco_precision(num_classes: int, *args, **kwargs) -> np.ndarray:
     return dense_precision(classes, precision, num_classes)
 
 
+def flatten_records(
+    records: Sequence[dict], max_det: Optional[int] = None
+) -> Tuple[np.ndarray, ...]:
+    """COCOeval's per-cell records as the flat detection arrays of
+    :func:`coco_precision_sparse`.
+
+    Args:
+        records (Sequence[dict]): Records with ``dtScores`` (D,) and
+            ``dtMatches``, ``dtIgnore`` (..., D), detections by score.
+        max_det (int, optional): Detections kept per record (the first
+            ones). Defaults to all.
+
+    Returns:
+        tuple[np.ndarray]: (N,) index of the record and (N,) rank in it
+        of every detection, (N,) score, (..., N) bool ``tp`` (matched, not
+        ignored) and ``fp`` (unmatched, not ignored), as ``accumulate``.
+    """
+    kept = [len(e['dtScores'][:max_det]) for e in records]
+    matches, ignore = (
+        np.concatenate([e[key][..., :max_det] for e in records], axis=-1)
+        for key in ('dtMatches', 'dtIgnore')
+    )
+    return (
+        np.repeat(np.arange(len(records)), kept),
+        np.concatenate([np.arange(n) for n in kept]),
+        np.concatenate([e['dtScores'][:max_det] for e in records]),
+        (matches != 0) & ~ignore,
+        (matches == 0) & ~ignore,
+    )
+
+
 def _first_reaching(num_pos: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:
     """(A, R) smallest ``j >= 1`` with ``j / num_pos >= r`` in floating
     point, as ``COCOeval.accumulate`` compares its recall."""

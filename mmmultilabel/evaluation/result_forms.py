@@ -109,7 +109,6 @@ class AttributeVocabulary:
             for e in canonical.get(ATTRIBUTE_ID_MAP, ())
         )
         self.value_to_id = {v: k for k, v in self.id_to_value.items()}
-        self._positions: Dict[str, Dict[str, int]] = {}
         self.num_probs = paco_num_probs(gt) if self.gt_format == PACO else 0
 
     @cached_property
@@ -121,18 +120,10 @@ class AttributeVocabulary:
         for attr_id, (group, name) in self.id_to_value.items():
             index = None
             if group in self.spec.names:
-                position = self.value_position(self.spec.group(group))
-                index = position.get(name)
+                values = self.spec.group(group).values
+                index = values.index(name) if name in values else None
             table[attr_id] = (group, name, index)
         return table
-
-    def value_position(self, group) -> Dict[str, int]:
-        """``{value name: index}`` of an :class:`AttributeGroup`."""
-        position = self._positions.get(group.name)
-        if position is None:
-            position = {v: n for n, v in enumerate(group.values)}
-            self._positions[group.name] = position
-        return position
 
 
 Reader = Callable[[Mapping, AttributeVocabulary, str], Tuple[dict, dict]]

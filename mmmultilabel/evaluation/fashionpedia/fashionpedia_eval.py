@@ -67,6 +67,7 @@ from ..accumulate import (
     coco_ap_summary,
     coco_precision,
     f1_from_counts,
+    flatten_records,
     summarize_ap,
 )
 from ..matching import ignored_last, match_records
@@ -333,7 +334,6 @@ class FashionpediaEval(COCOeval):
         self, recs, max_det, slices, rec_thrs, precision, recall, cat_id
     ) -> None:
         """Fill (T, F, R) ``precision`` and (T, F) ``recall`` in place."""
-        scores = np.concatenate([e['dtScores'][:max_det] for e in recs])
         gt_ignore = np.concatenate([e['gtIgnore'] for e in recs])
         num_pos = np.count_nonzero(gt_ignore == 0)
         if num_pos == 0:
@@ -353,24 +353,17 @@ class FashionpediaEval(COCOeval):
                     'as the official Fashionpedia files do'
                 ],
             )
-        matches = np.concatenate(
-            [e['dtMatches'][:, :, :max_det] for e in recs], axis=2
-        )
-        ignore = np.concatenate(
-            [e['dtIgnore'][:, :, :max_det] for e in recs], axis=2
-        )
+        img, rank, scores, tps, fps = flatten_records(recs, max_det)
         # slices of the record: the same ones, or its only one (t_F1 = -1)
         src = slices if width > 1 else [0]
-        tps = (matches[:, src] != 0) & ~ignore[:, src]  # (T, S, N)
-        fps = (matches[:, src] == 0) & ~ignore[:, src]
+        tps, fps = tps[:, src], fps[:, src]  # (T, S, N)
         num_t, num_s, num_d = tps.shape
-        kept = [min(len(e['dtScores']), max_det) for e in recs]
         # every (t_IoU, t_F1) pair is one threshold of COCO's accumulation
         prec = coco_precision(
             1,
             np.zeros(num_d, dtype=np.int64),
-            np.repeat(np.arange(len(recs)), kept),
-            np.concatenate([np.arange(n) for n in kept]),
+            img,
+            rank,
             scores,
             tps.reshape(num_t * num_s, num_d),
             fps.reshape(num_t * num_s, num_d),

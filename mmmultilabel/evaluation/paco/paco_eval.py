@@ -65,7 +65,12 @@ from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.utils.errors import ResultsError
 
-from ..accumulate import coco_ap_summary, coco_precision_sparse, summarize_ap
+from ..accumulate import (
+    coco_ap_summary,
+    coco_precision_sparse,
+    flatten_records,
+    summarize_ap,
+)
 from ..matching import ignored_last, match_ragged, match_records
 from ..result_forms import PACO, AttributeVocabulary, convert_results
 from ..results_io import check_iou_type
@@ -445,33 +450,20 @@ class PACOeval(COCOeval):
         with contextlib.redirect_stdout(io.StringIO()):
             super().accumulate(p)
         p = self.params
+        keys, recs = list(self.attr_eval_imgs), self.attr_eval_imgs.values()
+        if not keys:
+            self.attr_pair_cols = np.zeros(0, dtype=np.int64)
+            self.attr_precision = np.zeros((len(p.iouThrs), len(p.recThrs), 0))
+            return
         pair_index = {j: n for n, j in enumerate(self.attr_pair_ids)}
         img_index = {i: n for n, i in enumerate(p.imgIds)}
-        cls, img, rank, score, tp, fp = [], [], [], [], [], []
+        rec_cls = np.array([pair_index[j] for j, _ in keys], dtype=np.int64)
+        rec_img = np.array([img_index[i] for _, i in keys], dtype=np.int64)
         num_pos = np.zeros(len(self.attr_pair_ids), dtype=np.int64)
-        for (j, img_id), e in self.attr_eval_imgs.items():
-            k, n = pair_index[j], len(e['dtScores'])
-            num_pos[k] += e['num_pos']
-            cls.append(np.full(n, k))
-            img.append(np.full(n, img_index[img_id]))
-            rank.append(np.arange(n))
-            score.append(e['dtScores'])
-            tp.append((e['dtMatches'] != 0) & ~e['dtIgnore'])
-            fp.append((e['dtMatches'] == 0) & ~e['dtIgnore'])
-        num_thrs = len(p.iouThrs)
-        if not cls:
-            self.attr_pair_cols = np.zeros(0, dtype=np.int64)
-            self.attr_precision = np.zeros((num_thrs, len(p.recThrs), 0))
-            return
+        np.add.at(num_pos, rec_cls, [e['num_pos'] for e in recs])
+        rec, rank, score, tp, fp = flatten_records(list(recs))
         self.attr_pair_cols, self.attr_precision = coco_precision_sparse(
-            np.concatenate(cls),
-            np.concatenate(img),
-            np.concatenate(rank),
-            np.concatenate(score),
-            np.concatenate(tp, axis=1),
-            np.concatenate(fp, axis=1),
-            num_pos,
-            p.recThrs,
+            rec_cls[rec], rec_img[rec], rank, score, tp, fp, num_pos, p.recThrs
         )
 
     def pair_ap(self) -> Dict[int, float]:
