@@ -367,7 +367,8 @@ WRITERS: Dict[str, Writer] = OrderedDict(
 )
 
 
-def _where(source: str, n: int, res: Mapping) -> str:
+def result_where(source: str, n: int, res: Mapping) -> str:
+    """``<source>: result #n (image id i)`` of result ``n`` (0-based)."""
     return f'{source}: result #{n + 1} (image id {res.get("image_id")!r})'
 
 
@@ -409,12 +410,14 @@ def detect_result_form(
         try:
             this = result_form(res)
         except ResultsError as err:
-            raise ResultsError(f'{_where(source, n, res)}: {err}') from None
+            raise ResultsError(
+                f'{result_where(source, n, res)}: {err}'
+            ) from None
         if this is None:
             if len(vocab.spec) == 0:
                 continue
             raise ResultsError(
-                f'{_where(source, n, res)}: no attribute field, while '
+                f'{result_where(source, n, res)}: no attribute field, while '
                 f'{vocab.source} ({vocab.gt_format} form) has attribute '
                 f'groups; give {fields}'
             )
@@ -422,7 +425,7 @@ def detect_result_form(
             form = this
             if form not in accepted:
                 raise ResultsError(
-                    f'{_where(source, n, res)}: field '
+                    f'{result_where(source, n, res)}: field '
                     f'"{FORM_FIELDS[form][0]}" is the {form} form, which '
                     f'cannot be read against {vocab.source} '
                     f'({vocab.gt_format} form); give {fields} '
@@ -431,9 +434,9 @@ def detect_result_form(
                 )
         elif this != form:
             raise ResultsError(
-                f'{_where(source, n, res)}: fields of the {this} form, while '
-                f'the first result with attributes is in the {form} form; '
-                'use one form per file'
+                f'{result_where(source, n, res)}: fields of the {this} '
+                'form, while the first result with attributes is in the '
+                f'{form} form; use one form per file'
             )
     return form
 
@@ -483,7 +486,7 @@ def convert_results(
     # would rescan them over and over (gc_paused)
     with gc_paused():
         for n, res in enumerate(results):
-            where = _where(source, n, res)
+            where = result_where(source, n, res)
             attributes, scores = read(res, vocab, where)
             new = {k: v for k, v in res.items() if k not in drop}
             try:
