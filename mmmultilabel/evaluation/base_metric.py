@@ -27,6 +27,20 @@ from .result_forms import label_dtype
 from .results_io import load_attr_coco_api
 
 
+def round_metrics(
+    values: Dict[str, float], prefix: str = '', ndigits: Optional[int] = None
+) -> Dict[str, float]:
+    """``values`` with ``prefix`` before every name, rounded to ``ndigits``
+    decimals (None: not rounded; counts stay integers)."""
+    return OrderedDict(
+        (
+            prefix + k,
+            v if ndigits is None or isinstance(v, int) else round(v, ndigits),
+        )
+        for k, v in values.items()
+    )
+
+
 class BaseAttrCocoMetric(CocoMetric):
     """COCO results with attributes, evaluated by a subclass.
 
@@ -434,10 +448,7 @@ class BenchmarkMetric(BaseAttrCocoMetric):
         )
         for table in tables:
             logger.info('\n' + table)
-        out = OrderedDict(
-            (f'{metric}_{k}', v if isinstance(v, int) else round(v, 3))
-            for k, v in values.items()
-        )
+        out = round_metrics(values, f'{metric}_', 3)
         logger.info(
             f'{metric} ({type(self).__name__}): '
             + ', '.join(f'{k}: {v}' for k, v in list(out.items())[:2])

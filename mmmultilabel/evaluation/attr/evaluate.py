@@ -15,6 +15,7 @@ from terminaltables import AsciiTable
 from mmmultilabel.utils import AttributeSpec
 
 from ..accumulate import summarize_ap
+from ..base_metric import round_metrics
 from ..results_io import load_results
 from .attr_coco_eval import AttrCOCOeval
 
@@ -90,15 +91,7 @@ def attr_coco_results(
             name = ev.cocoGt.cats[cat_id]['name']
             out[f'{name}_precision'] = _mean(precision[:, :, k, 0, -1])
     out.update(ev.attr_stats)
-    return OrderedDict(
-        (
-            prefix + key,
-            value
-            if ndigits is None or isinstance(value, int)
-            else round(value, ndigits),
-        )
-        for key, value in out.items()
-    )
+    return round_metrics(out, prefix, ndigits)
 
 
 def evaluate_attr_coco(
