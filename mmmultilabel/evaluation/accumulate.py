@@ -26,6 +26,10 @@ and the number of false positives ranked before each of them: the
 interpolated precision read at the recall thresholds is attained at true
 positives (see its docstring), so the other detections need no ranking.
 
+:func:`summarize_ap` is the summary of every protocol (COCO's mean of
+the valid precisions), with the two rules in which they differ as
+arguments.
+
 The tests compare them with ``COCOeval.accumulate`` on random records.
 """
 
@@ -304,14 +308,8 @@ def summarize_ap(
 
     Args:
         precision (np.ndarray): (T, ...) precision, IoU thresholds first.
-        iou_thrs (Sequence[float], optional): (T,) the IoU thresholds;
-            needed with ``iou_thr``.
-        iou_thr (float, optional): One IoU threshold; None for every row.
-        exact (bool): The rule above. Defaults to True.
-        empty (float): The rule above. Defaults to -1.
-
-    Returns:
-        float: The mean, or ``empty``.
+        iou_thrs (Sequence[float], optional): (T,) the IoU thresholds,
+            needed with ``iou_thr`` (one of them; None: every row).
     """
     if iou_thr is not None:
         thrs = np.asarray(iou_thrs)

@@ -41,6 +41,14 @@ def round_metrics(
     )
 
 
+def _json_rle(mask):
+    """``mask`` with the ``counts`` of an RLE as str, as JSON holds them
+    (bytes are decoded; polygons and str counts are kept)."""
+    if isinstance(mask, dict) and isinstance(mask['counts'], bytes):
+        return dict(mask, counts=mask['counts'].decode())
+    return mask
+
+
 class BaseAttrCocoMetric(CocoMetric):
     """COCO results with attributes, evaluated by a subclass.
 
@@ -239,12 +247,8 @@ class BaseAttrCocoMetric(CocoMetric):
                 continue
             mask_scores = pred.get('mask_scores', pred['scores']).tolist()
             for n, mask in enumerate(pred['masks']):
-                counts = mask['counts']
-                segmentation = dict(
-                    size=list(mask['size']),
-                    counts=counts.decode()
-                    if isinstance(counts, bytes)
-                    else counts,
+                segmentation = _json_rle(
+                    dict(size=list(mask['size']), counts=mask['counts'])
                 )
                 out['segm'].append(
                     record(n, mask_scores[n], segmentation=segmentation)
@@ -281,12 +285,7 @@ class BaseAttrCocoMetric(CocoMetric):
                     area=(x2 - x1) * (y2 - y1),
                 )
                 if inst.get('mask'):
-                    mask = inst['mask']
-                    if isinstance(mask, dict) and isinstance(
-                        mask['counts'], bytes
-                    ):
-                        mask = dict(mask, counts=mask['counts'].decode())
-                    ann['segmentation'] = mask
+                    ann['segmentation'] = _json_rle(inst['mask'])
                 if inst.get('attr_runs') is not None:
                     (row,) = expand_runs([inst['attr_runs']], width)
                     ann['attributes'] = spec.decode(row)
