@@ -26,10 +26,15 @@ and the number of false positives ranked before each of them: the
 interpolated precision read at the recall thresholds is attained at true
 positives (see its docstring), so the other detections need no ranking.
 
+:func:`summarize_ap` is the summary of every protocol (COCO's mean of
+the valid precisions), with the two rules in which they differ as
+arguments.
+
 The tests compare them with ``COCOeval.accumulate`` on random records.
 """
 
-from typing import Sequence, Tuple
+from collections import OrderedDict
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -128,47 +133,59 @@ def coco_precision_sparse(
     return classes, precision
 
 
-def coco_precision(
-    num_classes: int,
-    det_class: np.ndarray,
-    det_img: np.ndarray,
-    det_rank: np.ndarray,
-    det_score: np.ndarray,
-    det_tp: np.ndarray,
-    det_fp: np.ndarray,
-    num_pos: np.ndarray,
-    rec_thrs: Sequence[float],
+def dense_precision(
+    classes: np.ndarray, precision: np.ndarray, num_classes: int
 ) -> np.ndarray:
+    """(T, R, K) precision from the (T, R, A) columns of the classes
+    ``classes`` (A,); the other classes are -1."""
+    dense = -np.ones(precision.shape[:2] + (num_classes,))
+    dense[:, :, classes] = precision
+    return dense
+
+
+def coco_precision(num_classes: int, *args, **kwargs) -> np.ndarray:
     """Interpolated precision of every class, as ``COCOeval.accumulate``.
 
     Args:
         num_classes (int): Number of classes ``K``.
-        det_class (np.ndarray): (N,) class of each detection.
-        det_img (np.ndarray): (N,) image index (order of ``imgIds``).
-        det_rank (np.ndarray): (N,) rank in its (image, class) matching.
-        det_score (np.ndarray): (N,) score.
-        det_tp (np.ndarray): (T, N) bool, true positive at each threshold.
-        det_fp (np.ndarray): (T, N) bool, false positive (neither flag:
-            ignored).
-        num_pos (np.ndarray): (K,) number of non-ignored ground truths.
-        rec_thrs (Sequence[float]): (R,) recall thresholds.
+        *args, **kwargs: The arguments of :func:`coco_precision_sparse`.
 
     Returns:
         np.ndarray: (T, R, K) precision, -1 for classes with no positive.
     """
-    classes, sparse = coco_precision_sparse(
-        det_class,
-        det_img,
-        det_rank,
-        det_score,
-        det_tp,
-        det_fp,
-        num_pos,
-        rec_thrs,
+    classes, precision = coco_precision_sparse(*args, **kwargs)
+    return dense_precision(classes, precision, num_classes)
+
+
+def flatten_records(
+    records: Sequence[dict], max_det: Optional[int] = None
+) -> Tuple[np.ndarray, ...]:
+    """COCOeval's per-cell records as the flat detection arrays of
+    :func:`coco_precision_sparse`.
+
+    Args:
+        records (Sequence[dict]): Records with ``dtScores`` (D,) and
+            ``dtMatches``, ``dtIgnore`` (..., D), detections by score.
+        max_det (int, optional): Detections kept per record (the first
+            ones). Defaults to all.
+
+    Returns:
+        tuple[np.ndarray]: (N,) index of the record and (N,) rank in it
+        of every detection, (N,) score, (..., N) bool ``tp`` (matched, not
+        ignored) and ``fp`` (unmatched, not ignored), as ``accumulate``.
+    """
+    kept = [len(e['dtScores'][:max_det]) for e in records]
+    matches, ignore = (
+        np.concatenate([e[key][..., :max_det] for e in records], axis=-1)
+        for key in ('dtMatches', 'dtIgnore')
     )
-    precision = -np.ones((det_tp.shape[0], len(rec_thrs), num_classes))
-    precision[:, :, classes] = sparse
-    return precision
+    return (
+        np.repeat(np.arange(len(records)), kept),
+        np.concatenate([np.arange(n) for n in kept]),
+        np.concatenate([e['dtScores'][:max_det] for e in records]),
+        (matches != 0) & ~ignore,
+        (matches == 0) & ~ignore,
+    )
 
 
 def _first_reaching(num_pos: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:
@@ -262,12 +279,51 @@ def coco_precision_counted(
     return precision
 
 
-def mean_precision(precision: np.ndarray, empty: float = -1.0) -> float:
+#: COCO's six AP summaries as ``(name, IoU threshold or None for all,
+#: area range label)``: ``AP``, ``AP50``, ``AP75``, ``APs``, ``APm``, ``APl``.
+COCO_AP_SUMMARY = (
+    ('AP', None, 'all'), ('AP50', 0.5, 'all'), ('AP75', 0.75, 'all'),
+    ('APs', None, 'small'), ('APm', None, 'medium'), ('APl', None, 'large'),
+)  # fmt: skip
+
+
+def summarize_ap(
+    precision: np.ndarray,
+    iou_thrs: Optional[Sequence[float]] = None,
+    iou_thr: Optional[float] = None,
+    exact: bool = True,
+    empty: float = -1.0,
+) -> float:
     """COCO's summary of a precision array: the mean of its valid entries
-    (> -1; NaN is not valid), ``empty`` when there is none (-1 as
-    ``COCOeval.summarize``, NaN as PACO's ``get_AP_from_precisions``)."""
+    (> -1; NaN is not valid) at one IoU threshold or all of them.
+
+    The protocols differ in two rules, which the caller states:
+
+    * ``exact``: the row of ``iou_thr`` is the one equal to it (``==``,
+      as ``COCOeval.summarize``, LVIS and FPEval) or the one close to it
+      (``np.isclose``, this project's metrics); no such row selects
+      nothing;
+    * ``empty``: the value when nothing is valid, -1 (``COCOeval``) or NaN
+      (PACO's ``get_AP_from_precisions``, this project's tables).
+
+    Args:
+        precision (np.ndarray): (T, ...) precision, IoU thresholds first.
+        iou_thrs (Sequence[float], optional): (T,) the IoU thresholds,
+            needed with ``iou_thr`` (one of them; None: every row).
+    """
+    if iou_thr is not None:
+        thrs = np.asarray(iou_thrs)
+        rows = thrs == iou_thr if exact else np.isclose(thrs, iou_thr)
+        precision = precision[np.nonzero(rows)[0]]
     valid = precision[precision > -1]
     return float(np.mean(valid)) if valid.size else empty
+
+
+def coco_ap_summary(mean_ap) -> Dict[str, float]:
+    """:data:`COCO_AP_SUMMARY` of ``mean_ap(iou_thr, area)``, in order."""
+    return OrderedDict(
+        (key, mean_ap(thr, area)) for key, thr, area in COCO_AP_SUMMARY
+    )
 
 
 def f1_from_counts(tp, fp, fn, empty: float = 0.0) -> np.ndarray:

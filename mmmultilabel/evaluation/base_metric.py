@@ -27,6 +27,28 @@ from .result_forms import label_dtype
 from .results_io import load_attr_coco_api
 
 
+def round_metrics(
+    values: Dict[str, float], prefix: str = '', ndigits: Optional[int] = None
+) -> Dict[str, float]:
+    """``values`` with ``prefix`` before every name, rounded to ``ndigits``
+    decimals (None: not rounded; counts stay integers)."""
+    return OrderedDict(
+        (
+            prefix + k,
+            v if ndigits is None or isinstance(v, int) else round(v, ndigits),
+        )
+        for k, v in values.items()
+    )
+
+
+def _json_rle(mask):
+    """``mask`` with the ``counts`` of an RLE as str, as JSON holds them
+    (bytes are decoded; polygons and str counts are kept)."""
+    if isinstance(mask, dict) and isinstance(mask['counts'], bytes):
+        return dict(mask, counts=mask['counts'].decode())
+    return mask
+
+
 class BaseAttrCocoMetric(CocoMetric):
     """COCO results with attributes, evaluated by a subclass.
 
@@ -225,12 +247,8 @@ class BaseAttrCocoMetric(CocoMetric):
                 continue
             mask_scores = pred.get('mask_scores', pred['scores']).tolist()
             for n, mask in enumerate(pred['masks']):
-                counts = mask['counts']
-                segmentation = dict(
-                    size=list(mask['size']),
-                    counts=counts.decode()
-                    if isinstance(counts, bytes)
-                    else counts,
+                segmentation = _json_rle(
+                    dict(size=list(mask['size']), counts=mask['counts'])
                 )
                 out['segm'].append(
                     record(n, mask_scores[n], segmentation=segmentation)
@@ -267,12 +285,7 @@ class BaseAttrCocoMetric(CocoMetric):
                     area=(x2 - x1) * (y2 - y1),
                 )
                 if inst.get('mask'):
-                    mask = inst['mask']
-                    if isinstance(mask, dict) and isinstance(
-                        mask['counts'], bytes
-                    ):
-                        mask = dict(mask, counts=mask['counts'].decode())
-                    ann['segmentation'] = mask
+                    ann['segmentation'] = _json_rle(inst['mask'])
                 if inst.get('attr_runs') is not None:
                     (row,) = expand_runs([inst['attr_runs']], width)
                     ann['attributes'] = spec.decode(row)
@@ -434,10 +447,7 @@ class BenchmarkMetric(BaseAttrCocoMetric):
         )
         for table in tables:
             logger.info('\n' + table)
-        out = OrderedDict(
-            (f'{metric}_{k}', v if isinstance(v, int) else round(v, 3))
-            for k, v in values.items()
-        )
+        out = round_metrics(values, f'{metric}_', 3)
         logger.info(
             f'{metric} ({type(self).__name__}): '
             + ', '.join(f'{k}: {v}' for k, v in list(out.items())[:2])

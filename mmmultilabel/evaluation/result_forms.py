@@ -109,7 +109,6 @@ class AttributeVocabulary:
             for e in canonical.get(ATTRIBUTE_ID_MAP, ())
         )
         self.value_to_id = {v: k for k, v in self.id_to_value.items()}
-        self._positions: Dict[str, Dict[str, int]] = {}
         self.num_probs = paco_num_probs(gt) if self.gt_format == PACO else 0
 
     @cached_property
@@ -121,18 +120,10 @@ class AttributeVocabulary:
         for attr_id, (group, name) in self.id_to_value.items():
             index = None
             if group in self.spec.names:
-                position = self.value_position(self.spec.group(group))
-                index = position.get(name)
+                values = self.spec.group(group).values
+                index = values.index(name) if name in values else None
             table[attr_id] = (group, name, index)
         return table
-
-    def value_position(self, group) -> Dict[str, int]:
-        """``{value name: index}`` of an :class:`AttributeGroup`."""
-        position = self._positions.get(group.name)
-        if position is None:
-            position = {v: n for n, v in enumerate(group.values)}
-            self._positions[group.name] = position
-        return position
 
 
 Reader = Callable[[Mapping, AttributeVocabulary, str], Tuple[dict, dict]]
@@ -376,7 +367,8 @@ WRITERS: Dict[str, Writer] = OrderedDict(
 )
 
 
-def _where(source: str, n: int, res: Mapping) -> str:
+def result_where(source: str, n: int, res: Mapping) -> str:
+    """``<source>: result #n (image id i)`` of result ``n`` (0-based)."""
     return f'{source}: result #{n + 1} (image id {res.get("image_id")!r})'
 
 
@@ -418,12 +410,14 @@ def detect_result_form(
         try:
             this = result_form(res)
         except ResultsError as err:
-            raise ResultsError(f'{_where(source, n, res)}: {err}') from None
+            raise ResultsError(
+                f'{result_where(source, n, res)}: {err}'
+            ) from None
         if this is None:
             if len(vocab.spec) == 0:
                 continue
             raise ResultsError(
-                f'{_where(source, n, res)}: no attribute field, while '
+                f'{result_where(source, n, res)}: no attribute field, while '
                 f'{vocab.source} ({vocab.gt_format} form) has attribute '
                 f'groups; give {fields}'
             )
@@ -431,7 +425,7 @@ def detect_result_form(
             form = this
             if form not in accepted:
                 raise ResultsError(
-                    f'{_where(source, n, res)}: field '
+                    f'{result_where(source, n, res)}: field '
                     f'"{FORM_FIELDS[form][0]}" is the {form} form, which '
                     f'cannot be read against {vocab.source} '
                     f'({vocab.gt_format} form); give {fields} '
@@ -440,9 +434,9 @@ def detect_result_form(
                 )
         elif this != form:
             raise ResultsError(
-                f'{_where(source, n, res)}: fields of the {this} form, while '
-                f'the first result with attributes is in the {form} form; '
-                'use one form per file'
+                f'{result_where(source, n, res)}: fields of the {this} '
+                'form, while the first result with attributes is in the '
+                f'{form} form; use one form per file'
             )
     return form
 
@@ -492,7 +486,7 @@ def convert_results(
     # would rescan them over and over (gc_paused)
     with gc_paused():
         for n, res in enumerate(results):
-            where = _where(source, n, res)
+            where = result_where(source, n, res)
             attributes, scores = read(res, vocab, where)
             new = {k: v for k, v in res.items() if k not in drop}
             try:

@@ -29,6 +29,13 @@ from mmmultilabel.utils import gc_paused
 from mmmultilabel.utils.errors import AnnotationDefectError, ResultsError
 
 
+def check_iou_type(iou_type: str, who: str) -> None:
+    """Raise ``ValueError`` unless ``iou_type`` is ``'segm'`` or ``'bbox'``,
+    the two that ``who`` evaluates."""
+    if iou_type not in ('segm', 'bbox'):
+        raise ValueError(f'{who} evaluates "segm" or "bbox", got {iou_type!r}')
+
+
 def coco_from_dict(data: dict, source: str) -> COCO:
     """Index a COCO dict; ``source`` names it in error messages."""
     coco = COCO()

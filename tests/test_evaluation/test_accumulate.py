@@ -11,6 +11,7 @@ from mmmultilabel.evaluation.accumulate import (
     coco_precision,
     coco_precision_counted,
     coco_precision_sparse,
+    summarize_ap,
 )
 
 
@@ -154,3 +155,17 @@ def test_counted_precision_equals_accumulate(seed):
     )
     np.testing.assert_array_equal(got, expected[:, :, keep])
     assert (expected[:, :, keep] > 0).any()
+
+
+def test_summarize_ap_rules():
+    """The two rules in which the protocols' summaries differ: how the IoU
+    threshold is found (``==`` or ``np.isclose``) and what nothing
+    measured gives (-1 or NaN); -1 and NaN entries are not valid."""
+    thrs = np.array([0.5, 0.1 + 0.2])  # 0.30000000000000004 != 0.3
+    precision = np.array([[0.2, 0.4, -1.0], [0.9, np.nan, -1.0]])
+    assert summarize_ap(precision) == pytest.approx((0.2 + 0.4 + 0.9) / 3)
+    assert summarize_ap(precision, thrs, 0.5) == pytest.approx(0.3)
+    assert summarize_ap(precision, thrs, 0.3, exact=False) == 0.9
+    assert summarize_ap(precision, thrs, 0.3, exact=True) == -1
+    assert np.isnan(summarize_ap(precision, thrs, 0.3, True, float('nan')))
+    assert np.isnan(summarize_ap(-np.ones((2, 3)), empty=float('nan')))

@@ -29,7 +29,7 @@ of every value]}``, a missing group has probability 0 everywhere).
 """
 
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from pycocotools.cocoeval import COCOeval
@@ -42,9 +42,15 @@ from mmmultilabel.utils import (
     gc_paused,
 )
 
-from ..accumulate import coco_precision, f1_from_counts, mean_precision
+from ..accumulate import (
+    coco_precision,
+    dense_precision,
+    f1_from_counts,
+    summarize_ap,
+)
 from ..matching import NO_MATCH_IOU, match_ragged, ragged_starts
 from ..result_forms import check_attribute_scores, label_dtype
+from ..results_io import check_iou_type
 from .pair_precision import (
     block_entries,
     match_flags,
@@ -74,10 +80,7 @@ class _AttrEval(dict):
 
     def __missing__(self, key):
         if key == 'pair_precision' and self.accumulated:
-            classes, precision, num_classes = self.pair_columns
-            dense = -np.ones(precision.shape[:2] + (num_classes,))
-            dense[:, :, classes] = precision
-            return dense
+            return dense_precision(*self.pair_columns)
         raise KeyError(key)
 
 
@@ -117,11 +120,7 @@ class AttrCOCOeval(COCOeval):
         attr_iou_thr: float = 0.5,
         attr_f1_thr: float = 0.5,
     ) -> None:
-        if iouType not in ('segm', 'bbox'):
-            raise ValueError(
-                'AttrCOCOeval supports iouType "segm" and '
-                f'"bbox", got {iouType!r}'
-            )
+        check_iou_type(iouType, 'AttrCOCOeval')
         super().__init__(cocoGt, cocoDt, iouType)
         if attribute_groups is None and cocoGt is not None:
             attribute_groups = cocoGt.dataset.get('attribute_groups')
@@ -163,15 +162,15 @@ class AttrCOCOeval(COCOeval):
         )
 
     def iou_index(self, thr: float, name: str = 'iou_thr') -> int:
-        """Index of ``thr`` in ``params.iouThrs``; raises naming the
-        argument ``name`` when it is not one of them."""
-        rows = self.iou_rows(thr)
-        if not rows:
+        """Index of ``thr`` in ``params.iouThrs`` (``np.isclose``); raises
+        naming the argument ``name`` when it is not one of them."""
+        rows = np.nonzero(np.isclose(self.params.iouThrs, thr))[0]
+        if not len(rows):
             raise ValueError(
                 f'{name}={thr} is not one of the IoU thresholds '
                 f'{np.round(self.params.iouThrs, 3).tolist()}'
             )
-        return rows[0]
+        return int(rows[0])
 
     def _source(self, coco) -> str:
         return getattr(coco, 'source', '<in-memory COCO>')
@@ -482,21 +481,15 @@ class AttrCOCOeval(COCOeval):
         )
 
     # ------------------------------------------------------------ summarize
-    def iou_rows(self, iou_thr: float) -> List[int]:
-        """Index of ``iou_thr`` in ``params.iouThrs`` as a list (empty if
-        absent, so that the mean is -1 as in ``COCOeval.summarize``)."""
-        return np.nonzero(np.isclose(self.params.iouThrs, iou_thr))[0].tolist()
-
     def _mean_ap(
         self, precision: np.ndarray, iou_thr=None, classes=None
     ) -> float:
-        """COCO's mean of valid precisions; -1 when there is none."""
-        s = precision
-        if iou_thr is not None:
-            s = s[self.iou_rows(iou_thr)]
+        """COCO's mean of valid precisions (T, R, K) of the classes
+        ``classes`` (all if None); the IoU threshold is picked with
+        ``np.isclose``, -1 when nothing is measured."""
         if classes is not None:
-            s = s[:, :, classes]
-        return mean_precision(s)
+            precision = precision[:, :, classes]
+        return summarize_ap(precision, self.params.iouThrs, iou_thr, False)
 
     def attribute_scores(self) -> Dict[str, Tuple[str, float, int]]:
         """Accuracy or macro F1 of every group over the matched pairs.

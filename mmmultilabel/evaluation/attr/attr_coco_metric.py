@@ -79,13 +79,9 @@ class AttrCocoMetric(BaseAttrCocoMetric):
             False.
         outfile_prefix (str, optional): Prefix of the results files.
             Defaults to None (no files).
-        file_client_args (dict, optional): Deprecated, as in mmdet.
         backend_args (dict, optional): Arguments of the file backend.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
         prefix (str, optional): Metric name prefix. Defaults to 'coco'.
-        sort_categories (bool): Sort the categories of ``ann_file`` by id.
-            Defaults to False.
-        use_mp_eval (bool): Not supported (must be False).
         attr_iou_thr (float): IoU threshold of the matches whose attributes
             are scored by accuracy / F1; one of ``iou_thrs``. Defaults to
             0.5.
@@ -129,22 +125,13 @@ class AttrCocoMetric(BaseAttrCocoMetric):
         metric_items: Optional[Sequence[str]] = None,
         format_only: bool = False,
         outfile_prefix: Optional[str] = None,
-        file_client_args: Optional[dict] = None,
         backend_args: Optional[dict] = None,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
-        sort_categories: bool = False,
-        use_mp_eval: bool = False,
         attr_iou_thr: float = 0.5,
         attr_f1_thr: float = 0.5,
         protocol: str = 'attr',
     ) -> None:
-        if use_mp_eval:
-            raise ConfigError(
-                'AttrCocoMetric does not support use_mp_eval: '
-                'its attribute evaluation extends the '
-                'single-process COCOeval'
-            )
         check_metric_items(metric_items)
         super().__init__(
             metric=metric,
@@ -157,7 +144,6 @@ class AttrCocoMetric(BaseAttrCocoMetric):
             proposal_nums=proposal_nums,
             iou_thrs=iou_thrs,
             metric_items=metric_items,
-            file_client_args=file_client_args,
         )
         self.iou_thrs = np.atleast_1d(np.asarray(self.iou_thrs, float))
         if not np.isclose(self.iou_thrs, attr_iou_thr).any():
@@ -168,7 +154,6 @@ class AttrCocoMetric(BaseAttrCocoMetric):
         self.ann_file = ann_file
         self.attr_iou_thr = attr_iou_thr
         self.attr_f1_thr = attr_f1_thr
-        self._sort_categories = sort_categories
         # the COCO 1.0 of CVAT declares no groups: read once dataset_meta
         # gives them (the Runner sets it before the first batch)
         self._pending_gt: Optional[tuple] = None
@@ -191,12 +176,6 @@ class AttrCocoMetric(BaseAttrCocoMetric):
         self._coco_api = load_attr_coco_api(
             ann_file, backend_args, attribute_groups=attribute_groups
         )
-        if self._sort_categories:
-            cats = self._coco_api.cats
-            self._coco_api.cats = {i: cats[i] for i in sorted(cats)}
-            self._coco_api.dataset['categories'] = sorted(
-                self._coco_api.dataset['categories'], key=lambda c: c['id']
-            )
 
     @property
     def dataset_meta(self) -> Optional[dict]:

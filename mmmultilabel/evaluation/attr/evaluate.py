@@ -14,7 +14,8 @@ from terminaltables import AsciiTable
 
 from mmmultilabel.utils import AttributeSpec
 
-from ..accumulate import mean_precision
+from ..accumulate import summarize_ap
+from ..base_metric import round_metrics
 from ..results_io import load_results
 from .attr_coco_eval import AttrCOCOeval
 
@@ -40,19 +41,19 @@ def check_metric_items(metric_items: Optional[Sequence[str]]) -> None:
             )
 
 
-def _mean(precision: np.ndarray) -> float:
-    return mean_precision(precision, empty=float('nan'))
+def _mean(precision: np.ndarray, iou_thrs=None, iou_thr=None) -> float:
+    """AP of this project's tables: the IoU threshold picked with
+    ``np.isclose``, NaN when nothing is measured."""
+    return summarize_ap(precision, iou_thrs, iou_thr, False, float('nan'))
 
 
 def _fmt(value: float) -> str:
     return 'nan' if value != value or value == -1 else f'{value:.3f}'
 
 
-def _aps(precision: np.ndarray, t50: list, t75: list) -> List[str]:
+def _aps(precision: np.ndarray, iou_thrs) -> List[str]:
     """AP, AP_50 and AP_75 of a (T, R) precision, formatted."""
-    return [
-        _fmt(_mean(p)) for p in (precision, precision[t50], precision[t75])
-    ]
+    return [_fmt(_mean(precision, iou_thrs, t)) for t in (None, 0.5, 0.75)]
 
 
 def attr_coco_results(
@@ -90,15 +91,7 @@ def attr_coco_results(
             name = ev.cocoGt.cats[cat_id]['name']
             out[f'{name}_precision'] = _mean(precision[:, :, k, 0, -1])
     out.update(ev.attr_stats)
-    return OrderedDict(
-        (
-            prefix + key,
-            value
-            if ndigits is None or isinstance(value, int)
-            else round(value, ndigits),
-        )
-        for key, value in out.items()
-    )
+    return round_metrics(out, prefix, ndigits)
 
 
 def evaluate_attr_coco(
@@ -173,7 +166,6 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
     p = ev.params
     precision = ev.eval['precision']  # (T, R, K, A, M)
     attr = ev.attr_eval['precision']  # (T, R, K)
-    t50, t75 = ev.iou_rows(0.5), ev.iou_rows(0.75)
     areas = [
         p.areaRngLbl.index(a)
         for a in ('small', 'medium', 'large')
@@ -190,9 +182,9 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
     for k, name in enumerate(names):
         rows.append(
             [name]
-            + _aps(precision[:, :, k, 0, -1], t50, t75)
+            + _aps(precision[:, :, k, 0, -1], p.iouThrs)
             + [_fmt(_mean(precision[:, :, k, a, -1])) for a in areas]
-            + _aps(attr[:, :, k], t50, t75)
+            + _aps(attr[:, :, k], p.iouThrs)
         )
     tables = [AsciiTable(rows, 'category and attribute-aware AP').table]
 
@@ -236,7 +228,7 @@ def attr_coco_tables(ev: AttrCOCOeval) -> List[str]:
     for j, cls in enumerate(classes.tolist()):
         rows.append(
             [names[cls // num_vals], *values[cls % num_vals]]
-            + _aps(pair[:, :, j], t50, t75)
+            + _aps(pair[:, :, j], p.iouThrs)
         )
     tables.append(AsciiTable(rows, 'object-attribute AP').table)
     return tables

@@ -63,10 +63,16 @@ from mmmultilabel.datasets.formats import (
 )
 from mmmultilabel.utils.errors import AnnotationDefectError
 
-from ..accumulate import coco_precision, f1_from_counts, mean_precision
+from ..accumulate import (
+    coco_ap_summary,
+    coco_precision,
+    f1_from_counts,
+    flatten_records,
+    summarize_ap,
+)
 from ..matching import ignored_last, match_records
 from ..result_forms import AttributeVocabulary, convert_results
-from ..results_io import load_results, official_gt_coco
+from ..results_io import check_iou_type, load_results, official_gt_coco
 
 #: [FP-CATS] Positions of the categories with attributes (``FPParams``).
 FP_CATS_WITH_ATTRIBUTES = (
@@ -142,11 +148,7 @@ class FashionpediaEval(COCOeval):
     """
 
     def __init__(self, cocoGt=None, cocoDt=None, iouType: str = 'segm'):
-        if iouType not in ('segm', 'bbox'):
-            raise ValueError(
-                'FashionpediaEval supports iouType "segm" and "bbox", got '
-                f'{iouType!r}'
-            )
+        check_iou_type(iouType, 'FashionpediaEval')
         super().__init__(cocoGt, cocoDt, iouType)
         # [FP-THR] the last IoU threshold -1 means "no IoU constraint"
         self.params.iouThrs = np.append(self.params.iouThrs, -1.0)
@@ -171,26 +173,6 @@ class FashionpediaEval(COCOeval):
             for attr_id in ann['attribute_ids']:
                 out[n, self.attr_column[attr_id]] = 1
         return out
-
-    def compute_f1(self, img_id: int, cat_id: int) -> np.ndarray:
-        """[FP-F1] F1 of every (detection, ground truth) pair of a cell.
-
-        Returns:
-            np.ndarray: (D, G) in ``computeIoU``'s order (detections by
-            score, at most ``maxDets[-1]``; ground truths as given), or
-            an empty list when the cell is empty.
-        """
-        gt = self._gts[img_id, cat_id]
-        dt = self._dts[img_id, cat_id]
-        if len(gt) == 0 and len(dt) == 0:
-            return []
-        order = np.argsort([-d['score'] for d in dt], kind='mergesort')
-        dt = [dt[i] for i in order[: self.params.maxDets[-1]]]
-        if len(dt) == 0 or len(gt) == 0:
-            return np.zeros((len(dt), len(gt)))
-        return binary_macro_f1(
-            self._multihot(dt), self._multihot(gt), len(self.attr_column)
-        )
 
     def _prepare(self) -> None:
         """``COCOeval._prepare``, then the categories with attributes,
@@ -227,15 +209,20 @@ class FashionpediaEval(COCOeval):
         gt = [gt[i] for i in gtind]
         dt_order = np.argsort([-d['score'] for d in dt], kind='mergesort')
         dt = [dt[i] for i in dt_order[:maxDet]]
-        if (imgId, catId) not in self.f1s:
-            self.f1s[imgId, catId] = self.compute_f1(imgId, catId)
-        ious, f1s = self.ious[imgId, catId], self.f1s[imgId, catId]
+        ious = self.ious[imgId, catId]
         num_t, num_f = len(self.params.iouThrs), len(self.f1_thrs)
         match = np.full((num_t, num_f, len(dt)), -1, dtype=np.int64)
         if len(ious) > 0 and len(gt) > 0:
+            # [FP-F1] (D, G) in computeIoU's order, once for all area ranges
+            if (imgId, catId) not in self.f1s:
+                self.f1s[imgId, catId] = binary_macro_f1(
+                    self._multihot(dt),
+                    self._multihot(self._gts[imgId, catId]),
+                    len(self.attr_column),
+                )
             match = self._match_attr_cell(
                 np.asarray(ious)[:, gtind],
-                np.asarray(f1s)[:, gtind],
+                self.f1s[imgId, catId][:, gtind],
                 gt_ignore,
             )
         dt_matches, dt_ignore = match_records(match, gt, gt_ignore, dt, aRng)
@@ -347,7 +334,6 @@ class FashionpediaEval(COCOeval):
         self, recs, max_det, slices, rec_thrs, precision, recall, cat_id
     ) -> None:
         """Fill (T, F, R) ``precision`` and (T, F) ``recall`` in place."""
-        scores = np.concatenate([e['dtScores'][:max_det] for e in recs])
         gt_ignore = np.concatenate([e['gtIgnore'] for e in recs])
         num_pos = np.count_nonzero(gt_ignore == 0)
         if num_pos == 0:
@@ -367,24 +353,17 @@ class FashionpediaEval(COCOeval):
                     'as the official Fashionpedia files do'
                 ],
             )
-        matches = np.concatenate(
-            [e['dtMatches'][:, :, :max_det] for e in recs], axis=2
-        )
-        ignore = np.concatenate(
-            [e['dtIgnore'][:, :, :max_det] for e in recs], axis=2
-        )
+        img, rank, scores, tps, fps = flatten_records(recs, max_det)
         # slices of the record: the same ones, or its only one (t_F1 = -1)
         src = slices if width > 1 else [0]
-        tps = (matches[:, src] != 0) & ~ignore[:, src]  # (T, S, N)
-        fps = (matches[:, src] == 0) & ~ignore[:, src]
+        tps, fps = tps[:, src], fps[:, src]  # (T, S, N)
         num_t, num_s, num_d = tps.shape
-        kept = [min(len(e['dtScores']), max_det) for e in recs]
         # every (t_IoU, t_F1) pair is one threshold of COCO's accumulation
         prec = coco_precision(
             1,
             np.zeros(num_d, dtype=np.int64),
-            np.repeat(np.arange(len(recs)), kept),
-            np.concatenate([np.arange(n) for n in kept]),
+            img,
+            rank,
             scores,
             tps.reshape(num_t * num_s, num_d),
             fps.reshape(num_t * num_s, num_d),
@@ -395,10 +374,10 @@ class FashionpediaEval(COCOeval):
         recall[:, slices] = tps.sum(axis=2) / num_pos
 
     # ------------------------------------------------------------ summarize
-    def _mean_precision(
-        self, f1: bool, iou_thr=None, area: str = 'all', max_det: int = 100
-    ) -> float:
-        """``FPEval._summarize('ap', ...)`` over all categories.
+    def _mean_precision(self, f1: bool, iou_thr=None, area='all') -> float:
+        """``FPEval._summarize('ap', ...)`` over all categories at
+        ``maxDets`` 100 (``==`` picks the IoU threshold, -1 if nothing is
+        measured, as ``COCOeval.summarize``).
 
         Args:
             f1 (bool): AP^{IoU+F1} ([FP-AVG] weighting) if True, else
@@ -406,19 +385,13 @@ class FashionpediaEval(COCOeval):
             iou_thr (float, optional): One IoU threshold; None for all
                 but the last (-1).
             area (str): Area range label.
-            max_det (int): One of ``params.maxDets``.
-
-        Returns:
-            float: Mean of the valid precisions, -1 if there is none.
         """
         p = self.params
         aidx = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == area]
-        midx = [i for i, m in enumerate(p.maxDets) if m == max_det]
+        midx = [i for i, m in enumerate(p.maxDets) if m == 100]
         s = self.eval['precision']
         if iou_thr is None:
             s = s[:-1]
-        else:
-            s = s[np.where(iou_thr == p.iouThrs)[0]]
         if f1:
             parts = []
             for c in range(len(p.catIds)):
@@ -430,7 +403,7 @@ class FashionpediaEval(COCOeval):
             s = s[..., aidx, :][..., midx]
         else:
             s = s[:, -1:][:, :, :, :, aidx][..., midx]
-        return mean_precision(s)
+        return summarize_ap(s, p.iouThrs, iou_thr, exact=True, empty=-1.0)
 
     def summarize(self) -> None:
         """Fill :attr:`stats_iou_f1` and :attr:`stats_iou`.
@@ -443,11 +416,11 @@ class FashionpediaEval(COCOeval):
             raise RuntimeError('Please run accumulate() first')
         for stats, f1 in ((self.stats_iou_f1, True), (self.stats_iou, False)):
             stats.clear()
-            stats['AP'] = self._mean_precision(f1)
-            stats['AP50'] = self._mean_precision(f1, iou_thr=0.5)
-            stats['AP75'] = self._mean_precision(f1, iou_thr=0.75)
-            for area in ('small', 'medium', 'large'):
-                stats[f'AP{area[0]}'] = self._mean_precision(f1, area=area)
+            stats.update(
+                coco_ap_summary(
+                    lambda thr, area: self._mean_precision(f1, thr, area)
+                )
+            )
 
 
 def category_list_warnings(categories: Sequence[dict]) -> List[str]:
@@ -567,10 +540,7 @@ def evaluate_fashionpedia(
             that ``FPEval`` cannot read.
         ResultsError: results that cannot be read (named).
     """
-    if iou_type not in ('segm', 'bbox'):
-        raise ValueError(
-            f'iou_type must be "segm" or "bbox", got {iou_type!r}'
-        )
+    check_iou_type(iou_type, 'The fashionpedia protocol')
     fmt = detect_format(gt) if isinstance(gt, Mapping) else None
     if fmt != FASHIONPEDIA:
         raise AnnotationDefectError(

@@ -50,7 +50,7 @@ from mmmultilabel.utils.errors import (
     is_number,
 )
 
-from ..result_forms import check_probs
+from ..result_forms import check_probs, result_where
 from ..results_io import coco_from_dict, load_results
 
 #: Attribute names that PACO's hierarchical AP leaves out (its
@@ -436,7 +436,7 @@ def load_paco_results(
     pair_cats = {c for _, c, _ in gt.joint}
     by_img: Dict[int, List[dict]] = OrderedDict()
     for n, dt in enumerate(dts):
-        where = f'{source}: result #{n + 1} (image id {dt["image_id"]!r})'
+        where = result_where(source, n, dt)
         if not is_number(dt['score']):
             raise ResultsError(f'{where}: field "score" must be a number')
         if 'attribute_probs' in dt:

@@ -65,9 +65,15 @@ from pycocotools.cocoeval import COCOeval
 
 from mmmultilabel.utils.errors import ResultsError
 
-from ..accumulate import coco_precision_sparse, mean_precision
+from ..accumulate import (
+    coco_ap_summary,
+    coco_precision_sparse,
+    flatten_records,
+    summarize_ap,
+)
 from ..matching import ignored_last, match_ragged, match_records
 from ..result_forms import PACO, AttributeVocabulary, convert_results
+from ..results_io import check_iou_type
 from .ground_truth import (
     PACO_EXCLUDED_ATTRS,
     PACO_MAX_DETS,
@@ -90,8 +96,9 @@ def _nanmean(values) -> float:
 
 
 def _ap(precision: np.ndarray) -> float:
-    """PACO's ``get_AP_from_precisions``: mean of precision > -1."""
-    return mean_precision(precision, empty=NAN)
+    """PACO's ``get_AP_from_precisions``: mean of precision > -1, NaN if
+    there is none."""
+    return summarize_ap(precision, empty=NAN)
 
 
 class PACOeval(COCOeval):
@@ -123,10 +130,7 @@ class PACOeval(COCOeval):
         max_dets: int = PACO_MAX_DETS,
         img_ids: Optional[Sequence[int]] = None,
     ) -> None:
-        if iou_type not in ('segm', 'bbox'):
-            raise ValueError(
-                f'PACO evaluates "segm" or "bbox", got {iou_type!r}'
-            )
+        check_iou_type(iou_type, 'PACO')
         super().__init__(iouType=iou_type)
         self.gt = gt
         self.dts = dts
@@ -446,33 +450,20 @@ class PACOeval(COCOeval):
         with contextlib.redirect_stdout(io.StringIO()):
             super().accumulate(p)
         p = self.params
+        keys, recs = list(self.attr_eval_imgs), self.attr_eval_imgs.values()
+        if not keys:
+            self.attr_pair_cols = np.zeros(0, dtype=np.int64)
+            self.attr_precision = np.zeros((len(p.iouThrs), len(p.recThrs), 0))
+            return
         pair_index = {j: n for n, j in enumerate(self.attr_pair_ids)}
         img_index = {i: n for n, i in enumerate(p.imgIds)}
-        cls, img, rank, score, tp, fp = [], [], [], [], [], []
+        rec_cls = np.array([pair_index[j] for j, _ in keys], dtype=np.int64)
+        rec_img = np.array([img_index[i] for _, i in keys], dtype=np.int64)
         num_pos = np.zeros(len(self.attr_pair_ids), dtype=np.int64)
-        for (j, img_id), e in self.attr_eval_imgs.items():
-            k, n = pair_index[j], len(e['dtScores'])
-            num_pos[k] += e['num_pos']
-            cls.append(np.full(n, k))
-            img.append(np.full(n, img_index[img_id]))
-            rank.append(np.arange(n))
-            score.append(e['dtScores'])
-            tp.append((e['dtMatches'] != 0) & ~e['dtIgnore'])
-            fp.append((e['dtMatches'] == 0) & ~e['dtIgnore'])
-        num_thrs = len(p.iouThrs)
-        if not cls:
-            self.attr_pair_cols = np.zeros(0, dtype=np.int64)
-            self.attr_precision = np.zeros((num_thrs, len(p.recThrs), 0))
-            return
+        np.add.at(num_pos, rec_cls, [e['num_pos'] for e in recs])
+        rec, rank, score, tp, fp = flatten_records(list(recs))
         self.attr_pair_cols, self.attr_precision = coco_precision_sparse(
-            np.concatenate(cls),
-            np.concatenate(img),
-            np.concatenate(rank),
-            np.concatenate(score),
-            np.concatenate(tp, axis=1),
-            np.concatenate(fp, axis=1),
-            num_pos,
-            p.recThrs,
+            rec_cls[rec], rec_img[rec], rank, score, tp, fp, num_pos, p.recThrs
         )
 
     def pair_ap(self) -> Dict[int, float]:
@@ -491,13 +482,12 @@ class PACOeval(COCOeval):
 
 
 def _lvis_ap(precision, params, iou_thr=None, area='all', cats=None) -> float:
-    """LVIS' ``_summarize('ap')`` on (T, R, K, A) precision."""
-    s = precision
-    if iou_thr is not None:
-        s = s[np.where(iou_thr == params.iouThrs)[0]]
+    """LVIS' ``_summarize('ap')`` on (T, R, K, A) precision (``==`` picks
+    the IoU threshold, -1 if nothing is measured)."""
     if cats is not None:
-        s = s[:, :, cats]
-    return mean_precision(s[..., params.areaRngLbl.index(area)])
+        precision = precision[:, :, cats]
+    precision = precision[..., params.areaRngLbl.index(area)]
+    return summarize_ap(precision, params.iouThrs, iou_thr, True, -1.0)
 
 
 def paco_summary(ev: PACOeval) -> Dict[str, float]:
@@ -521,15 +511,7 @@ def paco_summary(ev: PACOeval) -> Dict[str, float]:
         for t, v in tables[kind]['types'].items():
             stats[f'{key}_{t}'] = v
     prec = ev.eval['precision'][..., 0]  # (T, R, K, A)
-    for key, kw in (
-        ('AP', {}),
-        ('AP50', dict(iou_thr=0.5)),
-        ('AP75', dict(iou_thr=0.75)),
-        ('APs', dict(area='small')),
-        ('APm', dict(area='medium')),
-        ('APl', dict(area='large')),
-    ):
-        stats[key] = _lvis_ap(prec, p, **kw)
+    stats.update(coco_ap_summary(lambda thr, a: _lvis_ap(prec, p, thr, a)))
     freq = [gt.cats[c].get('frequency') for c in p.catIds]
     if all(f in FREQ_GROUPS for f in freq):
         for g in FREQ_GROUPS:
