@@ -61,6 +61,32 @@ def clip_polygon(
     return [round(float(v), 2) for v in pts.reshape(-1)]
 
 
+def paste_bitmap(
+    patch: np.ndarray, left: int, top: int, height: int, width: int
+) -> np.ndarray:
+    """Image-sized bitmap of a patch whose top-left pixel is at ``(left,
+    top)``; what falls outside the image is cut.
+
+    Args:
+        patch (np.ndarray): Bool array of shape (h, w).
+        left (int): Column of the patch's first pixel (may be negative).
+        top (int): Row of the patch's first pixel (may be negative).
+        height (int): Image height.
+        width (int): Image width.
+
+    Returns:
+        np.ndarray: Bool array of shape (height, width).
+    """
+    canvas = np.zeros((height, width), dtype=bool)
+    ys, ye = max(top, 0), min(top + patch.shape[0], height)
+    xs, xe = max(left, 0), min(left + patch.shape[1], width)
+    if ys < ye and xs < xe:
+        canvas[ys:ye, xs:xe] = patch[
+            ys - top : ye - top, xs - left : xe - left
+        ]
+    return canvas
+
+
 def region_segmentation(
     polygons: List[List[float]],
     masks: List[np.ndarray],

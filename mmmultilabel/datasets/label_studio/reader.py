@@ -41,8 +41,9 @@ from tqdm import tqdm
 
 from mmmultilabel.utils import AnnotationSyntaxError, InputError
 
+from ..coco_output import build_coco, coco_attributes
 from ..formats import read_annotation_file
-from ..labelme import build_coco, shape_to_polygon
+from ..labelme import shape_to_polygon
 from ..regions import region_segmentation
 from .brush import BrushRLEError, rle_to_mask
 from .config import LabelConfig
@@ -463,19 +464,16 @@ def _annotation(
             bbox=bbox,
         )
     ann['iscrowd'] = 0
-    attributes = {}
-    for name, vals in inst['values'].items():
-        vals = list(dict.fromkeys(vals))
-        if groups[name]['multi_label']:
-            attributes[name] = [v for v in groups[name]['values'] if v in vals]
-        elif len(vals) > 1:
-            raise _Defect(
-                f'region {inst["id"]!r}: single-label group "{name}" got '
-                f'several values {vals}; '
-                'keep one, or make the <Choices> choice="multiple"'
-            )
-        else:
-            attributes[name] = vals[0]
+    try:
+        attributes = coco_attributes(
+            (name, groups[name]['values'], groups[name]['multi_label'], vals)
+            for name, vals in inst['values'].items()
+        )
+    except InputError as err:
+        raise _Defect(
+            f'region {inst["id"]!r}: {err}; keep one, or make the '
+            '<Choices> choice="multiple"'
+        ) from None
     if attributes:
         ann['attributes'] = attributes
     return ann
