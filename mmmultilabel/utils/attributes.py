@@ -36,6 +36,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Tuple,
     Union,
 )
 
@@ -425,13 +426,27 @@ class AttributeSpec:
                 f'{self.num_label_columns} for groups {self.names}'
             )
         out: Dict[str, AttrValue] = {}
+        for g, chosen in self.chosen_indices(row):
+            if chosen is not None:
+                values = [g.values[k] for k in chosen]
+                out[g.name] = values if g.multi_label else values[0]
+        return out
+
+    def chosen_indices(
+        self, row: Sequence[int]
+    ) -> List[Tuple[AttributeGroup, Optional[List[int]]]]:
+        """Per group, in group order, the indices of the values that a
+        label row of width ``D`` sets: the value of a single-label group,
+        the present values of a multi-label group; None when unknown."""
+        out = []
         for g, sl in zip(self.groups, self.label_slices.values()):
             cols = row[sl]
-            if not g.multi_label:
-                if cols[0] != UNKNOWN:
-                    out[g.name] = g.values[cols[0]]
-            elif all(c != UNKNOWN for c in cols):
-                out[g.name] = [v for v, c in zip(g.values, cols) if c == 1]
+            if any(c == UNKNOWN for c in cols):
+                out.append((g, None))
+            elif g.multi_label:
+                out.append((g, [k for k, c in enumerate(cols) if c == 1]))
+            else:
+                out.append((g, [cols[0]]))
         return out
 
 

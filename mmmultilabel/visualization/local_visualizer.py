@@ -14,7 +14,7 @@ from mmdet.structures.mask import BitmapMasks, PolygonMasks, bitmap_to_polygon
 from mmdet.visualization import DetLocalVisualizer, get_palette
 from mmengine.structures import InstanceData
 
-from mmmultilabel.utils import UNKNOWN, AttributeSpec
+from mmmultilabel.utils import AttributeSpec
 
 # Fields of a sample drawn as maps, at the size of the image.
 _MAP_FIELDS = (
@@ -78,20 +78,15 @@ def format_attributes(
                 f'groups {spec.names} need {spec.num_values}'
             )
     texts = []
-    label_slices, score_slices = spec.label_slices, spec.score_slices
-    for group in spec:
+    for group, chosen in spec.chosen_indices(row):
         if category is not None and not group.applies_to(category):
             continue
-        cols = row[label_slices[group.name]]
-        probs = None if scores is None else scores[score_slices[group.name]]
-        if any(c == UNKNOWN for c in cols):
+        if chosen is None:
             if unknown_text is not None:
                 texts.append(f'{group.name}={unknown_text}')
             continue
-        chosen = (
-            [i for i, c in enumerate(cols) if c == 1]
-            if group.multi_label
-            else [cols[0]]
+        probs = (
+            None if scores is None else scores[spec.score_slices[group.name]]
         )
         words = [
             group.values[i]
