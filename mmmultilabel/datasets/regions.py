@@ -61,6 +61,12 @@ def clip_polygon(
     return [round(float(v), 2) for v in pts.reshape(-1)]
 
 
+def points_box(points: np.ndarray) -> List[float]:
+    """``[x, y, w, h]`` of points of shape (N, 2), rounded to 2 decimals."""
+    (x0, y0), (x1, y1) = points.min(0), points.max(0)
+    return [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
+
+
 def paste_bitmap(
     patch: np.ndarray, left: int, top: int, height: int, width: int
 ) -> np.ndarray:
@@ -127,6 +133,4 @@ def region_segmentation(
         )
         return segmentation, area, mask_bbox(segmentation, height, width)
     coords = np.concatenate([np.asarray(p).reshape(-1, 2) for p in polygons])
-    (x0, y0), (x1, y1) = coords.min(0), coords.max(0)
-    bbox = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
-    return polygons, area, bbox
+    return polygons, area, points_box(coords)
