@@ -283,10 +283,7 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
             )
         masks = None
         if 'masks' in instances:
-            masks = instances.masks
-            if isinstance(masks, (PolygonMasks, BitmapMasks)):
-                masks = masks.to_ndarray()
-            masks = _to_numpy(masks).astype(bool)
+            masks = _to_numpy(instances.masks).astype(bool)
             self._draw_masks(masks, labels, palette, num_colors)
 
         texts = self._label_texts(instances, labels, classes)
@@ -556,10 +553,7 @@ def _enlarged(data_sample: DetDataSample, factor: int) -> DetDataSample:
         if 'bboxes' in instances:
             instances.bboxes = _to_numpy(instances.bboxes) * factor
         if 'masks' in instances:
-            masks = instances.masks
-            if isinstance(masks, (PolygonMasks, BitmapMasks)):
-                masks = masks.to_ndarray()
-            masks = _to_numpy(masks)
+            masks = _to_numpy(instances.masks)
             instances.masks = masks.repeat(factor, axis=1).repeat(
                 factor, axis=2
             )
@@ -572,6 +566,8 @@ def _overlap(a: Rect, b: Rect) -> bool:
 
 
 def _to_numpy(data) -> np.ndarray:
+    if isinstance(data, (PolygonMasks, BitmapMasks)):
+        return data.to_ndarray()
     if hasattr(data, 'tensor'):  # mmdet box types, e.g. HorizontalBoxes
         data = data.tensor
     if isinstance(data, torch.Tensor):
