@@ -16,17 +16,11 @@ from mmmultilabel.utils import InputError
 def coco_attributes(
     found: Iterable[Tuple[str, Sequence[str], bool, Sequence[str]]],
 ) -> dict:
-    """COCO ``attributes`` of one instance.
-
-    Args:
-        found (Iterable[tuple]): In output order, per group given on the
-            instance: ``(name, declared values, multi_label, values
-            found)``. A multi-label group lists the values found in the
-            declared order (possibly none: known, none of them); a
-            single-label group takes its one value (no value: unknown).
-
-    Returns:
-        dict: ``{group: value}`` or ``{group: [values]}``.
+    """COCO ``attributes`` of one instance from ``(name, declared values,
+    multi_label, values found)`` per group given on it, in output order: a
+    multi-label group lists the values found in declared order (none:
+    known, none of them), a single-label group takes its one value (none:
+    unknown, left out).
 
     Raises:
         InputError: for a single-label group with several values.

@@ -70,19 +70,9 @@ def points_box(points: np.ndarray) -> List[float]:
 def paste_bitmap(
     patch: np.ndarray, left: int, top: int, height: int, width: int
 ) -> np.ndarray:
-    """Image-sized bitmap of a patch whose top-left pixel is at ``(left,
-    top)``; what falls outside the image is cut.
-
-    Args:
-        patch (np.ndarray): Bool array of shape (h, w).
-        left (int): Column of the patch's first pixel (may be negative).
-        top (int): Row of the patch's first pixel (may be negative).
-        height (int): Image height.
-        width (int): Image width.
-
-    Returns:
-        np.ndarray: Bool array of shape (height, width).
-    """
+    """Bool bitmap (height, width) of an image holding the bool ``patch``
+    (h, w) with its top-left pixel at column ``left``, row ``top`` (either
+    may be negative); what falls outside the image is cut."""
     canvas = np.zeros((height, width), dtype=bool)
     ys, ye = max(top, 0), min(top + patch.shape[0], height)
     xs, xe = max(left, 0), min(left + patch.shape[1], width)
