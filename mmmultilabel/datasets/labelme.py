@@ -52,12 +52,14 @@ from mmmultilabel.utils import (
     InputError,
 )
 
+from .coco_output import build_coco, coco_attributes, skipped_warning
 from .completion import is_positive_int
 from .formats import read_annotation_file
 from .regions import (
     RegionError,
     circle_polygon,
     clip_polygon,
+    paste_bitmap,
     region_segmentation,
 )
 
@@ -330,12 +332,7 @@ def shape_to_mask(shape: Mapping, width: int, height: int) -> np.ndarray:
             )
     else:
         ph, pw = patch.shape
-    canvas = np.zeros((height, width), dtype=bool)
-    ys, ye = max(y1, 0), min(y1 + ph, height)
-    xs, xe = max(x1, 0), min(x1 + pw, width)
-    if ys < ye and xs < xe:
-        canvas[ys:ye, xs:xe] = patch[ys - y1 : ye - y1, xs - x1 : xe - x1] > 0
-    return canvas
+    return paste_bitmap(patch[:ph, :pw] > 0, x1, y1, height, width)
 
 
 class _Instance:
@@ -462,20 +459,11 @@ class _FileConverter:
                 self.add_value(into, group, value)
 
     def attributes(self, inst: _Instance) -> Dict[str, Any]:
-        out: Dict[str, Any] = {}
-        for g in self.spec.groups:
-            values = inst.values.get(g.name, [])
-            if g.multi_label:
-                if g.name in inst.known or values:
-                    out[g.name] = [v for v in g.values if v in values]
-            elif len(values) > 1:
-                raise LabelmeError(
-                    f'single-label group "{g.name}" got several values '
-                    f'{values}'
-                )
-            elif values:
-                out[g.name] = values[0]
-        return out
+        return coco_attributes(
+            (g.name, g.values, g.multi_label, inst.values.get(g.name, []))
+            for g in self.spec.groups
+            if g.name in inst.known or g.name in inst.values
+        )
 
     def convert(self, src_dir: str) -> Optional[Tuple[dict, List[dict]]]:
         """Image entry and instances, or None if the file is unusable."""
@@ -546,7 +534,7 @@ class _FileConverter:
         for inst in instances + ignored:
             try:
                 anns.append(self.annotation(inst, width, height))
-            except LabelmeError as err:
+            except InputError as err:  # RegionError, several values
                 self.defect(f'instance "{inst.category}": {err}')
         return image, anns
 
@@ -556,12 +544,9 @@ class _FileConverter:
         Regions to ignore get ``iscrowd: 1`` and no attributes; their
         category is filled in by :func:`build_coco`.
         """
-        try:
-            segmentation, area, bbox = region_segmentation(
-                inst.polygons, inst.masks, height, width
-            )
-        except RegionError as err:
-            raise LabelmeError(str(err)) from None
+        segmentation, area, bbox = region_segmentation(
+            inst.polygons, inst.masks, height, width
+        )
         ignore = inst.category in self.spec.ignore_labels
         ann = dict(
             category=inst.category,
@@ -574,18 +559,6 @@ class _FileConverter:
         if attributes:
             ann['attributes'] = attributes
         return ann
-
-    def skipped_message(self) -> Optional[str]:
-        """``FILE: skipped N shape(s): ...`` or None."""
-        if not self.skipped_shapes:
-            return None
-        parts = [
-            f'{n} {kind}' for kind, n in sorted(self.skipped_shapes.items())
-        ]
-        return (
-            f'{self.path}: skipped {sum(self.skipped_shapes.values())} '
-            f'shape(s) that are not regions to learn ({", ".join(parts)})'
-        )
 
 
 def find_labelme_files(src_dir: str, exclude: Sequence[str] = ()) -> List[str]:
@@ -639,7 +612,7 @@ def convert_labelme_dir(
     ):
         converter = _FileConverter(path, spec)
         result = converter.convert(src_dir)
-        message = converter.skipped_message()
+        message = skipped_warning(path, converter.skipped_shapes, 'regions')
         if message:
             warnings.append(message)
             skipped_shapes.update(converter.skipped_shapes)
@@ -661,65 +634,3 @@ def convert_labelme_dir(
         warnings=warnings,
         skipped_shapes=skipped_shapes,
     )
-
-
-def build_coco(
-    converted: Sequence[Tuple[dict, List[dict]]],
-    categories: Optional[List[dict]],
-    attribute_groups: List[dict],
-) -> dict:
-    """Number the images and annotations of converted files.
-
-    Args:
-        converted (Sequence[tuple[dict, list[dict]]]): Per image, its entry
-            (without ``id``) and its annotations, each with ``category``
-            (a name) instead of ``category_id``.
-        categories (list[dict], optional): COCO categories; None infers
-            them from the names of the annotations that are not crowd
-            regions (sorted, ids from 1).
-        attribute_groups (list[dict]): ``attribute_groups`` of the output.
-
-    A crowd region (``iscrowd: 1``) is written once per category: COCO
-    evaluation ignores a crowd region only for detections of its own
-    category.
-
-    Returns:
-        dict: Attribute COCO.
-    """
-    if categories is None:
-        names = sorted(
-            {
-                a['category']
-                for _, anns in converted
-                for a in anns
-                if not a['iscrowd']
-            }
-        )
-        categories = [dict(id=i + 1, name=n) for i, n in enumerate(names)]
-    cat_ids = {c['name']: c['id'] for c in categories}
-    coco = dict(
-        images=[],
-        annotations=[],
-        categories=categories,
-        attribute_groups=attribute_groups,
-    )
-    for img_id, (image, anns) in enumerate(converted, start=1):
-        coco['images'].append(dict(id=img_id, **image))
-        for ann in anns:
-            ann = dict(ann)
-            category = ann.pop('category')
-            ids = (
-                [c['id'] for c in categories]
-                if ann['iscrowd']
-                else [cat_ids[category]]
-            )
-            for cat_id in ids:
-                coco['annotations'].append(
-                    dict(
-                        id=len(coco['annotations']) + 1,
-                        image_id=img_id,
-                        category_id=cat_id,
-                        **ann,
-                    )
-                )
-    return coco

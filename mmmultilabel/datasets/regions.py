@@ -61,6 +61,28 @@ def clip_polygon(
     return [round(float(v), 2) for v in pts.reshape(-1)]
 
 
+def points_box(points: np.ndarray) -> List[float]:
+    """``[x, y, w, h]`` of points of shape (N, 2), rounded to 2 decimals."""
+    (x0, y0), (x1, y1) = points.min(0), points.max(0)
+    return [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
+
+
+def paste_bitmap(
+    patch: np.ndarray, left: int, top: int, height: int, width: int
+) -> np.ndarray:
+    """Bool bitmap (height, width) of an image holding the bool ``patch``
+    (h, w) with its top-left pixel at column ``left``, row ``top`` (either
+    may be negative); what falls outside the image is cut."""
+    canvas = np.zeros((height, width), dtype=bool)
+    ys, ye = max(top, 0), min(top + patch.shape[0], height)
+    xs, xe = max(left, 0), min(left + patch.shape[1], width)
+    if ys < ye and xs < xe:
+        canvas[ys:ye, xs:xe] = patch[
+            ys - top : ye - top, xs - left : xe - left
+        ]
+    return canvas
+
+
 def region_segmentation(
     polygons: List[List[float]],
     masks: List[np.ndarray],
@@ -101,6 +123,4 @@ def region_segmentation(
         )
         return segmentation, area, mask_bbox(segmentation, height, width)
     coords = np.concatenate([np.asarray(p).reshape(-1, 2) for p in polygons])
-    (x0, y0), (x1, y1) = coords.min(0), coords.max(0)
-    bbox = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
-    return polygons, area, bbox
+    return polygons, area, points_box(coords)

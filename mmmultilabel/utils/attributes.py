@@ -36,6 +36,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Tuple,
     Union,
 )
 
@@ -295,51 +296,17 @@ class AttributeSpec:
         Raises:
             AttributeSpecError: for an undeclared group or value.
         """
-        attributes = attributes or {}
-        if not isinstance(attributes, Mapping):
-            raise AttributeSpecError(
-                '"attributes" must map group name to value, e.g. '
-                f'{{"color": "red"}}; got {attributes!r}'
-            )
-        unknown = [k for k in attributes if k not in self.names]
-        if unknown:
-            raise AttributeSpecError(
-                f'undeclared attribute group(s) {unknown}; declared groups '
-                f'are {self.names}'
-            )
-        row: List[int] = []
-        for g in self.groups:
-            value = attributes.get(g.name)
-            if not g.multi_label:
-                if isinstance(value, (list, tuple)):
-                    raise AttributeSpecError(
-                        f'group "{g.name}" is single-label but got a list '
-                        f'{list(value)}; give one value or declare the group '
-                        'with "multi_label": true'
-                    )
-                row.append(UNKNOWN if value is None else g.value_index(value))
-                continue
-            if value is None:
-                row.extend([UNKNOWN] * g.num_values)
-                continue
-            if not isinstance(value, (list, tuple)):
-                value = [value]
-            hot = [0] * g.num_values
-            for v in value:
-                hot[g.value_index(v)] = 1
-            row.extend(hot)
-        return row
+        runs = self.encode_runs(attributes)
+        return expand_runs([runs], self.num_label_columns)[0].tolist()
 
     # ------------------------------------------------------- compact rows
     @cached_property
-    def _value_columns(self) -> Dict[str, Dict[object, int]]:
-        """Per group, value name or index -> index of the value."""
-        out = {}
-        for g in self.groups:
-            lookup: Dict[object, int] = {v: k for k, v in enumerate(g.values)}
-            lookup.update({k: k for k in range(g.num_values)})
-            out[g.name] = lookup
-        return out
+    def _value_columns(self) -> Dict[str, Dict[str, int]]:
+        """Per group, value name -> index of the value (an index given
+        as a number is read by :meth:`AttributeGroup.value_index`)."""
+        return {
+            g.name: {v: k for k, v in enumerate(g.values)} for g in self.groups
+        }
 
     @cached_property
     def _run_layout(self) -> tuple:
@@ -387,9 +354,16 @@ class AttributeSpec:
         if type(attributes) is not dict and not isinstance(
             attributes, Mapping
         ):
-            self.encode(attributes)  # raises the full message
+            raise AttributeSpecError(
+                '"attributes" must map group name to value, e.g. '
+                f'{{"color": "red"}}; got {attributes!r}'
+            )
         if not self.label_slices.keys() >= attributes.keys():
-            self.encode(attributes)  # raises the full message
+            unknown = [k for k in attributes if k not in self.names]
+            raise AttributeSpecError(
+                f'undeclared attribute group(s) {unknown}; declared groups '
+                f'are {self.names}'
+            )
         partial = partial or {}
         runs: List[int] = []
         for g, start, stop, lookup in self._run_layout:
@@ -401,7 +375,11 @@ class AttributeSpec:
                     runs += (c, c + 1, 1)
             elif not g.multi_label:
                 if isinstance(value, (list, tuple)):
-                    self.encode({g.name: value})  # raises the full message
+                    raise AttributeSpecError(
+                        f'group "{g.name}" is single-label but got a list '
+                        f'{list(value)}; give one value or declare the group '
+                        'with "multi_label": true'
+                    )
                 index = self._index(g, value)
                 if index:
                     runs += (start, stop, index)
@@ -425,13 +403,27 @@ class AttributeSpec:
                 f'{self.num_label_columns} for groups {self.names}'
             )
         out: Dict[str, AttrValue] = {}
+        for g, chosen in self.chosen_indices(row):
+            if chosen is not None:
+                values = [g.values[k] for k in chosen]
+                out[g.name] = values if g.multi_label else values[0]
+        return out
+
+    def chosen_indices(
+        self, row: Sequence[int]
+    ) -> List[Tuple[AttributeGroup, Optional[List[int]]]]:
+        """Per group, in group order, the indices of the values that a
+        label row of width ``D`` sets: the value of a single-label group,
+        the present values of a multi-label group; None when unknown."""
+        out = []
         for g, sl in zip(self.groups, self.label_slices.values()):
             cols = row[sl]
-            if not g.multi_label:
-                if cols[0] != UNKNOWN:
-                    out[g.name] = g.values[cols[0]]
-            elif all(c != UNKNOWN for c in cols):
-                out[g.name] = [v for v, c in zip(g.values, cols) if c == 1]
+            if any(c == UNKNOWN for c in cols):
+                out.append((g, None))
+            elif g.multi_label:
+                out.append((g, [k for k, c in enumerate(cols) if c == 1]))
+            else:
+                out.append((g, [cols[0]]))
         return out
 
 

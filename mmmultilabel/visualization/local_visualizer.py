@@ -14,7 +14,7 @@ from mmdet.structures.mask import BitmapMasks, PolygonMasks, bitmap_to_polygon
 from mmdet.visualization import DetLocalVisualizer, get_palette
 from mmengine.structures import InstanceData
 
-from mmmultilabel.utils import UNKNOWN, AttributeSpec
+from mmmultilabel.utils import AttributeSpec
 
 # Fields of a sample drawn as maps, at the size of the image.
 _MAP_FIELDS = (
@@ -78,20 +78,15 @@ def format_attributes(
                 f'groups {spec.names} need {spec.num_values}'
             )
     texts = []
-    label_slices, score_slices = spec.label_slices, spec.score_slices
-    for group in spec:
+    for group, chosen in spec.chosen_indices(row):
         if category is not None and not group.applies_to(category):
             continue
-        cols = row[label_slices[group.name]]
-        probs = None if scores is None else scores[score_slices[group.name]]
-        if any(c == UNKNOWN for c in cols):
+        if chosen is None:
             if unknown_text is not None:
                 texts.append(f'{group.name}={unknown_text}')
             continue
-        chosen = (
-            [i for i, c in enumerate(cols) if c == 1]
-            if group.multi_label
-            else [cols[0]]
+        probs = (
+            None if scores is None else scores[spec.score_slices[group.name]]
         )
         words = [
             group.values[i]
@@ -288,10 +283,7 @@ class AttrDetLocalVisualizer(DetLocalVisualizer):
             )
         masks = None
         if 'masks' in instances:
-            masks = instances.masks
-            if isinstance(masks, (PolygonMasks, BitmapMasks)):
-                masks = masks.to_ndarray()
-            masks = _to_numpy(masks).astype(bool)
+            masks = _to_numpy(instances.masks).astype(bool)
             self._draw_masks(masks, labels, palette, num_colors)
 
         texts = self._label_texts(instances, labels, classes)
@@ -561,10 +553,7 @@ def _enlarged(data_sample: DetDataSample, factor: int) -> DetDataSample:
         if 'bboxes' in instances:
             instances.bboxes = _to_numpy(instances.bboxes) * factor
         if 'masks' in instances:
-            masks = instances.masks
-            if isinstance(masks, (PolygonMasks, BitmapMasks)):
-                masks = masks.to_ndarray()
-            masks = _to_numpy(masks)
+            masks = _to_numpy(instances.masks)
             instances.masks = masks.repeat(factor, axis=1).repeat(
                 factor, axis=2
             )
@@ -577,6 +566,8 @@ def _overlap(a: Rect, b: Rect) -> bool:
 
 
 def _to_numpy(data) -> np.ndarray:
+    if isinstance(data, (PolygonMasks, BitmapMasks)):
+        return data.to_ndarray()
     if hasattr(data, 'tensor'):  # mmdet box types, e.g. HorizontalBoxes
         data = data.tensor
     if isinstance(data, torch.Tensor):

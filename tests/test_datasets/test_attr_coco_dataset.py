@@ -144,6 +144,28 @@ def test_defects_on_load_are_listed_together(five_instances, tmp_path):
     assert 'tools/misc/validate_dataset.py' in text
 
 
+@pytest.mark.parametrize('value', [True, 1.0])
+def test_unvalidated_value_that_is_no_name_or_index(
+    five_instances, tmp_path, value
+):
+    # Without validation the data set encodes the file as it is; a value
+    # that is neither a value name nor an int index is still an error
+    # (True and 1.0 are equal to the index 1 but are neither).
+    with open(five_instances['ann_file']) as f:
+        data = json.load(f)
+    data['annotations'][0]['attributes']['color'] = value
+    path = tmp_path / 'bad.json'
+    path.write_text(json.dumps(data))
+    cfg = dataset_cfg(five_instances, [], validate='never')
+    cfg['ann_file'] = str(path)
+    with pytest.raises(AnnotationDefectError) as info:
+        DATASETS.build(cfg)
+    assert 'annotation id=1 (image id=2): field "attributes"' in str(
+        info.value
+    )
+    assert 'group "color": ' in str(info.value)
+
+
 def test_backend_args_reach_the_file_backend(five_instances):
     dataset = DATASETS.build(
         dataset_cfg(five_instances, [], backend_args=dict(backend='local'))

@@ -359,3 +359,38 @@ def test_polygon_predictions_keep_the_largest_outline(tmp_path):
     assert sorted(map(tuple, points.round(3).tolist())) == [
         (25, 20), (25, 27), (38, 20), (38, 27)
     ]  # fmt: skip
+
+
+def test_empty_choices_of_a_single_label_group_are_unknown(img_dir, tmp_path):
+    # A per-region <Choices> result with no choice ticked says nothing about
+    # the group: unknown (left out), as a group without a result.
+    base = dict(to_name='image', original_width=40, original_height=30)
+    region = dict(
+        id='r1',
+        type='polygonlabels',
+        from_name='poly',
+        value=dict(
+            points=[[10, 10], [40, 10], [40, 40]], polygonlabels=['car']
+        ),
+        **base,
+    )
+    empty = dict(
+        id='r1',
+        type='choices',
+        from_name='color',
+        value=dict(choices=[]),
+        **base,
+    )
+    task = dict(
+        id=1,
+        data=dict(image='street.png'),
+        annotations=[dict(id=1, result=[region, empty])],
+    )
+    path = tmp_path / 'export.json'
+    path.write_text(json.dumps([task]))
+    result = convert_label_studio(
+        str(path), LabelConfig.from_file(CONFIG), str(img_dir), progress=False
+    )
+    assert result.defects == []
+    (ann,) = result.coco['annotations']
+    assert 'attributes' not in ann

@@ -14,6 +14,8 @@ from typing import List, Tuple
 
 import numpy as np
 
+from ..regions import paste_bitmap
+
 
 class MaskRleError(ValueError):
     """An RLE that does not describe its box; the message says why."""
@@ -81,13 +83,7 @@ def decode_mask(
     """
     left, top, width, height = box
     patch = decode_box(counts, width, height)
-    canvas = np.zeros((img_height, img_width), dtype=bool)
-    ys, ye = max(top, 0), min(top + height, img_height)
-    xs, xe = max(left, 0), min(left + width, img_width)
-    if ys < ye and xs < xe:
-        window = patch[ys - top : ye - top, xs - left : xe - left]
-        canvas[ys:ye, xs:xe] = window
-    return canvas
+    return paste_bitmap(patch, left, top, img_height, img_width)
 
 
 def encode_mask(mask: np.ndarray) -> Tuple[List[int], Tuple[int, ...]]:

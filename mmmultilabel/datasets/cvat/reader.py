@@ -45,6 +45,7 @@ from tqdm import tqdm
 
 from mmmultilabel.utils import AnnotationDefectError
 
+from ..coco_output import build_coco, skipped_warning
 from ..regions import RegionError, clip_polygon, region_segmentation
 from .export import CvatExport
 from .labels import (
@@ -468,7 +469,7 @@ def read_cvat(
     )
     project = meta.find('project') is not None
     reader = _Reader(export, labels, options)
-    subsets: Dict[str, dict] = {}
+    converted: Dict[str, list] = {}  # subset -> [(image, annotations)]
     seen: Dict[str, Optional[int]] = {}  # image path -> <image id>
     frames = _frames(root, project, export)
     for index in tqdm(
@@ -500,49 +501,29 @@ def read_cvat(
                 )
                 continue
             frame.height, frame.width = size
-        coco = subsets.setdefault(
-            frame.subset,
-            dict(
-                images=[],
-                annotations=[],
-                categories=copy.deepcopy(labels.categories),
-                attribute_groups=copy.deepcopy(labels.groups),
-            ),
+        image = dict(file_name=rel, height=frame.height, width=frame.width)
+        converted.setdefault(frame.subset, []).append(
+            (image, reader.frame(frame, rel))
         )
-        img_id = len(coco['images']) + 1
-        coco['images'].append(
-            dict(
-                id=img_id,
-                file_name=rel,
-                height=frame.height,
-                width=frame.width,
-            )
-        )
-        cat_ids = {c['name']: c['id'] for c in labels.categories}
-        for ann in reader.frame(frame, rel):
-            coco['annotations'].append(
-                dict(
-                    id=len(coco['annotations']) + 1,
-                    image_id=img_id,
-                    category_id=cat_ids[ann.pop('category')],
-                    **ann,
-                )
-            )
     if reader.defects:
         raise AnnotationDefectError(
             path,
             reader.defects,
             hint='Fix them in CVAT and export again (or fix the file).',
         )
+    subsets = {
+        subset: build_coco(
+            items,
+            copy.deepcopy(labels.categories),
+            copy.deepcopy(labels.groups),
+        )
+        for subset, items in converted.items()
+    }
     result = CvatResult(subsets, export, project, reader.kept, reader.skipped)
     result.warnings = list(labels.warnings)
-    shown = {k: n for k, n in reader.skipped.items() if n}
-    if shown:
-        parts = ', '.join(f'{n} {k}' for k, n in sorted(shown.items()))
-        result.warnings.append(
-            f'{export.xml_name}: skipped {sum(shown.values())} shape(s) '
-            f'that are not instances to learn ({parts})'
-        )
+    skipped = skipped_warning(export.xml_name, reader.skipped, 'instances')
+    if skipped:
+        result.warnings.append(skipped)
     if reader.grouped:
         result.warnings.append(
             f'{export.xml_name}: {reader.grouped} shape(s) carry a "group_id" '

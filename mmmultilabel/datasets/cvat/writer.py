@@ -24,7 +24,7 @@ several sharing a ``group_id``), with ``source="auto"`` and ``z_order`` 0.
 
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element, SubElement
 
@@ -117,8 +117,6 @@ def write_cvat_xml(
     classes: Sequence[str],
     attribute_groups: Sequence[dict],
     shapes: str = 'mask',
-    task_name: str = 'predictions',
-    image_names: Optional[Sequence[str]] = None,
 ) -> Dict[str, int]:
     """Write inferencer records as a CVAT for images 1.1 XML file.
 
@@ -129,10 +127,6 @@ def write_cvat_xml(
         attribute_groups (Sequence[dict]): The model's groups (optional
             ``categories`` each).
         shapes (str): ``mask`` or ``polygon``. Defaults to ``mask``.
-        task_name (str): ``<meta><task><name>``.
-        image_names (Sequence[str], optional): The image names in the CVAT
-            task, one per record; defaults to the base names of the
-            records' ``image``.
 
     Returns:
         dict: ``images``, ``instances`` and ``shapes`` written.
@@ -146,20 +140,20 @@ def write_cvat_xml(
     specs = {c: _label_attributes(attribute_groups, c) for c in classes}
     root = Element('annotations')
     SubElement(root, 'version').text = '1.1'
-    _meta(root, task_name, classes, attribute_groups, len(records))
+    _meta(root, 'predictions', classes, attribute_groups, len(records))
     counts = dict(images=0, instances=0, shapes=0)
     for i, record in enumerate(records):
-        name = image_names[i] if image_names else record.get('image')
+        name = record.get('image')
         if not name:
             raise CvatError(
-                f'record {i} has no image name (an array input); give the '
-                'image names of the CVAT task'
+                f'record {i} has no image name (an array input); CVAT '
+                'names the images of a task: infer from the image files'
             )
         image = SubElement(
             root,
             'image',
             id=str(i),
-            name=osp.basename(name) if not image_names else name,
+            name=osp.basename(name),
             width=str(record['width']),
             height=str(record['height']),
         )

@@ -34,6 +34,9 @@ REGION_TAGS = {
 }
 #: ``choice`` attribute values of a multi-label ``<Choices>``.
 MULTIPLE = ('multiple',)
+#: The written config's ``<Image>`` name (also the task data key of the
+#: image) and region tag name, which the written tasks refer to.
+IMAGE_NAME, LABELS_NAME = 'image', 'label'
 
 
 @dataclass
@@ -153,9 +156,6 @@ def write_label_config(
     categories: Sequence[str],
     groups: Sequence[dict],
     region_type: str = 'brushlabels',
-    image_name: str = 'image',
-    data_key: str = 'image',
-    labels_name: str = 'label',
 ) -> str:
     """The labelling config XML of a project for these predictions.
 
@@ -165,9 +165,6 @@ def write_label_config(
             multi_label[, categories]}``; each becomes a per-region
             ``<Choices>``, limited to its ``categories`` when given.
         region_type (str): ``'brushlabels'`` or ``'polygonlabels'``.
-        image_name (str): ``name`` of the ``<Image>`` tag.
-        data_key (str): Task data key of the image.
-        labels_name (str): ``name`` of the region tag.
 
     Returns:
         str: The XML text.
@@ -175,9 +172,9 @@ def write_label_config(
     tag = {v: k for k, v in REGION_TAGS.items()}[region_type]
     lines = [
         '<View>',
-        f'  <Image{_attrs(name=image_name, value="$" + data_key)}'
+        f'  <Image{_attrs(name=IMAGE_NAME, value="$" + IMAGE_NAME)}'
         ' zoom="true"/>',
-        f'  <{tag}{_attrs(name=labels_name, toName=image_name)}>',
+        f'  <{tag}{_attrs(name=LABELS_NAME, toName=IMAGE_NAME)}>',
     ]
     lines += [f'    <Label{_attrs(value=c)}/>' for c in categories]
     lines.append(f'  </{tag}>')
@@ -189,7 +186,7 @@ def write_label_config(
         )
         choice = 'multiple' if g.get('multi_label') else 'single'
         lines.append(
-            f'  <Choices{_attrs(name=g["name"], toName=image_name)}'
+            f'  <Choices{_attrs(name=g["name"], toName=IMAGE_NAME)}'
             f'{_attrs(perRegion="true", choice=choice)}'
             f'{_attrs(visibleWhen="region-selected", **when)}>'
         )

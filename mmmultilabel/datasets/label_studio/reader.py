@@ -41,9 +41,11 @@ from tqdm import tqdm
 
 from mmmultilabel.utils import AnnotationSyntaxError, InputError
 
+from ..coco_output import build_coco, coco_attributes
+from ..completion import is_positive_int
 from ..formats import read_annotation_file
-from ..labelme import build_coco, shape_to_polygon
-from ..regions import region_segmentation
+from ..labelme import shape_to_polygon
+from ..regions import points_box, region_segmentation
 from .brush import BrushRLEError, rle_to_mask
 from .config import LabelConfig
 
@@ -150,7 +152,7 @@ def pick_annotation(candidates: Sequence[Any]) -> Optional[dict]:
 
 def _pixel_size(result: Mapping) -> Tuple[int, int]:
     w, h = result.get('original_width'), result.get('original_height')
-    if not all(isinstance(v, int) and v > 0 for v in (w, h)):
+    if not (is_positive_int(w) and is_positive_int(h)):
         raise _Defect(
             'original_width and original_height must be positive integers, '
             f'got {w!r} and {h!r}; export again with Export -> JSON'
@@ -261,13 +263,7 @@ class _TaskReader:
             else:
                 pts = rectangle_corners(value, height, width)
                 if self.c.rectangles == 'box':
-                    (x0, y0), (x1, y1) = (
-                        np.clip(pts.min(0), 0, [width, height]),
-                        np.clip(pts.max(0), 0, [width, height]),
-                    )
-                    box = [
-                        round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)
-                    ]
+                    box = points_box(np.clip(pts, 0, [width, height]))
                     if box[2] <= 0 or box[3] <= 0:
                         raise _Defect('the rectangle has no area in the image')
                     inst['box'] = dict(bbox=box, area=box[2] * box[3])
@@ -463,19 +459,16 @@ def _annotation(
             bbox=bbox,
         )
     ann['iscrowd'] = 0
-    attributes = {}
-    for name, vals in inst['values'].items():
-        vals = list(dict.fromkeys(vals))
-        if groups[name]['multi_label']:
-            attributes[name] = [v for v in groups[name]['values'] if v in vals]
-        elif len(vals) > 1:
-            raise _Defect(
-                f'region {inst["id"]!r}: single-label group "{name}" got '
-                f'several values {vals}; '
-                'keep one, or make the <Choices> choice="multiple"'
-            )
-        else:
-            attributes[name] = vals[0]
+    try:
+        attributes = coco_attributes(
+            (name, groups[name]['values'], groups[name]['multi_label'], vals)
+            for name, vals in inst['values'].items()
+        )
+    except InputError as err:
+        raise _Defect(
+            f'region {inst["id"]!r}: {err}; keep one, or make the '
+            '<Choices> choice="multiple"'
+        ) from None
     if attributes:
         ann['attributes'] = attributes
     return ann

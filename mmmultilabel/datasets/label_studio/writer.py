@@ -31,7 +31,7 @@ import pycocotools.mask as mask_utils
 from mmmultilabel.utils import InputError
 
 from .brush import mask_to_rle
-from .config import write_label_config
+from .config import IMAGE_NAME, LABELS_NAME, write_label_config
 
 #: Region result types that the writer can produce.
 REGION_OUTPUTS = ('brushlabels', 'polygonlabels')
@@ -70,9 +70,6 @@ def record_to_task(
     region: str = 'brushlabels',
     model_version: str = 'mmmultilabel',
     image_prefix: str = '/data/local-files/?d=',
-    data_key: str = 'image',
-    labels_name: str = 'label',
-    image_name: str = 'image',
 ) -> dict:
     """One Label Studio task with the predictions of one image.
 
@@ -85,16 +82,13 @@ def record_to_task(
         image_prefix (str): Put before the image's file name in
             ``data``; Label Studio serves ``/data/local-files/?d=<path>``
             from its local files root.
-        data_key (str): Task data key of the image.
-        labels_name (str): ``from_name`` of the region results.
-        image_name (str): ``to_name`` of every result.
 
     Returns:
         dict: The task.
     """
     height, width = int(record['height']), int(record['width'])
     base = dict(
-        to_name=image_name,
+        to_name=IMAGE_NAME,
         original_width=width,
         original_height=height,
         image_rotation=0,
@@ -114,7 +108,7 @@ def record_to_task(
             dict(
                 id=region_id,
                 type=region,
-                from_name=labels_name,
+                from_name=LABELS_NAME,
                 value=value,
                 score=float(inst['score']),
                 **base,
@@ -141,7 +135,7 @@ def record_to_task(
             )
     image = osp.basename(record.get('image') or '')
     return dict(
-        data={data_key: image_prefix + image},
+        data={IMAGE_NAME: image_prefix + image},
         predictions=[
             dict(
                 model_version=model_version,

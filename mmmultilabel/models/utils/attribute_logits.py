@@ -358,21 +358,13 @@ def attr_predictions(
         column ``{'value': None, 'score': None}``.
     """
     out = {}
-    for group, cols, probs in zip(
-        spec,
-        (attr_labels[s] for s in spec.label_slices.values()),
-        (attr_scores[s] for s in spec.score_slices.values()),
-    ):
+    for group, chosen in spec.chosen_indices(attr_labels):
         if category is not None and not group.applies_to(category):
             continue
-        if any(c == UNKNOWN for c in cols):
+        if chosen is None:
             out[group.name] = dict(value=None, score=None)
             continue
-        chosen = (
-            [k for k, c in enumerate(cols) if c == 1]
-            if group.multi_label
-            else [cols[0]]
-        )
+        probs = attr_scores[spec.score_slices[group.name]]
         values = [group.values[k] for k in chosen]
         scores = [float(probs[k]) for k in chosen]
         out[group.name] = (
