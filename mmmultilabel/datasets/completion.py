@@ -69,6 +69,31 @@ def image_sizes(data: Mapping) -> Dict[Any, Tuple[int, int]]:
     return sizes
 
 
+def rle_counts_defect(counts: list, height: int, width: int) -> Optional[str]:
+    """Why the run lengths of an uncompressed RLE are no mask of the size.
+
+    pycocotools takes such counts as they are: run lengths that do not add
+    up to ``height * width`` decode into a mask of another size.
+
+    Args:
+        counts (list): The ``counts`` of an uncompressed RLE.
+        height (int): The RLE's height.
+        width (int): The RLE's width.
+
+    Returns:
+        str | None: The defect, or None when the counts are a mask.
+    """
+    if not all(is_int(c) and c >= 0 for c in counts):
+        return 'the run lengths of an uncompressed RLE must be integers >= 0'
+    total = sum(counts)
+    if total != height * width:
+        return (
+            f'the run lengths add up to {total} pixels, not {height}x{width} '
+            f'= {height * width} (height x width)'
+        )
+    return None
+
+
 def segmentation_rle(seg: Any, height: int, width: int) -> Optional[dict]:
     """The mask of a COCO ``segmentation`` as one RLE, as pycocotools.
 
@@ -105,10 +130,7 @@ def segmentation_rle(seg: Any, height: int, width: int) -> Optional[dict]:
     ):
         return None
     if isinstance(counts, list):
-        if (
-            not all(is_int(c) and c >= 0 for c in counts)
-            or sum(counts) != height * width
-        ):
+        if rle_counts_defect(counts, height, width) is not None:
             return None
         return mask_utils.frPyObjects(seg, height, width)
     if isinstance(counts, str):

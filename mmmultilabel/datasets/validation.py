@@ -25,7 +25,14 @@ from tqdm import tqdm
 from mmmultilabel.utils import AttributeGroup, AttributeSpecError
 from mmmultilabel.utils.errors import is_number
 
-from .completion import as_list, id_list, is_key, no_bbox
+from .completion import (
+    as_list,
+    id_list,
+    is_int,
+    is_key,
+    no_bbox,
+    rle_counts_defect,
+)
 from .formats import to_canonical
 from .known_fields import FEDERATED_IMAGE_FIELDS, FIELDS, INT_ID, Check
 from .known_fields import short as _short
@@ -33,7 +40,7 @@ from .known_fields import short as _short
 #: Version of the checks: bump it whenever a check is added or changed, so
 #: that files recorded as valid by an earlier version are checked again
 #: (see :mod:`.validation_cache`).
-VALIDATOR_VERSION = 1
+VALIDATOR_VERSION = 2
 
 #: How far (in pixels) a polygon point or a box may lie outside the image.
 OUTSIDE_TOLERANCE = 1.0
@@ -455,6 +462,10 @@ class _Checker:
                     f'differs from the image size {list(size)} '
                     '(height, width)',
                 )
+            elif isinstance(counts, list) and all(map(is_int, rle_size)):
+                defect = rle_counts_defect(counts, *rle_size)
+                if defect is not None:
+                    self.add(where, 'segmentation.counts', defect)
             return
         if not isinstance(seg, list):
             self.add(

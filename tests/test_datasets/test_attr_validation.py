@@ -149,6 +149,20 @@ DEFECTS = {
         'outside the image: RLE size [60, 40] differs from the image size '
         '[30, 40]',
     ),
+    'uncompressed RLE that does not fill its size': (
+        lambda d: ann(d).update(
+            segmentation=dict(size=[30, 40], counts=[100, 20, 1000])
+        ),
+        'annotation id=1 (image id=1): field "segmentation.counts": the run '
+        'lengths add up to 1120 pixels, not 30x40 = 1200 (height x width)',
+    ),
+    'uncompressed RLE with a negative run': (
+        lambda d: ann(d).update(
+            segmentation=dict(size=[30, 40], counts=[1300, -100])
+        ),
+        'annotation id=1 (image id=1): field "segmentation.counts": the run '
+        'lengths of an uncompressed RLE must be integers >= 0',
+    ),
     'value of a group for a category it does not apply to': (
         lambda d: (
             d['attribute_groups'][0].update(categories=['car']),
