@@ -8,8 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
+from mmengine.runner.checkpoint import load_state_dict
 
 from mmmultilabel.models.utils.mask_pooling import (
+    mask_input_options,
     mask_pooled_features,
     mask_statistics,
 )
@@ -153,3 +155,33 @@ def test_one_training_step_and_prediction(attr_model_cfg, make_batch, options):
         )
     pred = results[0].pred_instances
     assert pred.attr_labels.shape[0] == pred.labels.shape[0] > 0
+
+
+def test_mask_input_options_by_hand():
+    # query 8 wide, pooled mask features 6 wide, statistics 4 wide
+    assert mask_input_options(8, 8, 6) == [
+        dict(attr_mask_features=False, attr_mask_stats=False)
+    ]
+    assert mask_input_options(12, 8, 6) == [
+        dict(attr_mask_features=False, attr_mask_stats=True)
+    ]
+    assert mask_input_options(18, 8, 6) == [
+        dict(attr_mask_features=True, attr_mask_stats=True)
+    ]
+    assert mask_input_options(9, 8, 6) == []
+
+
+def test_weights_of_other_mask_inputs_are_refused(attr_model_cfg):
+    """mmengine loads a size mismatch with a warning and leaves the layer
+    untrained; the head refuses it and names the settings."""
+    plain = _build(attr_model_cfg)
+    masked = _build(attr_model_cfg, attr_mask_features=True)
+    with pytest.raises(ValueError) as err:
+        load_state_dict(masked, plain.state_dict())
+    assert (
+        'pass --cfg-options model.panoptic_head.attr_mask_features=False '
+        'model.panoptic_head.attr_mask_stats=False' in str(err.value)
+    )
+    assert 'attr_mask_features=True, attr_mask_stats=False' in str(err.value)
+    # the same settings load (the refusal is about the inputs only)
+    load_state_dict(_build(attr_model_cfg), plain.state_dict())

@@ -72,6 +72,31 @@ def test_train_stop_resume_then_test(shapes_root, tmp_path):
     assert 'coco/segm_mAP' in metrics
     assert len(list(work.glob('*/vis/*.png'))) == 4
 
+    # The config's mask inputs (on) differ from the checkpoint's: a named
+    # error with the settings it was trained with, not a size-mismatch
+    # warning and untrained attribute classifiers.
+    proc = run(
+        [
+            sys.executable,
+            'tools/test.py',
+            CPU_CONFIG,
+            work / 'iter_4.pth',
+            '--work-dir',
+            work,
+            '--cfg-options',
+            *opts,
+            'model.panoptic_head.attr_mask_features=False',
+        ],
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert f'{work / "iter_4.pth"}: ' in proc.stderr
+    assert (
+        '--cfg-options model.panoptic_head.attr_mask_features=True '
+        'model.panoptic_head.attr_mask_stats=True' in proc.stderr
+    )
+
 
 def test_tools_refuse_bad_input_with_clear_errors(tmp_path):
     proc = run(

@@ -15,7 +15,7 @@ from mmengine.logging import print_log
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmmultilabel.utils import UNKNOWN, AttributeGroup
+from mmmultilabel.utils import UNKNOWN, AttributeGroup, InputError
 
 from ..losses.attr_group_losses import AttrGroupLosses
 from ..losses.task_uncertainty import UncertaintyTaskWeights
@@ -25,6 +25,7 @@ from ..utils import (
     NUM_MASK_STATISTICS,
     attr_logit_channels,
     build_attr_spec,
+    mask_input_options,
     mask_pooled_features,
     mask_statistics,
     scale_grad,
@@ -304,6 +305,48 @@ class AttrMask2FormerHead(Mask2FormerHead):
         for _ in range(int(num_layers) - 1):
             layers += [nn.Linear(in_channels, in_channels), nn.ReLU(True)]
         return nn.Sequential(*layers, nn.Linear(in_channels, out_channels))
+
+    def _load_from_state_dict(
+        self, state_dict: dict, prefix: str, *args, **kwargs
+    ) -> None:
+        """Refuse weights whose attribute classifiers read other inputs.
+
+        A checkpoint trained with other ``attr_mask_features`` /
+        ``attr_mask_stats`` would otherwise load with a size-mismatch warning
+        and leave the classifiers untrained; the error names the settings it
+        was trained with.
+        """
+        if self.attr_embed is not None:
+            name, param = next(iter(self.attr_embed.named_parameters()))
+            saved = state_dict.get(f'{prefix}attr_embed.{name}')
+            if saved is not None and saved.shape[1:] != param.shape[1:]:
+                self._refuse_attr_inputs(
+                    int(saved.shape[1]), int(param.shape[1])
+                )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _refuse_attr_inputs(self, width: int, own: int) -> None:
+        query = self.cls_embed.in_features
+        mask = self.mask_embed[-1].out_features
+        ours = (
+            f'attr_mask_features={self.attr_mask_features}, '
+            f'attr_mask_stats={self.attr_mask_stats}'
+        )
+        fixes = [
+            ' '.join(f'model.panoptic_head.{k}={v}' for k, v in opts.items())
+            for opts in mask_input_options(width, query, mask)
+        ]
+        hint = (
+            f'it was trained with other mask inputs: pass --cfg-options '
+            f'{" or ".join(fixes)} (or set them in the config\'s '
+            f'panoptic_head)'
+            if fixes
+            else 'it was not trained with this head; check the config'
+        )
+        raise InputError(
+            f"The checkpoint's attribute classifiers read {width} input "
+            f"channels, this model's read {own} ({ours}); {hint}."
+        )
 
     @staticmethod
     def _build_attr_loss(
