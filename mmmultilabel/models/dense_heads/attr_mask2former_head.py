@@ -10,6 +10,7 @@ from mmcv.ops import point_sample
 from mmdet.models.dense_heads import Mask2FormerHead
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
+from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType
 from mmengine.logging import print_log
 from mmengine.structures import InstanceData, PixelData
@@ -258,6 +259,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
         self.attr_group_losses = AttrGroupLosses(
             self.attr_spec, self.loss_attrs
         )
+        # Decoder outputs whose attribute classifiers `predict` skips (it
+        # reads the last output only); 0 outside `predict`.
+        self._attr_skip_outputs = 0
         # Label rows: the target of an unmatched query (1, D) and the
         # largest valid label of every column (D, ).
         no_object_row, label_max = [], []
@@ -471,6 +475,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
         cls_pred, mask_pred, attn_mask = super()._forward_head(
             decoder_out, mask_feature, attn_mask_target_size
         )
+        if self._attr_skip_outputs:
+            self._attr_skip_outputs -= 1
+            return cls_pred, mask_pred, attn_mask
         if self.attr_embed is None:
             return cls_pred, mask_pred, attn_mask
         # The parent normalises decoder_out for cls_embed without returning
@@ -482,6 +489,23 @@ class AttrMask2FormerHead(Mask2FormerHead):
         )
         # (B, Q, C + 1), (B, Q, A) -> (B, Q, C + 1 + A)
         return torch.cat([cls_pred, attr_pred], dim=-1), mask_pred, attn_mask
+
+    def predict(
+        self, x: Tuple[Tensor], batch_data_samples: SampleList
+    ) -> Tuple[Tensor]:
+        """Mask2Former's prediction, with the attribute classifiers run on
+        the last decoder output only, the one ``predict`` reads (the other
+        outputs' class logits come without attribute logits).
+
+        Returns:
+            tuple[Tensor]: ``mask_cls_results`` (B, Q, C + 1 + A) and
+            ``mask_pred_results`` (B, Q, H, W), as the parent's.
+        """
+        self._attr_skip_outputs = self.num_transformer_decoder_layers
+        try:
+            return super().predict(x, batch_data_samples)
+        finally:
+            self._attr_skip_outputs = 0
 
     def _attr_inputs(
         self, query_feat: Tensor, mask_feature: Tensor, mask_pred: Tensor
