@@ -42,6 +42,13 @@ model = dict(
         loss_attr_multi=dict(
             type='AttrBinaryCrossEntropyLoss', loss_weight=2.0
         ),
+        # The attribute classifiers also read the pixel features under each
+        # query's mask and the mask's area and box: chosen over the shapes
+        # set and three held-out families (docs/model.md, "The study on
+        # held-out families"). Checkpoints trained without them need both
+        # set to False.
+        attr_mask_features=True,
+        attr_mask_stats=True,
     ),
     panoptic_fusion_head=dict(
         type='AttrMaskFormerFusionHead',

@@ -8,8 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
+from mmengine.runner.checkpoint import load_state_dict
 
 from mmmultilabel.models.utils.mask_pooling import (
+    mask_input_options,
     mask_pooled_features,
     mask_statistics,
 )
@@ -153,3 +155,59 @@ def test_one_training_step_and_prediction(attr_model_cfg, make_batch, options):
         )
     pred = results[0].pred_instances
     assert pred.attr_labels.shape[0] == pred.labels.shape[0] > 0
+
+
+def test_predict_runs_the_classifiers_on_the_last_output_only(
+    attr_model_cfg, make_batch
+):
+    """``predict`` reads the last decoder output: its attribute logits are
+    those of a full forward pass, and the classifiers run once, not once per
+    decoder output."""
+    model = _build(
+        attr_model_cfg, attr_mask_features=True, attr_mask_stats=True
+    )
+    head = model.panoptic_head
+    calls = []
+    head.attr_embed.register_forward_hook(lambda *args: calls.append(1))
+    attrs, _, _ = _head_outputs(model, make_batch())
+    assert len(calls) == len(attrs) == 3
+    data = model.data_preprocessor(copy.deepcopy(make_batch()), False)
+    with torch.no_grad():
+        x = model.extract_feat(data['inputs'])
+        mask_cls, _ = head.predict(x, data['data_samples'])
+    assert len(calls) == 3 + 1
+    torch.testing.assert_close(head._split_logits(mask_cls)[1], attrs[-1])
+    # and the next forward pass computes every output again
+    attrs_again, _, _ = _head_outputs(model, make_batch())
+    assert len(calls) == 3 + 1 + 3
+    torch.testing.assert_close(attrs_again[-1], attrs[-1])
+
+
+def test_mask_input_options_by_hand():
+    # query 8 wide, pooled mask features 6 wide, statistics 4 wide
+    assert mask_input_options(8, 8, 6) == [
+        dict(attr_mask_features=False, attr_mask_stats=False)
+    ]
+    assert mask_input_options(12, 8, 6) == [
+        dict(attr_mask_features=False, attr_mask_stats=True)
+    ]
+    assert mask_input_options(18, 8, 6) == [
+        dict(attr_mask_features=True, attr_mask_stats=True)
+    ]
+    assert mask_input_options(9, 8, 6) == []
+
+
+def test_weights_of_other_mask_inputs_are_refused(attr_model_cfg):
+    """mmengine loads a size mismatch with a warning and leaves the layer
+    untrained; the head refuses it and names the settings."""
+    plain = _build(attr_model_cfg)
+    masked = _build(attr_model_cfg, attr_mask_features=True)
+    with pytest.raises(ValueError) as err:
+        load_state_dict(masked, plain.state_dict())
+    assert (
+        'pass --cfg-options model.panoptic_head.attr_mask_features=False '
+        'model.panoptic_head.attr_mask_stats=False' in str(err.value)
+    )
+    assert 'attr_mask_features=True, attr_mask_stats=False' in str(err.value)
+    # the same settings load (the refusal is about the inputs only)
+    load_state_dict(_build(attr_model_cfg), plain.state_dict())

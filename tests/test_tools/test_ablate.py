@@ -53,7 +53,13 @@ def test_stock_config_is_the_model_without_its_attribute_parts():
     attr_keys = set(MODELS.build(cfg.model).state_dict())
     stock_keys = set(MODELS.build(stock.model).state_dict())
     # mmdet's own model has every parameter but the attribute classifiers
-    assert stock_keys == {k for k in attr_keys if 'attr_embed' not in k}
+    # and the norm of the mask features they read
+    assert stock_keys < attr_keys
+    assert attr_keys - stock_keys == {
+        f'panoptic_head.{name}.{p}'
+        for name in ('attr_embed', 'attr_pool_norm')
+        for p in ('weight', 'bias')
+    }
 
 
 @pytest.mark.parametrize(

@@ -52,25 +52,34 @@ def test_train_stop_resume_then_test(shapes_root, tmp_path):
     assert _optimizer_steps(work / 'iter_4.pth') == (4, {4})
 
     metrics_file = tmp_path / 'metrics.json'
+    test_cmd = [
+        sys.executable,
+        'tools/test.py',
+        CPU_CONFIG,
+        work / 'iter_4.pth',
+    ]
+    test_cmd += ['--work-dir', work]
     run(
-        [
-            sys.executable,
-            'tools/test.py',
-            CPU_CONFIG,
-            work / 'iter_4.pth',
-            '--work-dir',
-            work,
-            '--show-dir',
-            'vis',
-            '--metrics-out',
-            metrics_file,
-            '--cfg-options',
-            *opts,
-        ]
+        test_cmd
+        + ['--show-dir', 'vis', '--metrics-out', metrics_file]
+        + ['--cfg-options', *opts]
     )
     metrics = json.loads(metrics_file.read_text())
     assert 'coco/segm_mAP' in metrics
     assert len(list(work.glob('*/vis/*.png'))) == 4
+
+    # The config's mask inputs (on) differ from the checkpoint's: a named
+    # error with the settings it was trained with, not a size-mismatch
+    # warning and untrained attribute classifiers.
+    off = 'model.panoptic_head.attr_mask_features=False'
+    proc = run(test_cmd + ['--cfg-options', *opts, off], check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert f'{work / "iter_4.pth"}: ' in proc.stderr
+    assert (
+        '--cfg-options model.panoptic_head.attr_mask_features=True '
+        'model.panoptic_head.attr_mask_stats=True' in proc.stderr
+    )
 
 
 def test_tools_refuse_bad_input_with_clear_errors(tmp_path):

@@ -1,6 +1,7 @@
 """mmengine's Runner with safe checkpoint loading and CPU distribution."""
 
-from typing import Dict, Optional, Union
+import contextlib
+from typing import Dict, Iterator, Optional, Union
 
 import torch
 from mmdet.registry import RUNNERS
@@ -8,7 +9,11 @@ from mmengine.dist import is_distributed
 from mmengine.runner import Runner
 from torch import nn
 
-from mmmultilabel.utils.checkpoint import checkpoint_safe_globals
+from mmmultilabel.utils import InputError
+from mmmultilabel.utils.checkpoint import (
+    CheckpointGlobalError,
+    checkpoint_safe_globals,
+)
 
 from .dist import init_cpu_dist
 
@@ -40,9 +45,18 @@ class SafeRunner(Runner):
     no runner.
     """
 
-    def _safe_globals(self, filename: str):
+    @contextlib.contextmanager
+    def _safe_globals(self, filename: str) -> Iterator[None]:
+        """Load under the safe globals; a checkpoint the model refuses (e.g.
+        ``AttrMask2FormerHead``'s other mask inputs) is named."""
         extra = self.cfg.get('checkpoint_safe_globals', None) or ()
-        return checkpoint_safe_globals(filename, extra)
+        try:
+            with checkpoint_safe_globals(filename, extra):
+                yield
+        except CheckpointGlobalError:
+            raise
+        except InputError as err:
+            raise InputError(f'{filename}: {err}') from err
 
     def load_checkpoint(self, filename: str, *args, **kwargs) -> Dict:
         """``Runner.load_checkpoint`` with ``weights_only`` loading."""

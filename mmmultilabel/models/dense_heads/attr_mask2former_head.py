@@ -10,12 +10,13 @@ from mmcv.ops import point_sample
 from mmdet.models.dense_heads import Mask2FormerHead
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
+from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType
 from mmengine.logging import print_log
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmmultilabel.utils import UNKNOWN, AttributeGroup
+from mmmultilabel.utils import UNKNOWN, AttributeGroup, InputError
 
 from ..losses.attr_group_losses import AttrGroupLosses
 from ..losses.task_uncertainty import UncertaintyTaskWeights
@@ -25,6 +26,7 @@ from ..utils import (
     NUM_MASK_STATISTICS,
     attr_logit_channels,
     build_attr_spec,
+    mask_input_options,
     mask_pooled_features,
     mask_statistics,
     scale_grad,
@@ -257,6 +259,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
         self.attr_group_losses = AttrGroupLosses(
             self.attr_spec, self.loss_attrs
         )
+        # Decoder outputs whose attribute classifiers `predict` skips (it
+        # reads the last output only); 0 outside `predict`.
+        self._attr_skip_outputs = 0
         # Label rows: the target of an unmatched query (1, D) and the
         # largest valid label of every column (D, ).
         no_object_row, label_max = [], []
@@ -304,6 +309,48 @@ class AttrMask2FormerHead(Mask2FormerHead):
         for _ in range(int(num_layers) - 1):
             layers += [nn.Linear(in_channels, in_channels), nn.ReLU(True)]
         return nn.Sequential(*layers, nn.Linear(in_channels, out_channels))
+
+    def _load_from_state_dict(
+        self, state_dict: dict, prefix: str, *args, **kwargs
+    ) -> None:
+        """Refuse weights whose attribute classifiers read other inputs.
+
+        A checkpoint trained with other ``attr_mask_features`` /
+        ``attr_mask_stats`` would otherwise load with a size-mismatch warning
+        and leave the classifiers untrained; the error names the settings it
+        was trained with.
+        """
+        if self.attr_embed is not None:
+            name, param = next(iter(self.attr_embed.named_parameters()))
+            saved = state_dict.get(f'{prefix}attr_embed.{name}')
+            if saved is not None and saved.shape[1:] != param.shape[1:]:
+                self._refuse_attr_inputs(
+                    int(saved.shape[1]), int(param.shape[1])
+                )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _refuse_attr_inputs(self, width: int, own: int) -> None:
+        query = self.cls_embed.in_features
+        mask = self.mask_embed[-1].out_features
+        ours = (
+            f'attr_mask_features={self.attr_mask_features}, '
+            f'attr_mask_stats={self.attr_mask_stats}'
+        )
+        fixes = [
+            ' '.join(f'model.panoptic_head.{k}={v}' for k, v in opts.items())
+            for opts in mask_input_options(width, query, mask)
+        ]
+        hint = (
+            f'it was trained with other mask inputs: pass --cfg-options '
+            f'{" or ".join(fixes)} (or set them in the config\'s '
+            f'panoptic_head)'
+            if fixes
+            else 'it was not trained with this head; check the config'
+        )
+        raise InputError(
+            f"The checkpoint's attribute classifiers read {width} input "
+            f"channels, this model's read {own} ({ours}); {hint}."
+        )
 
     @staticmethod
     def _build_attr_loss(
@@ -428,6 +475,9 @@ class AttrMask2FormerHead(Mask2FormerHead):
         cls_pred, mask_pred, attn_mask = super()._forward_head(
             decoder_out, mask_feature, attn_mask_target_size
         )
+        if self._attr_skip_outputs:
+            self._attr_skip_outputs -= 1
+            return cls_pred, mask_pred, attn_mask
         if self.attr_embed is None:
             return cls_pred, mask_pred, attn_mask
         # The parent normalises decoder_out for cls_embed without returning
@@ -439,6 +489,23 @@ class AttrMask2FormerHead(Mask2FormerHead):
         )
         # (B, Q, C + 1), (B, Q, A) -> (B, Q, C + 1 + A)
         return torch.cat([cls_pred, attr_pred], dim=-1), mask_pred, attn_mask
+
+    def predict(
+        self, x: Tuple[Tensor], batch_data_samples: SampleList
+    ) -> Tuple[Tensor]:
+        """Mask2Former's prediction, with the attribute classifiers run on
+        the last decoder output only, the one ``predict`` reads (the other
+        outputs' class logits come without attribute logits).
+
+        Returns:
+            tuple[Tensor]: ``mask_cls_results`` (B, Q, C + 1 + A) and
+            ``mask_pred_results`` (B, Q, H, W), as the parent's.
+        """
+        self._attr_skip_outputs = self.num_transformer_decoder_layers
+        try:
+            return super().predict(x, batch_data_samples)
+        finally:
+            self._attr_skip_outputs = 0
 
     def _attr_inputs(
         self, query_feat: Tensor, mask_feature: Tensor, mask_pred: Tensor

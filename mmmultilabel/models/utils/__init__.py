@@ -15,6 +15,7 @@ from .attribute_logits import (
 from .grad_scale import ScaleGradient, scale_grad
 from .mask_pooling import (
     NUM_MASK_STATISTICS,
+    mask_input_options,
     mask_pooled_features,
     mask_statistics,
 )
@@ -35,6 +36,7 @@ __all__ = [
     'ScaleGradient',
     'scale_grad',
     'NUM_MASK_STATISTICS',
+    'mask_input_options',
     'mask_pooled_features',
     'mask_statistics',
 ]

@@ -62,3 +62,29 @@ def mask_statistics(mask_pred: Tensor) -> Tensor:
     aspect = torch.log((width + 1) / (height + 1))
     # (B, Q) x 4 -> (B, Q, 4)
     return torch.stack([area, width / w, height / h, aspect], dim=-1)
+
+
+def mask_input_options(
+    width: int, query_channels: int, mask_channels: int
+) -> list:
+    """The settings of ``attr_mask_features`` and ``attr_mask_stats`` under
+    which the attribute classifiers read ``width`` input channels.
+
+    Args:
+        width (int): Input width of the first attribute classifier layer.
+        query_channels (int): Width of the query features.
+        mask_channels (int): Width of the pooled mask features.
+
+    Returns:
+        list[dict]: Each setting that gives ``width`` (usually one; none for
+        a classifier of another head).
+    """
+    return [
+        dict(attr_mask_features=features, attr_mask_stats=stats)
+        for features in (False, True)
+        for stats in (False, True)
+        if query_channels
+        + features * mask_channels
+        + stats * NUM_MASK_STATISTICS
+        == width
+    ]
