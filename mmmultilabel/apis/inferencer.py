@@ -282,6 +282,8 @@ class AttrInferencer(DetInferencer):
                     f'of the config ({e}); give the config the checkpoint '
                     'was trained with'
                 ) from e
+            except InputError as e:  # e.g. other mask inputs: the fix
+                raise InputError(f'{self.weights}: {e}') from e
             ckpt_meta = checkpoint.get('meta', {}).get('dataset_meta') or {}
             meta = {k.lower(): v for k, v in ckpt_meta.items()}
         else:

@@ -277,6 +277,13 @@ def test_dataset_meta_and_weights_checked(attr_files, tmp_path):
         _inferencer(cfg_path, bare)
 
     torch.save(dict(state_dict=state), bare)
+    # Weights of other mask inputs: the file and the settings that fit.
+    cfg = Config.fromfile(cfg_path)
+    head = cfg.model.panoptic_head
+    head.attr_mask_stats = not head.get('attr_mask_stats', False)
+    with pytest.raises(ValueError, match=r'bare\.pth: The checkpoint'):
+        _inferencer(cfg, bare)
+
     cfg = Config.fromfile(cfg_path)
     cfg.test_dataloader.dataset.metainfo = dict(
         classes=CLASSES, attribute_groups=ATTRIBUTE_GROUPS[:2]
